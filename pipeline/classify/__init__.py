@@ -1,0 +1,1 @@
+"""Document-type classification with LOINC-coded types and calibrated confidence."""

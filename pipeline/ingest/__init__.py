@@ -1,0 +1,1 @@
+"""Intake (hashing, type sniffing, duplicate check), the folder watcher and backfill."""

@@ -1,0 +1,1 @@
+"""OCR: rasterize page by page, orientation and skew, Tesseract, searchable PDF."""

@@ -1,0 +1,265 @@
+"""The records passed between stages.
+
+    IncomingDocument -> OcrResult -> Classification -> DocumentIdentifiers -> PatientMatch
+                     -> FilingDecision -> ManifestEntry -> ProcessResult
+
+All are frozen and slotted. A stage is a function of records to a record; it does I/O only through
+what it is handed. Normal outcomes (review, duplicate, rejected) are values here, not exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Outcome(StrEnum):
+    """What happened to one input document (the `status` of `process --json`)."""
+
+    FILED = "filed"
+    NEEDS_REVIEW = "needs_review"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+class MatchOutcome(StrEnum):
+    AUTO_FILE = "auto_file"
+    REVIEW = "review"
+    NO_MATCH = "no_match"
+
+
+class DocumentStatus(StrEnum):
+    """FHIR DocumentReference.status values we use."""
+
+    CURRENT = "current"
+    ENTERED_IN_ERROR = "entered-in-error"
+
+
+class FieldVerdict(StrEnum):
+    """Per-field comparison of a document's identifier with a candidate patient's."""
+
+    AGREE = "agree"
+    CLOSE = "close"  # fuzzy agreement (typo, transposition, nickname, phonetic)
+    DISAGREE = "disagree"
+    MISSING = "missing"  # not on the document or not in the index
+
+
+# --------------------------------------------------------------------------------------- intake
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingDocument:
+    """A file accepted by intake: readable, typed by its bytes, hashed."""
+
+    source: Path
+    original_name: str
+    sha256: str
+    size: int
+    media_type: str  # application/pdf, image/tiff, image/png, image/jpeg
+    received_at: datetime  # timezone-aware
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why an input could not be processed, and what to do about it."""
+
+    source: Path
+    reason: str  # names the file, what is wrong, what to do
+    error: str  # the InputError class name, e.g. "CorruptFileError"
+
+
+# ------------------------------------------------------------------------------------------ OCR
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+    confidence: float  # 0..100, Tesseract's word confidence
+    box: tuple[int, int, int, int]  # left, top, width, height in page pixels
+    line: int  # line number within the page, for label/value pairing
+
+
+@dataclass(frozen=True, slots=True)
+class Barcode:
+    page: int
+    format: str  # "QRCode", "Code128", "DataMatrix", ...
+    text: str
+    box: tuple[int, int, int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OcrPage:
+    number: int  # 1-based
+    text: str
+    confidence: float  # mean word confidence 0..100; -1.0 when no words were found
+    rotation: int = 0  # degrees clockwise applied before OCR: 0, 90, 180, 270
+    skew: float = 0.0  # degrees of deskew applied
+    source: str = "ocr"  # "ocr" or "text-layer" (born-digital PDF)
+    width: int = 0
+    height: int = 0
+    words: tuple[Word, ...] = ()
+    barcodes: tuple[Barcode, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    pages: tuple[OcrPage, ...]
+    searchable_pdf: Path | None  # a temporary file the orchestrator stores; None if not made
+    engine: str  # e.g. "tesseract 5.3.0"
+    reasons: tuple[str, ...] = ()  # e.g. low confidence: a document to review, not an error
+
+    @property
+    def text(self) -> str:
+        return "\n\f".join(page.text for page in self.pages)
+
+    @property
+    def confidence(self) -> float:
+        """Document-level confidence: mean of page confidences weighted by words found."""
+        weighted = [(p.confidence, max(len(p.words), 1)) for p in self.pages if p.confidence >= 0]
+        if not weighted:
+            return -1.0
+        total = sum(w for _, w in weighted)
+        return sum(c * w for c, w in weighted) / total
+
+    @property
+    def barcodes(self) -> tuple[Barcode, ...]:
+        return tuple(b for page in self.pages for b in page.barcodes)
+
+
+# ------------------------------------------------------------------------------------- classify
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    doc_type: str  # key in the type list, e.g. "discharge_summary"
+    loinc: str
+    display: str
+    confidence: float  # calibrated probability 0..1
+    needs_review: bool
+    reasons: tuple[str, ...] = ()
+    model_version: str = ""
+    alternatives: tuple[tuple[str, float], ...] = ()  # next best (doc_type, probability)
+
+
+# ------------------------------------------------------------------------------------- patients
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where an identifier was found: for the reviewer, who sees it highlighted."""
+
+    field: str  # "family_name", "birth_date", "mrn", ...
+    value: str
+    source: str  # "text" or "barcode"
+    page: int | None = None
+    box: tuple[int, int, int, int] | None = None
+    label: str = ""  # the label next to it on the paper, e.g. "DOB:"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentIdentifiers:
+    """What the paper itself says about the patient (FHIR context.sourcePatientInfo)."""
+
+    family_name: str | None = None
+    given_name: str | None = None
+    birth_date: date | None = None
+    mrn: str | None = None
+    sex: str | None = None  # "M", "F", "U"
+    phone: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    account: str | None = None
+    accession: str | None = None
+    date_of_service: date | None = None
+    doc_type_hint: str | None = None  # from a barcode cover sheet
+    evidence: tuple[Evidence, ...] = ()
+
+    def present(self) -> list[str]:
+        names = ("family_name", "given_name", "birth_date", "mrn", "sex", "phone", "address")
+        return [n for n in names if getattr(self, n)]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    patient_id: int
+    mrn: str
+    probability: float  # match probability 0..1
+    match_weight: float = 0.0  # log2 Bayes factor summed over fields
+    fields: Mapping[str, FieldVerdict] = field(default_factory=dict)
+    display_name: str = ""  # for the reviewer's screen only; never logged
+
+
+@dataclass(frozen=True, slots=True)
+class PatientMatch:
+    outcome: MatchOutcome
+    patient: Candidate | None  # the chosen patient when outcome is AUTO_FILE
+    candidates: tuple[Candidate, ...] = ()  # best first
+    reasons: tuple[str, ...] = ()
+
+
+# -------------------------------------------------------------------------------------- filing
+
+
+@dataclass(frozen=True, slots=True)
+class FilingDecision:
+    outcome: Outcome  # FILED or NEEDS_REVIEW
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    document_id: str
+    status: DocumentStatus
+    outcome: Outcome
+    sha256: str
+    patient_mrn: str | None
+    doc_type: str | None
+    loinc: str | None
+    original: StoredObject
+    searchable: StoredObject | None
+    pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    """One line of `pipeline process --json`."""
+
+    source: str
+    document_id: str | None
+    status: Outcome
+    doc_type: str | None = None
+    loinc: str | None = None
+    type_confidence: float | None = None
+    patient_mrn: str | None = None
+    match_confidence: float | None = None
+    pages: int = 0
+    reasons: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "document_id": self.document_id,
+            "status": str(self.status),
+            "doc_type": self.doc_type,
+            "loinc": self.loinc,
+            "type_confidence": _round(self.type_confidence),
+            "patient_mrn": self.patient_mrn,
+            "match_confidence": _round(self.match_confidence),
+            "pages": self.pages,
+            "reasons": list(self.reasons),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -1,0 +1,159 @@
+"""One settings object for the whole pipeline.
+
+Sources, highest first: explicit arguments (the CLI), environment variables `PIPELINE_*`,
+`<home>/pipeline.toml`, the defaults below. Built once at the edge (`load_settings`) and handed
+down; nothing reads the environment at import time.
+
+The home folder (`--home DIR`, `PIPELINE_HOME`, default `./var`) holds the manifest database, the
+local object store, the inbox and quarantine folders and the config file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.errors import ConfigurationError
+
+DEFAULT_HOME = Path("var")
+CONFIG_FILE_NAME = "pipeline.toml"
+
+
+class OcrMode(StrEnum):
+    AUTO = "auto"  # use a PDF's own text layer when it has real text, OCR otherwise
+    FORCE = "force"  # always OCR
+    SKIP = "skip"  # never OCR; text layer only (image-only pages get no text)
+
+
+class OrientationMode(StrEnum):
+    AUTO = "auto"  # run OSD only when the first pass looks poor
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+class WorkerMode(StrEnum):
+    LOCAL = "local"  # in-process pool
+    CELERY = "celery"  # Celery workers on a broker
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PIPELINE_", frozen=True, extra="forbid")
+
+    home: Path = DEFAULT_HOME
+
+    # --- storage -------------------------------------------------------------------------------
+    database_url: str | None = None  # default: sqlite:///<home>/manifest.db
+    s3_bucket: str | None = None  # set it to store objects in S3 instead of <home>/objects
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_sse: str | None = None  # "AES256" or "aws:kms"
+    s3_kms_key_id: str | None = None
+
+    # --- workers -------------------------------------------------------------------------------
+    workers: int = 0  # 0 = one per core
+    worker_mode: WorkerMode = WorkerMode.LOCAL
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+
+    # --- OCR -----------------------------------------------------------------------------------
+    ocr_mode: OcrMode = OcrMode.AUTO
+    ocr_languages: str = "eng"
+    ocr_dpi: int = 300
+    ocr_orientation: OrientationMode = OrientationMode.AUTO
+    ocr_deskew: bool = True
+    ocr_page_timeout: float = 120.0  # seconds per page
+    ocr_max_pages: int = 2000
+    ocr_max_pixels: int = 200_000_000  # per page; Pillow's decompression-bomb guard stays on too
+    ocr_min_confidence: float = 45.0  # below this a document's text counts as unreadable
+    ocr_searchable_pdf: bool = True
+
+    # --- classifier ----------------------------------------------------------------------------
+    model_path: Path | None = None  # default: the model shipped in models/
+    types_path: Path | None = None  # default: the type list shipped with the package
+    classify_threshold: float = 0.6  # default per-type threshold; the model file may set per type
+
+    # --- matching ------------------------------------------------------------------------------
+    match_auto_file_threshold: float = 0.99
+    match_review_threshold: float = 0.5
+    match_runner_up_margin: float = 10.0  # log2 weight the best must lead the runner-up by
+
+    # --- watcher -------------------------------------------------------------------------------
+    watch_settle_seconds: float = 2.0  # a file must stop growing this long before it is read
+    watch_poll_seconds: float = 0.5
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_non_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (one per core) or more")
+        return value
+
+    # ----------------------------------------------------------------------------------- paths
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.home / "objects"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.home / "work"
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'manifest.db').resolve()}"
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or (os.cpu_count() or 1)
+
+    def ensure_folders(self) -> None:
+        for folder in (self.home, self.inbox, self.quarantine, self.work_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the settings once: arguments > environment > <home>/pipeline.toml > defaults.
+
+    Every invalid value is reported at once in one `ConfigurationError`.
+    """
+    home_path = Path(home) if home else Path(os.environ.get("PIPELINE_HOME", DEFAULT_HOME))
+    file_values = _read_config_file(home_path / CONFIG_FILE_NAME)
+    env_names = {k[len("PIPELINE_"):].lower() for k in os.environ if k.startswith("PIPELINE_")}
+    values = {k: v for k, v in file_values.items() if k not in env_names}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["home"] = home_path
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigurationError([_describe(err) for err in exc.errors()]) from exc
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML ({exc}); fix or remove the file") from exc
+
+
+def _describe(error: Any) -> str:
+    name = ".".join(str(part) for part in error.get("loc", ())) or "settings"
+    env = f"PIPELINE_{name.upper()}"
+    return f"{name} ({env}): {error.get('msg')}; got {error.get('input')!r}"

@@ -1,0 +1,1 @@
+"""Object stores, the manifest database, FHIR export and audit."""
