@@ -261,5 +261,21 @@ class ProcessResult:
         }
 
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProcessResult:
+        return cls(
+            source=data["source"],
+            document_id=data["document_id"],
+            status=Outcome(data["status"]),
+            doc_type=data.get("doc_type"),
+            loinc=data.get("loinc"),
+            type_confidence=data.get("type_confidence"),
+            patient_mrn=data.get("patient_mrn"),
+            match_confidence=data.get("match_confidence"),
+            pages=data.get("pages", 0),
+            reasons=tuple(data.get("reasons", ())),
+        )
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)

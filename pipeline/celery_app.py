@@ -1,0 +1,75 @@
+"""Scaled-out processing: the same orchestrator behind Celery workers on Redis.
+
+`pipeline worker` runs a worker (thread pool: the OCR process pool lives in the worker process);
+`pipeline process` with `PIPELINE_WORKER_MODE=celery` sends each document as a task and prints the
+results as they arrive. Workers and the submitter share the database, the object store (S3 or a
+shared folder) and the input paths. Nothing here is configured at import time: `configure()` does it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from celery import Celery
+
+from pipeline.records import ProcessResult
+from pipeline.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+app = Celery("pipeline")
+
+_state: dict[str, object] = {}
+_state_lock = threading.Lock()
+
+#: how long `submit_and_wait` waits for one document's result before giving up on the run
+RESULT_TIMEOUT_SECONDS = 3600
+
+
+def configure(settings: Settings) -> Celery:
+    app.conf.update(
+        broker_url=settings.celery_broker_url,
+        result_backend=settings.celery_broker_url,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,  # a worker that dies mid-document leaves the task for another
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+    )
+    with _state_lock:
+        _state["settings"] = settings
+    return app
+
+
+def _pipeline():
+    from pipeline.orchestrator import Pipeline
+
+    with _state_lock:
+        if "pipeline" not in _state:
+            settings = _state.get("settings") or load_settings()
+            _state["pipeline"] = Pipeline.open(settings)  # type: ignore[arg-type]
+        return _state["pipeline"]
+
+
+@app.task(name="pipeline.process_document")
+def process_document(path: str) -> dict:
+    return _pipeline().process(Path(path)).to_json()  # type: ignore[attr-defined]
+
+
+def submit_and_wait(paths: Iterable[Path], settings: Settings) -> Iterator[ProcessResult]:
+    configure(settings)
+    pending = [process_document.delay(str(Path(p).resolve())) for p in paths]
+    for async_result in pending:
+        yield ProcessResult.from_json(async_result.get(timeout=RESULT_TIMEOUT_SECONDS))
+
+
+def run_worker(settings: Settings, *, concurrency: int | None = None) -> int:
+    configure(settings)
+    argv = ["worker", "--pool=threads", f"--concurrency={concurrency or settings.worker_count}",
+            "--loglevel=INFO", "--without-gossip", "--without-mingle", "--hostname=pipeline@%h"]
+    app.worker_main(argv)
+    return 0

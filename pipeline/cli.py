@@ -1,0 +1,209 @@
+"""The `pipeline` command: global options, logging, error handling and exit codes.
+
+Each stage registers its own sub-commands (`pipeline/<stage>/commands.py`, `register(subparsers)`);
+this module adds the ones that span stages: process, watch, worker, doctor.
+stdout carries machine output (`--json`: one object per line); logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.errors import EXIT_INTERRUPTED, EXIT_OK, NotFoundError, PipelineError
+from pipeline.records import Outcome, ProcessResult
+from pipeline.settings import Settings, load_settings
+
+log = logging.getLogger("pipeline")
+
+#: stage modules that add their own sub-commands, in the order `--help` lists them
+STAGE_COMMANDS = (
+    "pipeline.patients.commands",
+    "pipeline.ocr.commands",
+    "pipeline.classify.commands",
+    "pipeline.store.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline",
+        description="Scanned medical records: OCR, document type, patient match, filing, review queue.",
+    )
+    parser.add_argument("--home", type=Path, help="home folder (manifest, object store, inbox); "
+                        "default $PIPELINE_HOME or ./var")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    parser.add_argument("--version", action="version", version=f"pipeline {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    process = commands.add_parser("process", help="process files and/or folders now, each filed or queued")
+    process.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    process.add_argument("--json", action="store_true", help="one JSON object per document per line")
+    process.set_defaults(handler=cmd_process)
+
+    watch = commands.add_parser("watch", help="file whatever is dropped into the inbox folder")
+    watch.add_argument("inbox", nargs="?", type=Path, help="default: <home>/inbox")
+    watch.add_argument("--json", action="store_true")
+    watch.set_defaults(handler=cmd_watch)
+
+    worker = commands.add_parser("worker", help="run a Celery worker that processes queued documents")
+    worker.add_argument("--concurrency", type=int, default=None)
+    worker.set_defaults(handler=cmd_worker)
+
+    doctor = commands.add_parser("doctor", help="external tools, their versions, and how to install what is missing")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(handler=cmd_doctor)
+
+    for module_name in STAGE_COMMANDS:
+        importlib.import_module(module_name).register(commands)
+    return parser
+
+
+# ----------------------------------------------------------------------------------- commands
+
+
+def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.ingest.discover import iter_inputs
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise NotFoundError(f"no such file or folder: {', '.join(missing)}; check the path")
+    paths = list(iter_inputs(args.paths))
+    results = _run(paths, settings, args.json)
+    counts = {outcome: sum(r.status is outcome for r in results) for outcome in Outcome}
+    log.info("processed %d documents: %s", len(results),
+             ", ".join(f"{n} {o}" for o, n in counts.items() if n))
+    return EXIT_OK
+
+
+def _run(paths: list[Path], settings: Settings, as_json: bool) -> list[ProcessResult]:
+    from pipeline.orchestrator import Pipeline
+
+    if settings.worker_mode == "celery":
+        from pipeline.celery_app import submit_and_wait
+
+        results = []
+        for result in submit_and_wait(paths, settings):
+            _print_result(result, as_json)
+            results.append(result)
+        return results
+    results = []
+    with Pipeline.open(settings) as pipeline:
+        for result in pipeline.process_many(paths):
+            _print_result(result, as_json)
+            results.append(result)
+    return results
+
+
+def _print_result(result: ProcessResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_json()), flush=True)
+        return
+    where = f"MRN {result.patient_mrn}" if result.patient_mrn else "review queue"
+    if result.status is Outcome.REJECTED:
+        where = "quarantine"
+    kind = f"{result.doc_type} ({result.type_confidence:.2f})" if result.doc_type else ""
+    print(f"{result.status:<13} {result.source} -> {where} {kind}".rstrip(), flush=True)
+    for reason in result.reasons:
+        print(f"{'':14}- {reason}", flush=True)
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.ingest.watcher import watch
+    from pipeline.orchestrator import Pipeline, dispose_of_inbox_file
+
+    inbox = args.inbox or settings.inbox
+    inbox.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Pipeline.open(settings) as pipeline:
+
+        def handle(path: Path) -> None:
+            result = pipeline.process(path)
+            _print_result(result, args.json)
+            dispose_of_inbox_file(path, result, settings)
+
+        log.info("watching %s (Ctrl-C to stop)", inbox)
+        try:
+            watch(inbox, handle, settle_seconds=settings.watch_settle_seconds,
+                  poll_seconds=settings.watch_poll_seconds, stop=stop)
+        except KeyboardInterrupt:
+            stop.set()
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.celery_app import run_worker
+
+    return run_worker(settings, concurrency=args.concurrency)
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.ocr.doctor import tool_report
+
+    report = tool_report()
+    missing = [tool for tool in report if not tool.found]
+    if args.json:
+        for tool in report:
+            print(json.dumps({"name": tool.name, "found": tool.found, "version": tool.version,
+                              "minimum": tool.minimum, "install": tool.install}))
+    else:
+        for tool in report:
+            mark = "ok     " if tool.found else "MISSING"
+            line = f"{mark} {tool.name:<22} {tool.version or '-':<12}"
+            if not tool.found:
+                line += f"  install: {tool.install}"
+            print(line)
+        print(f"home: {settings.home.resolve()}  database: {_redact(settings.database)}")
+    return 3 if missing else EXIT_OK
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+# ---------------------------------------------------------------------------------------- main
+
+
+def configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity < 0 else (logging.INFO, logging.DEBUG)[min(verbosity, 1)]
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("PIL", "botocore", "boto3", "urllib3", "s3transfer", "alembic", "matplotlib"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        settings = load_settings(args.home)
+        return int(args.handler(args, settings) or EXIT_OK)
+    except PipelineError as exc:
+        log.debug("failure", exc_info=True)
+        print(f"pipeline: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("pipeline: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, traceback only with -v
+        log.debug("unexpected failure", exc_info=True)
+        print(f"pipeline: unexpected error: {type(exc).__name__}: {exc} (run with -v for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The whole flow for one document, top to bottom, and a pool that runs many at once.
+
+    intake -> duplicate check -> OCR -> classify -> extract identifiers -> match -> decide -> file
+
+This module and the CLI are the only places that catch broad exceptions: a document that fails
+in an unexpected way is quarantined with the error's class name, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.classify.model import Classifier, load_classifier
+from pipeline.errors import InputError
+from pipeline.ingest.intake import intake
+from pipeline.ocr.engine import OcrEngine
+from pipeline.patients.extract import extract_identifiers
+from pipeline.patients.matcher import Matcher
+from pipeline.records import (
+    Classification,
+    FilingDecision,
+    IncomingDocument,
+    MatchOutcome,
+    OcrResult,
+    Outcome,
+    PatientMatch,
+    ProcessResult,
+    Rejection,
+)
+from pipeline.settings import Settings
+from pipeline.store.database import make_engine, migrate
+from pipeline.store.filing import file_document, quarantine
+from pipeline.store.manifest import Manifest
+from pipeline.store.objects import ObjectStore, open_store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def decide(ocr: OcrResult, classification: Classification | None, match: PatientMatch) -> FilingDecision:
+    """File only when the text is readable, the type is sure and the patient is sure; else review."""
+    reasons: list[str] = list(ocr.reasons)
+    if classification is not None and classification.needs_review:
+        reasons.extend(classification.reasons or ("document type uncertain",))
+    if match.outcome is not MatchOutcome.AUTO_FILE:
+        reasons.extend(match.reasons or (f"patient match: {match.outcome}",))
+    if reasons or classification is None:
+        return FilingDecision(Outcome.NEEDS_REVIEW, tuple(reasons) or ("document type unknown",))
+    return FilingDecision(Outcome.FILED, ())
+
+
+@dataclass
+class Pipeline:
+    """The stages wired to their services. Build with `Pipeline.open(settings)`; close when done."""
+
+    settings: Settings
+    ocr: OcrEngine
+    classifier: Classifier
+    matcher: Matcher
+    store: ObjectStore
+    manifest: Manifest
+    clock: Clock = utc_now
+    _in_flight: dict[str, threading.Event] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock = utc_now) -> Pipeline:
+        settings.ensure_folders()
+        migrate(settings.database)
+        engine = make_engine(settings.database)
+        return cls(
+            settings=settings,
+            ocr=OcrEngine.from_settings(settings),
+            classifier=load_classifier(settings),
+            matcher=Matcher.from_settings(settings, engine),
+            store=open_store(settings),
+            manifest=Manifest(engine),
+            clock=clock,
+        )
+
+    def close(self) -> None:
+        self.ocr.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------ one document
+
+    def process(self, path: Path) -> ProcessResult:
+        """Process one file to an outcome. Never raises for a bad document."""
+        received_at = self.clock()
+        try:
+            incoming = intake(path, received_at)
+        except OSError as exc:
+            incoming = Rejection(path, f"{path.name}: cannot be read ({exc.strerror}); "
+                                 "check the file's permissions and drop it in again", "OSError")
+        if isinstance(incoming, Rejection):
+            return self._reject(path, incoming, None, received_at)
+        with self._claim(incoming.sha256):
+            existing = self.manifest.find_duplicate(incoming.sha256)
+            if existing is not None:
+                self.manifest.record_duplicate(incoming.original_name, incoming.sha256, existing, received_at)
+                log.info("duplicate of %s: sha256 %s", existing, incoming.sha256[:12])
+                return ProcessResult(str(path), existing, Outcome.DUPLICATE,
+                                     reasons=(f"same bytes as document {existing}; nothing filed twice",))
+            try:
+                return self._process_new(incoming)
+            except InputError as exc:
+                return self._reject(path, Rejection(path, str(exc), type(exc).__name__), incoming.sha256, received_at)
+            except Exception as exc:  # noqa: BLE001 - the run must go on; the original is kept
+                log.exception("unexpected failure on sha256 %s", incoming.sha256[:12])
+                reason = (f"{path.name}: processing failed ({type(exc).__name__}); the original is kept in "
+                          "quarantine: report this to support with the pipeline log")
+                return self._reject(path, Rejection(path, reason, type(exc).__name__), incoming.sha256, received_at)
+
+    def _process_new(self, incoming: IncomingDocument) -> ProcessResult:
+        self.settings.work_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.settings.work_dir, prefix="doc-") as scratch:
+            ocr = self.ocr.recognize(incoming, Path(scratch))
+            readable = not ocr.reasons
+            classification = self.classifier.classify(ocr.text) if readable else None
+            identifiers = extract_identifiers(ocr)
+            match = self.matcher.match(identifiers)
+            decision = decide(ocr, classification, match)
+            entry = file_document(
+                store=self.store,
+                manifest=self.manifest,
+                incoming=incoming,
+                ocr=ocr,
+                classification=classification,
+                identifiers=identifiers,
+                match=match,
+                decision=decision,
+                versions=self._versions(ocr, classification),
+            )
+        chosen = match.patient if decision.outcome is Outcome.FILED else None
+        best = match.patient or (match.candidates[0] if match.candidates else None)
+        log.info("%s %s: %d pages, type %s", decision.outcome, entry.document_id, len(ocr.pages),
+                 classification.doc_type if classification else "-")
+        return ProcessResult(
+            source=str(incoming.source),
+            document_id=entry.document_id,
+            status=decision.outcome,
+            doc_type=classification.doc_type if classification else None,
+            loinc=classification.loinc if classification else None,
+            type_confidence=classification.confidence if classification else None,
+            patient_mrn=chosen.mrn if chosen else None,
+            match_confidence=best.probability if best else None,
+            pages=len(ocr.pages),
+            reasons=decision.reasons,
+        )
+
+    def _reject(self, path: Path, rejection: Rejection, sha256: str | None, received_at: datetime) -> ProcessResult:
+        try:
+            key = quarantine(store=self.store, manifest=self.manifest, source=path, rejection=rejection,
+                             sha256=sha256, received_at=received_at)
+        except Exception:  # noqa: BLE001 - quarantining must not stop the run; the source stays where it is
+            log.exception("could not quarantine %s; the file is left where it is", path.name)
+            key = None
+        log.warning("rejected %s: %s", path.name, rejection.error)
+        return ProcessResult(str(path), key, Outcome.REJECTED, reasons=(rejection.reason,))
+
+    def _versions(self, ocr: OcrResult, classification: Classification | None) -> dict[str, str]:
+        versions = {"pipeline": __version__, "ocr": ocr.engine, "matcher": self.matcher.version}
+        if classification is not None:
+            versions["classifier"] = classification.model_version
+        return versions
+
+    # ---------------------------------------------------------------------- duplicate claiming
+
+    @contextmanager
+    def _claim(self, sha256: str) -> Iterator[None]:
+        """Serialise documents with the same SHA-256 in this process, so twins in one batch file once."""
+        while True:
+            with self._lock:
+                other = self._in_flight.get(sha256)
+                if other is None:
+                    mine = self._in_flight[sha256] = threading.Event()
+                    break
+            other.wait()
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._in_flight[sha256]
+            mine.set()
+
+    # ------------------------------------------------------------------------------ many at once
+
+    def process_many(self, paths: Iterable[Path]) -> Iterator[ProcessResult]:
+        """Process documents `worker_count` at a time (their pages share the OCR pool); yield as done."""
+        with ThreadPoolExecutor(max_workers=self.settings.worker_count, thread_name_prefix="doc") as pool:
+            futures = [pool.submit(self.process, path) for path in paths]
+            for future in futures:
+                yield future.result()
+
+
+
+def dispose_of_inbox_file(path: Path, result: ProcessResult, settings: Settings) -> None:
+    """After the watcher processed a file: remove it once the store holds it; move rejects aside.
+
+    Filed, queued and duplicate documents are safely in the object store (hash verified), so the
+    inbox copy goes. A rejected file is moved to `<home>/quarantine/` with a `.reason.txt` beside it.
+    """
+    if not path.exists():
+        return
+    if result.status is Outcome.REJECTED:
+        settings.quarantine.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target = settings.quarantine / f"{stamp}-{path.name}"
+        shutil.move(str(path), target)
+        target.with_name(target.name + ".reason.txt").write_text("\n".join(result.reasons) + "\n")
+    elif result.document_id is not None:
+        path.unlink()
