@@ -1,0 +1,53 @@
+"""The command-line contract: exit codes and messages for bad invocations and bad settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import __version__
+from pipeline.cli import main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_missing_input_path_exits_9_naming_it(tmp_path, capsys):
+    code = main(["--home", str(tmp_path / "home"), "process", str(tmp_path / "nope.pdf")])
+    assert code == 9
+    assert "nope.pdf" in capsys.readouterr().err
+
+
+def test_invalid_setting_from_environment_exits_2_naming_the_variable(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PIPELINE_WORKERS", "-3")
+    monkeypatch.setenv("PIPELINE_OCR_DPI", "lots")
+    code = main(["--home", str(tmp_path), "types"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "PIPELINE_WORKERS" in err and "PIPELINE_OCR_DPI" in err  # every problem at once
+
+
+def test_broken_config_file_exits_2_naming_the_file(tmp_path, capsys):
+    (tmp_path / "pipeline.toml").write_text("ocr_dpi = = 3\n")
+    code = main(["--home", str(tmp_path), "types"])
+    assert code == 2
+    assert "pipeline.toml" in capsys.readouterr().err
+
+
+def test_config_file_values_apply_and_environment_wins(tmp_path, monkeypatch):
+    from pipeline.settings import load_settings
+
+    (tmp_path / "pipeline.toml").write_text('ocr_languages = "eng+spa"\nocr_dpi = 200\n')
+    monkeypatch.setenv("PIPELINE_OCR_DPI", "400")
+    settings = load_settings(tmp_path)
+    assert settings.ocr_languages == "eng+spa"
+    assert settings.ocr_dpi == 400
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["frobnicate"])
+    assert exit_info.value.code == 2
