@@ -39,6 +39,7 @@ def configure(settings: Settings) -> Celery:
         task_acks_late=True,  # a worker that dies mid-document leaves the task for another
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        task_default_queue=settings.celery_queue,
     )
     with _state_lock:
         _state["settings"] = settings
@@ -69,7 +70,7 @@ def submit_and_wait(paths: Iterable[Path], settings: Settings) -> Iterator[Proce
 
 def run_worker(settings: Settings, *, concurrency: int | None = None) -> int:
     configure(settings)
-    argv = ["worker", "--pool=threads", f"--concurrency={concurrency or settings.worker_count}",
+    argv = ["worker", "--pool=threads", f"--queues={settings.celery_queue}", f"--concurrency={concurrency or settings.worker_count}",
             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--hostname=pipeline@%h"]
     app.worker_main(argv)
     return 0

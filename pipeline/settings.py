@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     workers: int = 0  # 0 = one per core
     worker_mode: WorkerMode = WorkerMode.LOCAL
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    celery_queue: str = "pipeline"
 
     # --- OCR -----------------------------------------------------------------------------------
     ocr_mode: OcrMode = OcrMode.AUTO
