@@ -1,0 +1,58 @@
+"""Barcodes on a page image (cover sheets, patient labels, separator sheets): the only zxingcpp user.
+
+QR codes, Code 128 and Data Matrix are read from the page image while it is in the OCR worker, in
+any of the four orientations.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import zxingcpp
+from PIL import Image
+
+from pipeline.records import Barcode
+
+log = logging.getLogger(__name__)
+
+FORMATS = zxingcpp.BarcodeFormat.QRCode | zxingcpp.BarcodeFormat.Code128 | zxingcpp.BarcodeFormat.DataMatrix
+
+
+def version() -> str:
+    return getattr(zxingcpp, "__version__", "") or _distribution_version()
+
+
+def read_barcodes(image: Image.Image, page: int) -> tuple[Barcode, ...]:
+    """Every QR / Code 128 / Data Matrix symbol on the page, with its bounding box in pixels."""
+    found: list[Barcode] = []
+    for symbol in zxingcpp.read_barcodes(image, formats=FORMATS, try_rotate=True):
+        if not symbol.valid:
+            continue
+        found.append(Barcode(page=page, format=_format_name(symbol.format), text=symbol.text,
+                             box=_box(symbol.position)))
+    log.debug("page %d: %d barcode(s)", page, len(found))
+    return tuple(found)
+
+
+def _format_name(fmt: object) -> str:
+    name = getattr(fmt, "name", None) or str(fmt)
+    return name.rsplit(".", 1)[-1]
+
+
+def _box(position: object) -> tuple[int, int, int, int] | None:
+    corners = [getattr(position, c, None) for c in
+               ("top_left", "top_right", "bottom_right", "bottom_left")]
+    if any(c is None for c in corners):
+        return None
+    xs = [c.x for c in corners]  # type: ignore[union-attr]
+    ys = [c.y for c in corners]  # type: ignore[union-attr]
+    return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def _distribution_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+
+    try:
+        return dist_version("zxing-cpp")
+    except PackageNotFoundError:
+        return ""

@@ -1,0 +1,239 @@
+"""The OCR engine: every page of every document in flight through one shared process pool.
+
+    recognize(doc, workdir)
+      probe (page count, encrypted? damaged?)      -- in a worker: pdfium is not thread-safe
+      -> limits (pages)                            -- LimitExceededError
+      -> pages, a few at a time per document       -- worker.process_page: render one page,
+                                                      text layer or deskew + Tesseract + OSD,
+                                                      barcodes, one-page PDF
+      -> searchable PDF (pdfout.assemble)          -- written into workdir
+      -> confidence and reasons                    -- "unreadable text: ..." is a value, not an error
+
+The orchestrator calls `recognize` from several threads at once (one per document in flight); all
+of them share the engine's pool of `settings.worker_count` single-threaded processes, so the
+machine's cores stay busy with pages whatever the mix of documents. Each document keeps at most
+`2 x workers` pages queued, so a long document does not starve the others and a failure stops it
+early; memory stays flat with the page count because a page image lives only in its worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from pipeline.errors import (
+    CorruptFileError,
+    LimitExceededError,
+    PipelineError,
+    UnsupportedFormatError,
+)
+from pipeline.ocr import pdfout, raster, tesseract, worker
+from pipeline.records import IncomingDocument, OcrPage, OcrResult
+from pipeline.settings import OcrMode, OrientationMode, Settings
+
+log = logging.getLogger(__name__)
+
+
+class OcrEngine:
+    """Tesseract OCR over a shared process pool; safe to call from several threads at once."""
+
+    def __init__(
+        self,
+        *,
+        languages: str = "eng",
+        mode: OcrMode = OcrMode.AUTO,
+        orientation: OrientationMode = OrientationMode.AUTO,
+        deskew: bool = True,
+        dpi: int = 300,
+        page_timeout: float = 120.0,
+        max_pages: int = 2000,
+        max_pixels: int = 200_000_000,
+        min_confidence: float = 45.0,
+        searchable_pdf: bool = True,
+        workers: int = 1,
+    ) -> None:
+        self.languages = languages
+        self.mode = OcrMode(mode)
+        self.orientation = OrientationMode(orientation)
+        self.deskew = deskew
+        self.dpi = dpi
+        self.page_timeout = page_timeout
+        self.max_pages = max_pages
+        self.max_pixels = max_pixels
+        self.min_confidence = min_confidence
+        self.searchable_pdf = searchable_pdf
+        self.workers = max(1, workers)
+        if self.mode is OcrMode.SKIP:
+            self.engine_name = "pdfium (OCR off)"
+        else:
+            self.engine_name = f"tesseract {tesseract.tesseract_version()}"
+            tesseract.check_languages(languages)
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(
+            languages=settings.ocr_languages,
+            mode=settings.ocr_mode,
+            orientation=settings.ocr_orientation,
+            deskew=settings.ocr_deskew,
+            dpi=settings.ocr_dpi,
+            page_timeout=settings.ocr_page_timeout,
+            max_pages=settings.ocr_max_pages,
+            max_pixels=settings.ocr_max_pixels,
+            min_confidence=settings.ocr_min_confidence,
+            searchable_pdf=settings.ocr_searchable_pdf,
+            workers=settings.worker_count,
+        )
+
+    # ---------------------------------------------------------------------------------- public
+
+    def recognize(self, doc: IncomingDocument, workdir: Path) -> OcrResult:
+        """OCR every page of `doc`; the searchable PDF (if made) is written into `workdir`."""
+        name = doc.original_name or doc.source.name
+        if doc.media_type not in raster.MEDIA_TYPES:
+            raise UnsupportedFormatError(
+                f"{name}: {doc.media_type} cannot be OCR'd; send a PDF, TIFF, PNG or JPEG"
+            )
+        started = time.monotonic()
+        workdir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f"ocr-{doc.sha256[:12]}-", dir=workdir))
+        try:
+            count = self._call(worker.probe, doc.source, name, doc.media_type).result().pages
+            self._check_page_count(name, count)
+            outputs = self._run_pages(doc, name, count, scratch)
+            pages = tuple(out.page for out in outputs)
+            searchable = self._searchable(doc, outputs, workdir)
+        except BrokenProcessPool as exc:
+            self._drop_broken_pool()
+            raise PipelineError(
+                f"{name}: an OCR worker process died while reading it; process it again, and if "
+                "it happens again, rescan or re-export the document"
+            ) from exc
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        result = OcrResult(pages=pages, searchable_pdf=searchable, engine=self.engine_name,
+                           reasons=self._reasons(pages))
+        log.info("document %s: %d page(s) in %.1f s, confidence %.0f%s",
+                 doc.sha256[:12], len(pages), time.monotonic() - started, result.confidence,
+                 f" ({'; '.join(result.reasons)})" if result.reasons else "")
+        return result
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -------------------------------------------------------------------------------- internals
+
+    def _check_page_count(self, name: str, count: int) -> None:
+        if count < 1:
+            raise CorruptFileError(f"{name}: the document has no pages; rescan it")
+        if count > self.max_pages:
+            raise LimitExceededError(
+                f"{name}: {count} pages is over the limit of {self.max_pages} "
+                "(PIPELINE_OCR_MAX_PAGES); split the document and drop the parts in again"
+            )
+
+    def _run_pages(self, doc: IncomingDocument, name: str, count: int,
+                   scratch: Path) -> list[worker.PageOutput]:
+        make_pdf = self.searchable_pdf and self.mode is not OcrMode.SKIP
+        jobs = [worker.PageJob(source=doc.source, name=name, media_type=doc.media_type, index=i,
+                               scratch=scratch, make_pdf=make_pdf, mode=self.mode,
+                               orientation=self.orientation, deskew=self.deskew,
+                               languages=self.languages, dpi=self.dpi,
+                               page_timeout=self.page_timeout, max_pixels=self.max_pixels)
+                for i in range(count)]
+        results: dict[int, worker.PageOutput] = {}
+        pending: dict[Future[worker.PageOutput], int] = {}
+        window = 2 * self.workers
+        next_job = 0
+        try:
+            while next_job < len(jobs) or pending:
+                while next_job < len(jobs) and len(pending) < window:
+                    pending[self._call(worker.process_page, jobs[next_job])] = next_job
+                    next_job += 1
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = pending.pop(future)
+                    results[index] = future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+        return [results[i] for i in range(count)]
+
+    def _searchable(self, doc: IncomingDocument, outputs: list[worker.PageOutput],
+                    workdir: Path) -> Path | None:
+        if not self.searchable_pdf or self.mode is OcrMode.SKIP:
+            return None
+        parts: list[pdfout.PagePart] = []
+        for out in outputs:
+            if out.pdf is not None:
+                parts.append(out.pdf)
+            elif doc.media_type == raster.PDF:
+                parts.append(out.page.number - 1)
+            else:
+                return None
+        target = workdir / f"{doc.sha256[:16]}.searchable.pdf"
+        original = doc.source if doc.media_type == raster.PDF else None
+        return pdfout.assemble(parts, original, target)
+
+    def _reasons(self, pages: tuple[OcrPage, ...]) -> tuple[str, ...]:
+        words = sum(len(p.words) for p in pages)
+        has_text = any(p.text.strip() for p in pages)
+        if self.mode is OcrMode.SKIP and not has_text:
+            return ("no text: OCR is off (PIPELINE_OCR_MODE=skip) and the document has no "
+                    "text layer",)
+        if words == 0:
+            return ("unreadable text: no words found",)
+        confidence = OcrResult(pages=pages, searchable_pdf=None, engine="").confidence
+        if confidence < self.min_confidence:
+            return (f"unreadable text: mean word confidence {confidence:.0f} < "
+                    f"{self.min_confidence:.0f}",)
+        return ()
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self._get_pool().submit(fn, *args)
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise PipelineError("the OCR engine is closed")
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=worker.init_worker,
+                    initargs=(self.max_pixels,),
+                )
+            return self._pool
+
+    def _drop_broken_pool(self) -> None:
+        """Forget a pool whose worker died, so that the next call starts a fresh one."""
+        with self._lock:
+            pool = self._pool
+            if pool is None or not getattr(pool, "_broken", False):
+                return
+            self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,72 @@
+"""Page image preparation before Tesseract: skew estimation, straightening and turning.
+
+Skew is estimated by the projection-profile method on a downscaled, thresholded copy: for each
+candidate angle the dark pixels are sheared onto rows, and the angle whose row histogram is the
+most sharply peaked (text lines aligned with rows) wins. Shearing point coordinates with numpy
+costs about a millisecond per angle, so a coarse-then-fine search stays well under 0.1 s a page.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+#: Largest skew we look for and correct, in degrees (bigger tilts are not small skews).
+MAX_SKEW = 8.0
+#: Below this the page is left alone: resampling costs time and a little sharpness.
+MIN_CORRECTION = 0.3
+#: Width of the analysis copy in pixels.
+_ANALYSIS_WIDTH = 1000
+
+
+def estimate_skew(image: Image.Image) -> float:
+    """The correction for the page's tilt: degrees to rotate counter-clockwise to straighten it.
+
+    A page scanned 3 degrees counter-clockwise gives -3.0; a straight page gives about 0.
+    """
+    small = image.convert("L")
+    if small.width > _ANALYSIS_WIDTH:
+        height = max(1, round(small.height * _ANALYSIS_WIDTH / small.width))
+        small = small.resize((_ANALYSIS_WIDTH, height), Image.Resampling.BILINEAR)
+    pixels = np.asarray(small, dtype=np.uint8)
+    threshold = min(128, int(pixels.mean()) - 30)
+    ys, xs = np.nonzero(pixels < threshold)
+    if len(xs) < 200:
+        return 0.0
+    if len(xs) > 200_000:  # a subsample keeps the histogram shape and the cost bounded
+        step = len(xs) // 200_000 + 1
+        ys, xs = ys[::step], xs[::step]
+    xs = xs.astype(np.float64) - pixels.shape[1] / 2
+    ys = ys.astype(np.float64)
+
+    def score(angle: float) -> float:
+        rows = ys + xs * math.tan(math.radians(angle))
+        counts = np.bincount(np.round(rows - rows.min()).astype(np.int64))
+        return float(np.dot(counts, counts))
+
+    coarse = np.arange(-MAX_SKEW, MAX_SKEW + 0.01, 0.5)
+    best = max(coarse, key=score)
+    fine = np.arange(best - 0.5, best + 0.51, 0.05)
+    best = max(fine, key=score)
+    # rows = y + x*tan(a) flattens lines that rise to the right in image coordinates when a > 0,
+    # i.e. text tilted counter-clockwise; rotating by -a (PIL: counter-clockwise positive) fixes it.
+    return round(-float(best), 2)
+
+
+def straighten(image: Image.Image, angle: float) -> Image.Image:
+    """Rotate by `angle` degrees counter-clockwise about the centre, filling with white."""
+    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+
+
+def turn(image: Image.Image, clockwise: int) -> Image.Image:
+    """Turn by a multiple of 90 degrees clockwise, losslessly."""
+    ops = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
+           270: Image.Transpose.ROTATE_90}
+    clockwise %= 360
+    if clockwise == 0:
+        return image
+    turned = image.transpose(ops[clockwise])
+    turned.info.update(image.info)
+    return turned

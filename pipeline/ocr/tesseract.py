@@ -1,0 +1,186 @@
+"""The Tesseract adapter: the only module that imports pytesseract.
+
+It checks the program and its version once per process, checks the language packs asked for,
+passes an explicit timeout to every run, logs argv at debug level (pytesseract does, under the
+`pytesseract` logger; we log ours too) and turns Tesseract's failures into `pipeline.errors`.
+
+One recognition run writes three outputs from one pass over the page: the plain text, the words
+as TSV (text, confidence, box, line) and a one-page PDF (the page image with an invisible text
+layer) for the searchable copy.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import logging
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytesseract
+from pytesseract import TesseractError, TesseractNotFoundError
+
+from pipeline.errors import LimitExceededError, MissingDependencyError, PipelineError
+from pipeline.records import Word
+
+log = logging.getLogger(__name__)
+
+MINIMUM_VERSION = (4, 1)
+INSTALL_HINT = "install it with `apt-get install tesseract-ocr` (Debian/Ubuntu)"
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """What one Tesseract pass over one page image produced."""
+
+    text: str
+    words: tuple[Word, ...]
+    pdf: Path | None  # one-page searchable PDF, when asked for
+
+    @property
+    def confidence(self) -> float:
+        """Mean word confidence 0..100, -1.0 when no words were found."""
+        if not self.words:
+            return -1.0
+        return round(sum(w.confidence for w in self.words) / len(self.words), 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Orientation:
+    """Tesseract OSD: how far to turn the page clockwise to make it upright."""
+
+    rotate: int  # 0, 90, 180, 270 (clockwise)
+    confidence: float
+
+
+@functools.cache
+def tesseract_version() -> str:
+    """The installed Tesseract version ("5.3.0"); raises MissingDependencyError if absent/old."""
+    if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
+        raise MissingDependencyError(f"tesseract was not found on PATH; {INSTALL_HINT}")
+    try:
+        version = str(pytesseract.get_tesseract_version())
+    except TesseractNotFoundError as exc:
+        raise MissingDependencyError(f"tesseract was not found on PATH; {INSTALL_HINT}") from exc
+    numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
+    if numbers < MINIMUM_VERSION:
+        minimum = ".".join(map(str, MINIMUM_VERSION))
+        raise MissingDependencyError(
+            f"tesseract {version} is too old (need {minimum} or newer); {INSTALL_HINT}"
+        )
+    return version
+
+
+@functools.cache
+def installed_languages() -> frozenset[str]:
+    tesseract_version()
+    return frozenset(pytesseract.get_languages(config=""))
+
+
+def check_languages(languages: str) -> None:
+    """Raise MissingDependencyError naming every language pack of "eng+spa" that is missing."""
+    wanted = [lang for lang in languages.split("+") if lang]
+    if not wanted:
+        raise MissingDependencyError(
+            "no OCR language given; set PIPELINE_OCR_LANGUAGES, e.g. `eng` or `eng+spa`"
+        )
+    missing = [lang for lang in wanted if lang not in installed_languages()]
+    if missing:
+        packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+        raise MissingDependencyError(
+            f"tesseract language pack(s) {', '.join(missing)} not installed "
+            f"(PIPELINE_OCR_LANGUAGES={languages}); install with `apt-get install {packages}`"
+        )
+
+
+def recognize(
+    image: Path,
+    out_base: Path,
+    *,
+    languages: str,
+    dpi: int,
+    timeout: float,
+    make_pdf: bool,
+    psm: int = 3,
+) -> Recognition:
+    """OCR one page image file; outputs are written beside `out_base` (.txt, .tsv, .pdf)."""
+    outputs = "txt pdf" if make_pdf else "txt"
+    config = f"--psm {psm} --dpi {dpi} -c tessedit_create_tsv=1"
+    _run(image, out_base, outputs, languages, config, timeout)
+    text = _read(out_base.with_suffix(".txt")).rstrip("\f\n ")
+    words = parse_tsv(_read(out_base.with_suffix(".tsv")))
+    pdf = out_base.with_suffix(".pdf") if make_pdf else None
+    return Recognition(text=text, words=words, pdf=pdf)
+
+
+def detect_orientation(image: Path, out_base: Path, *, dpi: int, timeout: float) -> Orientation:
+    """Tesseract OSD (--psm 0). A page with too little text to tell gives rotate=0, confidence 0."""
+    try:
+        _run(image, out_base, "osd", "osd", f"--psm 0 --dpi {dpi}", timeout)
+    except TesseractError as exc:
+        # "Too few characters. Skipping this page" and friends: not an error, just no answer.
+        log.debug("OSD gave no answer: %s", exc)
+        return Orientation(rotate=0, confidence=0.0)
+    report = _read(out_base.with_suffix(".osd"))
+    rotate = re.search(r"Rotate:\s*(\d+)", report)
+    confidence = re.search(r"Orientation confidence:\s*([\d.]+)", report)
+    if not rotate:
+        return Orientation(rotate=0, confidence=0.0)
+    return Orientation(
+        rotate=int(rotate.group(1)) % 360,
+        confidence=float(confidence.group(1)) if confidence else 0.0,
+    )
+
+
+def parse_tsv(tsv: str) -> tuple[Word, ...]:
+    """Words from Tesseract's TSV: level 5 rows with text; lines numbered 1.. within the page."""
+    words: list[Word] = []
+    line_numbers: dict[tuple[str, str, str], int] = {}
+    for row in csv.DictReader(tsv.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE):
+        if row.get("level") != "5":
+            continue
+        text = (row.get("text") or "").strip()
+        confidence = float(row.get("conf") or -1)
+        if not text or confidence < 0:
+            continue
+        key = (row["block_num"], row["par_num"], row["line_num"])
+        line = line_numbers.setdefault(key, len(line_numbers) + 1)
+        box = (int(row["left"]), int(row["top"]), int(row["width"]), int(row["height"]))
+        words.append(Word(text=text, confidence=confidence, box=box, line=line))
+    return tuple(words)
+
+
+def _run(image: Path, out_base: Path, outputs: str, lang: str, config: str, timeout: float) -> None:
+    version = tesseract_version()
+    log.debug(
+        "tesseract %s argv: %s %s %s -l %s %s %s",
+        version, pytesseract.pytesseract.tesseract_cmd, image, out_base, lang, config, outputs,
+    )
+    if timeout <= 0:
+        raise LimitExceededError(f"{image.name}: no time left for tesseract on this page")
+    try:
+        pytesseract.pytesseract.run_tesseract(
+            str(image), str(out_base), outputs, lang, config=config, timeout=timeout
+        )
+    except TesseractNotFoundError as exc:
+        raise MissingDependencyError(f"tesseract was not found on PATH; {INSTALL_HINT}") from exc
+    except TesseractError as exc:
+        raise _translate(exc, lang) from exc
+    except RuntimeError as exc:  # pytesseract's "Tesseract process timeout"
+        raise LimitExceededError(f"tesseract took longer than {timeout:.0f} s on one page") from exc
+
+
+def _translate(exc: Exception, lang: str) -> PipelineError:
+    message = str(getattr(exc, "message", exc))
+    if "Failed loading language" in message or "Error opening data file" in message:
+        packages = " ".join(f"tesseract-ocr-{x}" for x in lang.split("+"))
+        return MissingDependencyError(
+            f"tesseract cannot load language data {lang!r}; install with `apt-get install {packages}`"
+        )
+    return PipelineError(f"tesseract failed: {message.strip()[:300]}")
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
