@@ -1,9 +1,26 @@
-"""The manifest database: one SQLAlchemy metadata for every table (manifest and patient index)."""
+"""The manifest database: one SQLAlchemy metadata for every table (manifest and patient index).
+
+`migrate(url)` brings a database to the newest Alembic revision. The migration scripts ship inside
+the package (`pipeline/store/migrations/`), so no `alembic.ini` is needed at run time.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+import logging
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+from pipeline.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+#: an arbitrary constant: the PostgreSQL advisory lock that serialises concurrent `migrate` calls
+_MIGRATION_LOCK_ID = 0x70697065
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -37,3 +54,29 @@ def make_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def migrate(url: str) -> None:
+    """Upgrade the database at `url` to the newest revision (`alembic upgrade head`); idempotent.
+
+    On PostgreSQL an advisory lock makes concurrent callers (several workers starting at once)
+    take turns; on SQLite the database file's own lock does the same.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot migrate the manifest database ({type(exc).__name__}: {exc.args[0]})",
+                           hint="check PIPELINE_DATABASE_URL and that the database server is running") from exc
+    finally:
+        engine.dispose()
+    log.debug("database at revision head")

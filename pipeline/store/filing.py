@@ -1,0 +1,171 @@
+"""Filing: store the untouched original and the searchable copy, then write the manifest row.
+
+Order matters for crash safety: objects first (each verified by its SHA-256), then the manifest
+row in one transaction, then the NDJSON journal. A crash in between leaves at worst an orphan
+object, which `pipeline audit` reports; never a manifest row pointing at nothing.
+
+The rule above all: a document is filed to a patient only when the decision says FILED *and* the
+match names the patient. Anything else lands under the review prefix with its reasons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.errors import CorruptFileError, StorageError
+from pipeline.records import (
+    Classification,
+    DocumentIdentifiers,
+    DocumentStatus,
+    FilingDecision,
+    IncomingDocument,
+    ManifestEntry,
+    OcrResult,
+    Outcome,
+    PatientMatch,
+    Rejection,
+    StoredObject,
+)
+from pipeline.store import journal
+from pipeline.store.keys import extension_for, filed_keys, quarantine_key, review_keys
+from pipeline.store.manifest import REVIEW_OPEN, Manifest, new_document_id, review_to_json
+from pipeline.store.objects import CHUNK, ObjectStore, sha256_of
+from pipeline.store.rows import ReviewItem, StoredDocument
+
+log = logging.getLogger(__name__)
+
+FILED_BY = "pipeline"
+UNKNOWN_TYPE = "unknown"
+
+
+def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingDocument, ocr: OcrResult,
+                  classification: Classification | None, identifiers: DocumentIdentifiers,
+                  match: PatientMatch | None, decision: FilingDecision, versions: Mapping[str, str],
+                  clock: Callable[[], datetime] | None = None) -> ManifestEntry:
+    """Store a processed document and index it; returns its manifest entry.
+
+    The entry's outcome is FILED, NEEDS_REVIEW, or DUPLICATE when the same bytes were filed
+    meanwhile (then nothing new is kept in the manifest).
+    """
+    now = (clock or (lambda: datetime.now(UTC)))()
+    existing = manifest.find_duplicate(incoming.sha256)
+    if existing is not None:
+        manifest.record_duplicate(incoming.original_name, incoming.sha256, existing, incoming.received_at)
+        return _entry(manifest.get(existing), Outcome.DUPLICATE)
+
+    outcome, reasons = decision.outcome, tuple(decision.reasons)
+    patient = match.patient if match is not None else None
+    if outcome is Outcome.FILED and patient is None:
+        outcome, reasons = Outcome.NEEDS_REVIEW, (*reasons, "no patient was chosen by the matcher")
+    if outcome not in (Outcome.FILED, Outcome.NEEDS_REVIEW):
+        raise StorageError(f"file_document cannot file a document whose outcome is {outcome}")
+
+    document_id = new_document_id()
+    doc_type = classification.doc_type if classification else UNKNOWN_TYPE
+    when = identifiers.date_of_service or incoming.received_at.date()
+    extension = extension_for(incoming.media_type, incoming.original_name)
+    if outcome is Outcome.FILED:
+        original_key, searchable_key = filed_keys(patient.patient_id, doc_type, when, document_id, extension)
+    else:
+        original_key, searchable_key = review_keys(when, document_id, extension)
+
+    original = store.put(original_key, incoming.source, incoming.media_type)
+    if original.sha256 != incoming.sha256:
+        raise CorruptFileError(f"{incoming.original_name}: the file changed while it was being processed",
+                               hint="wait until the scanner has finished writing it and drop it in again")
+    searchable: StoredObject | None = None
+    searchable_sha1 = None
+    if ocr.searchable_pdf is not None:
+        searchable = store.put(searchable_key, ocr.searchable_pdf, "application/pdf")
+        searchable_sha1 = _sha1(ocr.searchable_pdf)
+
+    best = patient or (match.candidates[0] if match is not None and match.candidates else None)
+    doc = StoredDocument(
+        document_id=document_id, sha256=incoming.sha256, sha1=_sha1(incoming.source), size=original.size,
+        media_type=incoming.media_type, original_name=incoming.original_name, source_name=str(incoming.source),
+        received_at=incoming.received_at, filed_at=now, outcome=outcome, status=DocumentStatus.CURRENT,
+        patient_id=patient.patient_id if outcome is Outcome.FILED else None,
+        patient_mrn=patient.mrn if outcome is Outcome.FILED else None,
+        doc_type=classification.doc_type if classification else None,
+        loinc=classification.loinc if classification else None,
+        type_display=classification.display if classification else None,
+        type_confidence=classification.confidence if classification else None,
+        match_confidence=best.probability if best else None,
+        ocr_confidence=ocr.confidence if ocr.confidence >= 0 else None,
+        pages=len(ocr.pages), date_of_service=identifiers.date_of_service,
+        original_key=original.key, searchable_key=searchable.key if searchable else None,
+        searchable_sha256=searchable.sha256 if searchable else None, searchable_sha1=searchable_sha1,
+        searchable_size=searchable.size if searchable else None, relates_to=None, relates_code=None,
+        filed_by=FILED_BY, versions=dict(versions), reasons=reasons, source_patient_info=identifiers,
+    )
+    review = None
+    if outcome is Outcome.NEEDS_REVIEW:
+        review = ReviewItem(
+            id=0, document_id=document_id, status=REVIEW_OPEN, created_at=now,
+            reasons=tuple(r for r in reasons if match is None or r not in match.reasons),
+            match_reasons=tuple(match.reasons) if match is not None else (),
+            candidates=tuple(match.candidates) if match is not None else (), identifiers=identifiers,
+            predicted_doc_type=classification.doc_type if classification else None)
+
+    text = ocr.text
+    holder = manifest.insert_document(doc, text, review)
+    if holder != document_id:
+        log.warning("sha256 %s was filed as %s meanwhile; objects of %s are left as orphans",
+                    incoming.sha256[:12], holder, document_id)
+        manifest.record_duplicate(incoming.original_name, incoming.sha256, holder, incoming.received_at)
+        return _entry(manifest.get(holder), Outcome.DUPLICATE)
+    try:
+        journal.append(store, [doc], texts={doc.sha256: text},
+                       review_items=[review_to_json(review)] if review else (), at=now)
+    except StorageError:
+        log.exception("document %s is filed but its journal entry was not written; "
+                      "`pipeline reindex` will not know it until `pipeline export` is run", document_id)
+    return _entry(doc, outcome)
+
+
+def quarantine(*, store: ObjectStore, manifest: Manifest, source: Path, rejection: Rejection,
+               sha256: str | None, received_at: datetime) -> str:
+    """Keep a rejected input's bytes (when they can be read at all) with its reason; returns the key.
+
+    The reason goes beside it as `<key>.reason.txt`; when the file cannot be read, only the reason
+    is stored and its key is returned.
+    """
+    readable = True
+    try:
+        with open(source, "rb"):
+            pass
+    except OSError:
+        readable = False
+    if readable and sha256 is None:
+        sha256, _ = sha256_of(source)
+    tag = sha256[:16] if sha256 else received_at.strftime("%H%M%S%f")
+    key = quarantine_key(received_at, tag, source.name)
+    reason = f"{rejection.error}: {rejection.reason}\n"
+    store.put(f"{key}.reason.txt", reason.encode(), "text/plain; charset=utf-8")
+    if readable:
+        store.put(key, source, "application/octet-stream")
+    manifest.record_rejection(source.name, sha256, rejection.error, rejection.reason,
+                              key if readable else f"{key}.reason.txt", received_at)
+    log.info("quarantined %s as %s", rejection.error, key)
+    return key if readable else f"{key}.reason.txt"
+
+
+def _sha1(path: Path) -> str:
+    digest = hashlib.sha1()  # noqa: S324 - FHIR Attachment.hash is SHA-1 by definition
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _entry(doc: StoredDocument, outcome: Outcome) -> ManifestEntry:
+    original = StoredObject(doc.original_key, doc.sha256, doc.size)
+    searchable = (StoredObject(doc.searchable_key, doc.searchable_sha256 or "", doc.searchable_size or 0)
+                  if doc.searchable_key else None)
+    return ManifestEntry(document_id=doc.document_id, status=doc.status, outcome=outcome, sha256=doc.sha256,
+                         patient_mrn=doc.patient_mrn, doc_type=doc.doc_type, loinc=doc.loinc, original=original,
+                         searchable=searchable, pages=doc.pages)

@@ -1,0 +1,591 @@
+"""The manifest: what was filed where, for whom, as what; the review queue; the access log.
+
+`Manifest(engine)` is safe to share between threads (a session per call). When built with
+`store=`, every change to a document row is also journaled as NDJSON in the object store
+(`journal.py`), so `pipeline reindex` can rebuild the index from the store alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, func, inspect, or_, select, text
+from sqlalchemy.exc import IntegrityError as DbIntegrityError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from pipeline.errors import NotFoundError, StorageError
+from pipeline.records import DocumentIdentifiers, DocumentStatus, Outcome, PatientMatch
+from pipeline.store import journal
+from pipeline.store.database import make_session_factory
+from pipeline.store.objects import ObjectStore
+from pipeline.store.rows import (
+    ReviewItem,
+    StoredDocument,
+    aware,
+    candidates_from_json,
+    candidates_to_json,
+    identifiers_from_json,
+    identifiers_to_json,
+)
+from pipeline.store.tables import (
+    ACCESS_ACTIONS,
+    AccessLogRow,
+    DocumentRow,
+    DocumentTextRow,
+    IntakeEventRow,
+    ReviewCandidateRow,
+    ReviewItemRow,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 50
+REVIEW_OPEN = "open"
+REVIEW_RESOLVED = "resolved"
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def new_document_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Manifest:
+    def __init__(self, engine: Engine, *, store: ObjectStore | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.engine = engine
+        self.store = store
+        self.clock = clock
+        self._sessions = make_session_factory(engine)
+        self.dialect = engine.dialect.name
+
+    # ------------------------------------------------------------------------------ sessions
+
+    def _session(self) -> Session:
+        return self._sessions()
+
+    def _run(self, what: str, work: Callable[[Session], Any]) -> Any:
+        """Run `work` in one transaction; database failures become StorageError."""
+        try:
+            with self._session() as session, session.begin():
+                return work(session)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"manifest database: {what} failed ({type(exc).__name__})",
+                               hint="check the database is reachable and migrated (`pipeline doctor`)") from exc
+
+    # --------------------------------------------------------------------------- duplicates
+
+    def find_duplicate(self, sha256: str) -> str | None:
+        """The document already holding these bytes (its current version when refiled), or None."""
+        def work(session: Session) -> str | None:
+            rows = session.execute(
+                select(DocumentRow.document_id, DocumentRow.status)
+                .where(DocumentRow.sha256 == sha256).order_by(DocumentRow.filed_at.desc())
+            ).all()
+            current = [r.document_id for r in rows if r.status == DocumentStatus.CURRENT]
+            return (current or [r.document_id for r in rows] or [None])[0]
+        return self._run("duplicate check", work)
+
+    def record_duplicate(self, source_name: str, sha256: str, document_id: str, received_at: datetime) -> None:
+        """Link a second copy of known bytes to the document that holds them; nothing is stored twice."""
+        self._run("recording a duplicate", lambda s: s.add(IntakeEventRow(
+            kind="duplicate", at=received_at, source_name=source_name, sha256=sha256, document_id=document_id)))
+
+    def record_rejection(self, source_name: str, sha256: str | None, error: str, reason: str,
+                         quarantine_key: str | None, received_at: datetime) -> None:
+        self._run("recording a rejection", lambda s: s.add(IntakeEventRow(
+            kind="rejected", at=received_at, source_name=source_name, sha256=sha256, error=error,
+            reason=reason, quarantine_key=quarantine_key)))
+
+    def intake_events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        def work(session: Session) -> list[dict[str, Any]]:
+            query = select(IntakeEventRow).order_by(IntakeEventRow.id)
+            if kind:
+                query = query.where(IntakeEventRow.kind == kind)
+            return [_row_dict(r) for r in session.scalars(query)]
+        return self._run("reading intake events", work)
+
+    # ------------------------------------------------------------------------------- filing
+
+    def insert_document(self, doc: StoredDocument, text: str, review: ReviewItem | None = None) -> str:
+        """Add a filed or queued document with its OCR text (and review item) in one transaction.
+
+        Returns `doc.document_id`, or the id of the document that already holds the same bytes
+        when another worker filed them first (then nothing is added).
+        """
+        def work(session: Session) -> None:
+            session.add(_to_row(doc))
+            session.flush()
+            self._add_text(session, doc.sha256, text)
+            if review is not None:
+                self._add_review(session, review)
+        try:
+            self._run("filing a document", work)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, DbIntegrityError):
+                existing = self.find_duplicate(doc.sha256)
+                if existing is not None and existing != doc.document_id:
+                    return existing
+            raise
+        return doc.document_id
+
+    def _add_text(self, session: Session, sha256: str, text: str) -> None:
+        if session.scalar(select(DocumentTextRow.id).where(DocumentTextRow.sha256 == sha256)) is None:
+            session.add(DocumentTextRow(sha256=sha256, text=text))
+            session.flush()
+
+    def _add_review(self, session: Session, item: ReviewItem) -> int:
+        row = ReviewItemRow(
+            document_id=item.document_id, status=item.status, created_at=item.created_at,
+            reasons=list(item.reasons), match_reasons=list(item.match_reasons),
+            candidates=candidates_to_json_list(item), identifiers=identifiers_to_json(item.identifiers),
+            predicted_doc_type=item.predicted_doc_type, resolution=item.resolution, resolved_by=item.resolved_by,
+            resolved_at=item.resolved_at, resolved_doc_type=item.resolved_doc_type,
+            resolved_patient_id=item.resolved_patient_id)
+        session.add(row)
+        session.flush()
+        for patient_id in sorted({c.patient_id for c in item.candidates}):
+            session.add(ReviewCandidateRow(item_id=row.id, patient_id=patient_id))
+        return row.id
+
+    # ------------------------------------------------------------------------------ reading
+
+    def get(self, document_id: str) -> StoredDocument:
+        row = self._run("reading a document", lambda s: s.get(DocumentRow, document_id))
+        if row is None:
+            raise NotFoundError(f"no document {document_id} in the manifest",
+                                hint="find its id with `pipeline search`")
+        return _from_row(row)
+
+    def text_of(self, sha256: str) -> str | None:
+        return self._run("reading OCR text", lambda s: s.scalar(
+            select(DocumentTextRow.text).where(DocumentTextRow.sha256 == sha256)))
+
+    def history(self, document_id: str) -> list[StoredDocument]:
+        """This version and every version it replaced or that replaced it, oldest first."""
+        seen: dict[str, StoredDocument] = {}
+        todo = [document_id]
+        while todo:
+            doc = self.get(todo.pop())
+            if doc.document_id in seen:
+                continue
+            seen[doc.document_id] = doc
+            if doc.relates_to:
+                todo.append(doc.relates_to)
+            todo.extend(self._run("reading history", lambda s, d=doc.document_id: list(s.scalars(
+                select(DocumentRow.document_id).where(DocumentRow.relates_to == d)))))
+        return sorted(seen.values(), key=lambda d: d.filed_at)
+
+    def search(self, *, patient_mrn: str | None = None, patient_id: int | None = None, doc_type: str | None = None,
+               date_from: date | None = None, date_to: date | None = None, text: str | None = None,
+               status: DocumentStatus | None = DocumentStatus.CURRENT, limit: int = DEFAULT_LIMIT,
+               ) -> list[StoredDocument]:
+        """Documents matching every filter given, newest date of service first."""
+        query = select(DocumentRow)
+        if patient_mrn is not None:
+            query = query.where(DocumentRow.patient_mrn == patient_mrn)
+        if patient_id is not None:
+            query = query.where(DocumentRow.patient_id == patient_id)
+        if doc_type is not None:
+            query = query.where(DocumentRow.doc_type == doc_type)
+        if date_from is not None:
+            query = query.where(DocumentRow.date_of_service >= date_from)
+        if date_to is not None:
+            query = query.where(DocumentRow.date_of_service <= date_to)
+        if status is not None:
+            query = query.where(DocumentRow.status == str(status))
+        if text:
+            matching = self._text_matches(text)
+            if matching is None:
+                return []
+            query = query.where(DocumentRow.sha256.in_(matching))
+        query = query.order_by(DocumentRow.date_of_service.desc().nulls_last(), DocumentRow.filed_at.desc(),
+                               DocumentRow.document_id).limit(limit)
+        return self._run("searching", lambda s: [_from_row(r) for r in s.scalars(query)])
+
+    def _text_matches(self, words: str) -> Any:
+        """A sub-select of the SHA-256s whose text holds every word (None when no word is given)."""
+        terms = _WORD.findall(words.lower())
+        if not terms:
+            return None
+        if self.dialect == "postgresql":
+            return (select(DocumentTextRow.sha256)
+                    .where(text("document_text.tsv @@ plainto_tsquery('english', :fts_query)"))
+                    .params(fts_query=" ".join(terms)))
+        fts_query = " ".join(f'"{term}"' for term in terms)
+        return (select(DocumentTextRow.sha256)
+                .where(DocumentTextRow.id.in_(
+                    text("SELECT rowid FROM document_text_fts WHERE document_text_fts MATCH :fts_query")
+                    .bindparams(fts_query=fts_query).columns())))
+
+    def iter_documents(self, batch: int = 500) -> Iterator[StoredDocument]:
+        """Every row, filing order, in batches (for audit and export)."""
+        last: tuple[datetime, str] | None = None
+        while True:
+            query = select(DocumentRow).order_by(DocumentRow.filed_at, DocumentRow.document_id).limit(batch)
+            if last is not None:
+                query = query.where(or_(DocumentRow.filed_at > last[0],
+                                        and_(DocumentRow.filed_at == last[0], DocumentRow.document_id > last[1])))
+            rows = self._run("listing documents", lambda s, q=query: list(s.scalars(q)))
+            if not rows:
+                return
+            for row in rows:
+                yield _from_row(row)
+            last = (rows[-1].filed_at, rows[-1].document_id)
+
+    def count(self) -> int:
+        return self._run("counting", lambda s: s.scalar(select(func.count()).select_from(DocumentRow)))
+
+    def documents_without_text(self) -> list[str]:
+        def work(session: Session) -> list[str]:
+            query = (select(DocumentRow.document_id)
+                     .outerjoin(DocumentTextRow, DocumentTextRow.sha256 == DocumentRow.sha256)
+                     .where(or_(DocumentTextRow.id.is_(None), func.length(func.trim(DocumentTextRow.text)) == 0))
+                     .order_by(DocumentRow.document_id))
+            return list(session.scalars(query))
+        return self._run("finding documents without text", work)
+
+    # ------------------------------------------------------------------------- corrections
+
+    def refile(self, document_id: str, patient_id: int, patient_mrn: str, reason: str, actor: str) -> StoredDocument:
+        """Move a document to another patient: the old row becomes entered-in-error, a new row
+        (new id) relates to it. The stored objects stay where they are."""
+        if not reason.strip():
+            raise StorageError("a refile needs a reason (--reason TEXT); it goes into the access log")
+        now = self.clock()
+
+        def work(session: Session) -> StoredDocument:
+            old = session.get(DocumentRow, document_id, with_for_update=True)
+            if old is None:
+                raise NotFoundError(f"no document {document_id} in the manifest",
+                                    hint="find its id with `pipeline search`")
+            if old.status != DocumentStatus.CURRENT:
+                newer = session.scalar(select(DocumentRow.document_id).where(DocumentRow.relates_to == document_id))
+                raise StorageError(f"document {document_id} is {old.status}; refile its current version"
+                                   + (f" {newer}" if newer else ""))
+            old.status = str(DocumentStatus.ENTERED_IN_ERROR)
+            new = replace(_from_row(old), document_id=new_document_id(), status=DocumentStatus.CURRENT,
+                          outcome=Outcome.FILED, patient_id=patient_id, patient_mrn=patient_mrn, filed_at=now,
+                          filed_by=actor, relates_to=document_id, relates_code="replaces",
+                          reasons=(f"refiled: {reason}",))
+            session.add(_to_row(new))
+            for item in session.scalars(select(ReviewItemRow).where(
+                    ReviewItemRow.document_id == document_id, ReviewItemRow.status == REVIEW_OPEN)):
+                item.status, item.resolution, item.resolved_by, item.resolved_at = REVIEW_RESOLVED, "refiled", actor, now
+                item.resolved_patient_id = patient_id
+            session.add(AccessLogRow(at=now, actor=actor, action="refiled", document_id=document_id,
+                                     patient_mrn=old.patient_mrn, reason=reason))
+            session.add(AccessLogRow(at=now, actor=actor, action="refiled", document_id=new.document_id,
+                                     patient_mrn=patient_mrn, reason=reason))
+            session.flush()
+            return new
+        new = self._run("refiling", work)
+        self._journal([self.get(document_id), new])
+        log.info("refiled %s as %s", document_id, new.document_id)
+        return new
+
+    def repoint_patient(self, old_patient_id: int, new_patient_id: int, new_mrn: str, reason: str, actor: str) -> int:
+        """ADT merge: every document of the merged-away patient follows the survivor. Returns the count."""
+        now = self.clock()
+
+        def work(session: Session) -> list[str]:
+            rows = list(session.scalars(select(DocumentRow).where(DocumentRow.patient_id == old_patient_id)))
+            for row in rows:
+                session.add(AccessLogRow(at=now, actor=actor, action="merged", document_id=row.document_id,
+                                         patient_mrn=new_mrn,
+                                         reason=f"{reason} (patient {old_patient_id} -> {new_patient_id}, "
+                                                f"was MRN {row.patient_mrn})"))
+                row.patient_id, row.patient_mrn = new_patient_id, new_mrn
+            return [row.document_id for row in rows]
+        moved = self._run("repointing documents", work)
+        self._journal([self.get(d) for d in moved])
+        if moved:
+            log.info("merge: %d documents moved from patient %d to %d", len(moved), old_patient_id, new_patient_id)
+        return len(moved)
+
+    # -------------------------------------------------------------------------- review queue
+
+    def review_item(self, item_id: int) -> ReviewItem:
+        row = self._run("reading a review item", lambda s: s.get(ReviewItemRow, item_id))
+        if row is None:
+            raise NotFoundError(f"no review item {item_id}")
+        return _review_from_row(row)
+
+    def open_review_items(self, limit: int = 200) -> list[ReviewItem]:
+        return self._run("listing the review queue", lambda s: [_review_from_row(r) for r in s.scalars(
+            select(ReviewItemRow).where(ReviewItemRow.status == REVIEW_OPEN).order_by(ReviewItemRow.id).limit(limit))])
+
+    def review_items_for_patients(self, patient_ids: set[int]) -> list[tuple[int, DocumentIdentifiers]]:
+        """Open review items with any of these patients among their candidates (for ADT re-scoring)."""
+        if not patient_ids:
+            return []
+
+        def work(session: Session) -> list[tuple[int, DocumentIdentifiers]]:
+            query = (select(ReviewItemRow).where(ReviewItemRow.status == REVIEW_OPEN, ReviewItemRow.id.in_(
+                select(ReviewCandidateRow.item_id).where(ReviewCandidateRow.patient_id.in_(sorted(patient_ids)))))
+                .order_by(ReviewItemRow.id))
+            return [(row.id, identifiers_from_json(row.identifiers)) for row in session.scalars(query)]
+        return self._run("finding review items", work)
+
+    def rescore_review_item(self, item_id: int, match: PatientMatch) -> None:
+        """Replace an open item's candidates and match reasons (after an ADT update). It stays open:
+        only a clerk files a queued document."""
+        def work(session: Session) -> None:
+            row = session.get(ReviewItemRow, item_id)
+            if row is None:
+                raise NotFoundError(f"no review item {item_id}")
+            row.candidates = candidates_to_json(match)
+            row.match_reasons = list(match.reasons)
+            session.execute(delete(ReviewCandidateRow).where(ReviewCandidateRow.item_id == item_id))
+            for patient_id in sorted({c.patient_id for c in match.candidates}):
+                session.add(ReviewCandidateRow(item_id=item_id, patient_id=patient_id))
+        self._run("re-scoring a review item", work)
+
+    def resolve_review_item(self, item_id: int, *, actor: str, resolution: str = "filed",
+                            patient_id: int | None = None, patient_mrn: str | None = None,
+                            doc_type: str | None = None, loinc: str | None = None, type_display: str | None = None,
+                            note: str | None = None) -> StoredDocument:
+        """A clerk's decision on a queued document: `filed` needs the patient (and the type, when it
+        was uncertain); the confirmed type feeds `reviewed_types()` for classifier training."""
+        if resolution == "filed" and (patient_id is None or not patient_mrn):
+            raise StorageError(f"review item {item_id}: filing needs the patient (id and MRN)")
+        now = self.clock()
+
+        def work(session: Session) -> str:
+            item = session.get(ReviewItemRow, item_id, with_for_update=True)
+            if item is None:
+                raise NotFoundError(f"no review item {item_id}")
+            if item.status != REVIEW_OPEN:
+                raise StorageError(f"review item {item_id} is already {item.status} ({item.resolution})")
+            doc = session.get(DocumentRow, item.document_id)
+            item.status, item.resolution, item.resolved_by, item.resolved_at = REVIEW_RESOLVED, resolution, actor, now
+            item.note = note
+            if resolution == "filed":
+                item.resolved_patient_id = patient_id
+                item.resolved_doc_type = doc_type or doc.doc_type
+                doc.patient_id, doc.patient_mrn, doc.outcome = patient_id, patient_mrn, str(Outcome.FILED)
+                if doc_type:
+                    doc.doc_type, doc.loinc, doc.type_display = doc_type, loinc or doc.loinc, type_display
+                doc.reasons = [*doc.reasons, f"reviewed by {actor}"]
+            session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
+                                     patient_mrn=patient_mrn, reason=f"review: {resolution}" + (f"; {note}" if note else "")))
+            return item.document_id
+        document_id = self._run("resolving a review item", work)
+        doc = self.get(document_id)
+        self._journal([doc], review_items=[_review_json(self.review_item(item_id))])
+        return doc
+
+    def reviewed_types(self) -> list[tuple[str, str]]:
+        """(OCR text, document type) a clerk confirmed or corrected: training data for the classifier."""
+        def work(session: Session) -> list[tuple[str, str]]:
+            query = (select(DocumentTextRow.text, ReviewItemRow.resolved_doc_type)
+                     .join(DocumentRow, DocumentRow.document_id == ReviewItemRow.document_id)
+                     .join(DocumentTextRow, DocumentTextRow.sha256 == DocumentRow.sha256)
+                     .where(ReviewItemRow.status == REVIEW_RESOLVED, ReviewItemRow.resolved_doc_type.is_not(None))
+                     .order_by(ReviewItemRow.id))
+            return [(t, d) for t, d in session.execute(query).all() if t.strip()]
+        return self._run("reading reviewed types", work)
+
+    # ---------------------------------------------------------------------------- access log
+
+    def record_access(self, actor: str, action: str, *, document_id: str | None = None,
+                      patient_mrn: str | None = None, reason: str | None = None, recipient: str | None = None) -> None:
+        if action not in ACCESS_ACTIONS:
+            raise ValueError(f"unknown access-log action {action!r}")
+        self._run("writing the access log", lambda s: s.add(AccessLogRow(
+            at=self.clock(), actor=actor, action=action, document_id=document_id, patient_mrn=patient_mrn,
+            reason=reason, recipient=recipient)))
+
+    def access_log(self, document_id: str | None = None) -> list[dict[str, Any]]:
+        def work(session: Session) -> list[dict[str, Any]]:
+            query = select(AccessLogRow).order_by(AccessLogRow.id)
+            if document_id:
+                query = query.where(AccessLogRow.document_id == document_id)
+            return [_row_dict(r) for r in session.scalars(query)]
+        return self._run("reading the access log", work)
+
+    # ------------------------------------------------------------------- restore (import/reindex)
+
+    def is_empty(self) -> bool:
+        def work(session: Session) -> bool:
+            return all(session.scalar(select(func.count()).select_from(t)) == 0
+                       for t in (DocumentRow, IntakeEventRow, AccessLogRow, ReviewItemRow))
+        return self._run("checking for an empty manifest", work)
+
+    def upsert_document(self, doc: StoredDocument, text: str | None) -> bool:
+        """Put a document row in its given state (reindex); True if it was new."""
+        def work(session: Session) -> bool:
+            row = session.get(DocumentRow, doc.document_id)
+            if row is None:
+                session.add(_to_row(doc))
+            else:
+                for name, value in _row_values(doc).items():
+                    setattr(row, name, value)
+            session.flush()
+            if text is not None:
+                self._add_text(session, doc.sha256, text)
+            return row is None
+        return self._run("restoring a document", work)
+
+    def upsert_review_item(self, data: dict[str, Any]) -> None:
+        """Put a review item (journal form) in its given state, matched by document id."""
+        item = review_from_json(data)
+
+        def work(session: Session) -> None:
+            row = session.scalar(select(ReviewItemRow).where(ReviewItemRow.document_id == item.document_id))
+            if row is None:
+                self._add_review(session, item)
+                return
+            row.status, row.resolution, row.resolved_by = item.status, item.resolution, item.resolved_by
+            row.resolved_at, row.resolved_doc_type = item.resolved_at, item.resolved_doc_type
+            row.resolved_patient_id = item.resolved_patient_id
+        self._run("restoring a review item", work)
+
+    def dump_table(self, name: str) -> list[dict[str, Any]]:
+        """Every row of one manifest table as JSON-ready dicts (for `pipeline export`)."""
+        table = _TABLES[name]
+        return self._run(f"reading {name}", lambda s: [_row_dict(r) for r in s.scalars(
+            select(table).order_by(*inspect(table).primary_key))])
+
+    def load_table(self, name: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert exported rows as they were, ids included (`pipeline import` into an empty home)."""
+        table = _TABLES[name]
+        columns = {c.key: c for c in inspect(table).columns}
+
+        def work(session: Session) -> int:
+            count = 0
+            for data in rows:
+                values = {k: _from_json_value(columns[k], v) for k, v in data.items() if k in columns}
+                session.add(table(**values))
+                count += 1
+            session.flush()
+            return count
+        count = self._run(f"loading {name}", work)
+        if self.dialect == "postgresql" and count and "id" in columns:
+            self._run("resetting a sequence", lambda s: s.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{table.__tablename__}', 'id'), "
+                f"(SELECT max(id) FROM {table.__tablename__}))")))
+        return count
+
+    # -------------------------------------------------------------------------------- journal
+
+    def _journal(self, docs: list[StoredDocument], review_items: Iterable[dict[str, Any]] = ()) -> None:
+        if self.store is not None:
+            journal.append(self.store, docs, review_items=review_items, at=self.clock())
+
+
+_TABLES = {"documents": DocumentRow, "document_text": DocumentTextRow, "intake_events": IntakeEventRow,
+           "review_items": ReviewItemRow, "review_candidates": ReviewCandidateRow, "access_log": AccessLogRow}
+
+#: export/import order: parents before children
+TABLE_ORDER = tuple(_TABLES)
+
+
+# ------------------------------------------------------------------------------------ mapping
+
+
+def _row_values(doc: StoredDocument) -> dict[str, Any]:
+    values = {f.name: getattr(doc, f.name) for f in fields(doc)}
+    values["outcome"] = str(doc.outcome)
+    values["status"] = str(doc.status)
+    values["reasons"] = list(doc.reasons)
+    values["versions"] = dict(doc.versions)
+    values["source_patient_info"] = identifiers_to_json(doc.source_patient_info)
+    values["received_at"] = doc.received_at.astimezone(UTC)
+    values["filed_at"] = doc.filed_at.astimezone(UTC)
+    return values
+
+
+def _to_row(doc: StoredDocument) -> DocumentRow:
+    return DocumentRow(**_row_values(doc))
+
+
+def _from_row(row: DocumentRow) -> StoredDocument:
+    values = {f.name: getattr(row, f.name) for f in fields(StoredDocument)}
+    values["outcome"] = Outcome(row.outcome)
+    values["status"] = DocumentStatus(row.status)
+    values["reasons"] = tuple(row.reasons or ())
+    values["versions"] = dict(row.versions or {})
+    values["source_patient_info"] = identifiers_from_json(row.source_patient_info or {})
+    values["received_at"] = aware(row.received_at)
+    values["filed_at"] = aware(row.filed_at)
+    return StoredDocument(**values)
+
+
+def candidates_to_json_list(item: ReviewItem) -> list[dict[str, Any]]:
+    from pipeline.records import MatchOutcome
+
+    return candidates_to_json(PatientMatch(MatchOutcome.REVIEW, None, item.candidates))
+
+
+def _review_from_row(row: ReviewItemRow) -> ReviewItem:
+    return ReviewItem(
+        id=row.id, document_id=row.document_id, status=row.status, created_at=aware(row.created_at),
+        reasons=tuple(row.reasons or ()), match_reasons=tuple(row.match_reasons or ()),
+        candidates=candidates_from_json(row.candidates or []), identifiers=identifiers_from_json(row.identifiers or {}),
+        predicted_doc_type=row.predicted_doc_type, resolution=row.resolution, resolved_by=row.resolved_by,
+        resolved_at=aware(row.resolved_at) if row.resolved_at else None, resolved_doc_type=row.resolved_doc_type,
+        resolved_patient_id=row.resolved_patient_id)
+
+
+def _review_json(item: ReviewItem) -> dict[str, Any]:
+    from pipeline.records import MatchOutcome
+
+    return {"document_id": item.document_id, "status": item.status, "created_at": item.created_at.isoformat(),
+            "reasons": list(item.reasons), "match_reasons": list(item.match_reasons),
+            "candidates": candidates_to_json(PatientMatch(MatchOutcome.REVIEW, None, item.candidates)),
+            "identifiers": identifiers_to_json(item.identifiers), "predicted_doc_type": item.predicted_doc_type,
+            "resolution": item.resolution, "resolved_by": item.resolved_by,
+            "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
+            "resolved_doc_type": item.resolved_doc_type, "resolved_patient_id": item.resolved_patient_id}
+
+
+review_to_json = _review_json
+
+
+def review_from_json(data: dict[str, Any]) -> ReviewItem:
+    return ReviewItem(
+        id=0, document_id=data["document_id"], status=data["status"],
+        created_at=aware(datetime.fromisoformat(data["created_at"])), reasons=tuple(data.get("reasons") or ()),
+        match_reasons=tuple(data.get("match_reasons") or ()), candidates=candidates_from_json(data.get("candidates") or []),
+        identifiers=identifiers_from_json(data.get("identifiers") or {}), predicted_doc_type=data.get("predicted_doc_type"),
+        resolution=data.get("resolution"), resolved_by=data.get("resolved_by"),
+        resolved_at=aware(datetime.fromisoformat(data["resolved_at"])) if data.get("resolved_at") else None,
+        resolved_doc_type=data.get("resolved_doc_type"), resolved_patient_id=data.get("resolved_patient_id"))
+
+
+def _row_dict(row: Any) -> dict[str, Any]:
+    out = {}
+    for column in inspect(type(row)).columns:
+        value = getattr(row, column.key)
+        if isinstance(value, datetime):
+            value = aware(value).isoformat()
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[column.key] = value
+    return out
+
+
+def _from_json_value(column: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    python_type = None
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return value
+    if python_type is datetime:
+        return aware(datetime.fromisoformat(value))
+    if python_type is date:
+        return date.fromisoformat(value)
+    return value

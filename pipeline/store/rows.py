@@ -1,0 +1,170 @@
+"""What the manifest hands out (`StoredDocument`, `ReviewItem`) and their JSON form.
+
+The JSON form is used for the NDJSON manifest in the object store, `pipeline export` and
+`search --json`; `from_json(to_json(x)) == x` for every record here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pipeline.records import (
+    Candidate,
+    DocumentIdentifiers,
+    DocumentStatus,
+    Evidence,
+    FieldVerdict,
+    Outcome,
+    PatientMatch,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """One manifest row: one version of one document."""
+
+    document_id: str
+    sha256: str
+    sha1: str
+    size: int
+    media_type: str
+    original_name: str
+    source_name: str
+    received_at: datetime
+    filed_at: datetime
+    outcome: Outcome
+    status: DocumentStatus
+    patient_id: int | None
+    patient_mrn: str | None
+    doc_type: str | None
+    loinc: str | None
+    type_display: str | None
+    type_confidence: float | None
+    match_confidence: float | None
+    ocr_confidence: float | None
+    pages: int
+    date_of_service: date | None
+    original_key: str
+    searchable_key: str | None
+    searchable_sha256: str | None
+    searchable_sha1: str | None
+    searchable_size: int | None
+    relates_to: str | None
+    relates_code: str | None
+    filed_by: str
+    versions: dict[str, str]
+    reasons: tuple[str, ...]
+    source_patient_info: DocumentIdentifiers
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "source_patient_info":
+                value = identifiers_to_json(value)
+            elif isinstance(value, datetime | date):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, dict):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StoredDocument:
+        values = {f.name: data.get(f.name) for f in fields(cls)}
+        values["received_at"] = aware(datetime.fromisoformat(data["received_at"]))
+        values["filed_at"] = aware(datetime.fromisoformat(data["filed_at"]))
+        values["date_of_service"] = _date(data.get("date_of_service"))
+        values["outcome"] = Outcome(data["outcome"])
+        values["status"] = DocumentStatus(data["status"])
+        values["reasons"] = tuple(data.get("reasons") or ())
+        values["versions"] = dict(data.get("versions") or {})
+        values["source_patient_info"] = identifiers_from_json(data.get("source_patient_info") or {})
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    id: int
+    document_id: str
+    status: str  # "open" or "resolved"
+    created_at: datetime
+    reasons: tuple[str, ...]
+    match_reasons: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+    identifiers: DocumentIdentifiers
+    predicted_doc_type: str | None
+    resolution: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_doc_type: str | None = None
+    resolved_patient_id: int | None = None
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite gives naive datetimes back: everything is stored in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+# --------------------------------------------------------------------------------- identifiers
+
+
+def identifiers_to_json(ids: DocumentIdentifiers) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(ids):
+        value = getattr(ids, f.name)
+        if f.name == "evidence":
+            out["evidence"] = [_evidence_to_json(e) for e in value]
+        elif isinstance(value, date):
+            out[f.name] = value.isoformat()
+        else:
+            out[f.name] = value
+    return out
+
+
+def identifiers_from_json(data: dict[str, Any]) -> DocumentIdentifiers:
+    values = {f.name: data.get(f.name) for f in fields(DocumentIdentifiers) if f.name in data}
+    for name in ("birth_date", "date_of_service"):
+        if values.get(name):
+            values[name] = _date(values[name])
+    values["evidence"] = tuple(_evidence_from_json(e) for e in data.get("evidence") or ())
+    return DocumentIdentifiers(**values)
+
+
+def _evidence_to_json(e: Evidence) -> dict[str, Any]:
+    return {"field": e.field, "value": e.value, "source": e.source, "page": e.page,
+            "box": list(e.box) if e.box else None, "label": e.label}
+
+
+def _evidence_from_json(data: dict[str, Any]) -> Evidence:
+    box = data.get("box")
+    return Evidence(field=data["field"], value=data["value"], source=data["source"], page=data.get("page"),
+                    box=tuple(box) if box else None, label=data.get("label", ""))
+
+
+# ---------------------------------------------------------------------------------- candidates
+
+
+def candidates_to_json(match: PatientMatch | None) -> list[dict[str, Any]]:
+    if match is None:
+        return []
+    return [{"patient_id": c.patient_id, "mrn": c.mrn, "probability": c.probability,
+             "match_weight": c.match_weight, "fields": {k: str(v) for k, v in c.fields.items()},
+             "display_name": c.display_name} for c in match.candidates]
+
+
+def candidates_from_json(data: list[dict[str, Any]]) -> tuple[Candidate, ...]:
+    return tuple(Candidate(patient_id=int(c["patient_id"]), mrn=c["mrn"], probability=float(c["probability"]),
+                           match_weight=float(c.get("match_weight", 0.0)),
+                           fields={k: FieldVerdict(v) for k, v in (c.get("fields") or {}).items()},
+                           display_name=c.get("display_name", "")) for c in data)

@@ -1,0 +1,125 @@
+"""The manifest tables (Alembic revision 0001). The patient index tables live in `pipeline.patients`.
+
+    documents        one row per document version (a refile adds a row that relates to the old one)
+    document_text    OCR text, one row per distinct object (SHA-256), full-text indexed
+                     (SQLite: FTS5 table `document_text_fts`; PostgreSQL: `tsv` column + GIN index)
+    intake_events    duplicates and rejections, with the quarantine key
+    review_items     the review queue; identifiers and candidates kept as JSON for the reviewer
+    review_candidates  (review item, patient id) pairs, so an ADT update finds the items it touches
+    access_log       who viewed / downloaded / exported / refiled / released / merged what, when, why;
+                     append-only (UPDATE and DELETE are rejected by the database itself)
+
+`patient_id` is a plain integer, not a foreign key: the patient tables come in a later revision and
+a document keeps its patient id even if the index is rebuilt.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pipeline.store.database import Base
+
+ACCESS_ACTIONS = ("viewed", "downloaded", "exported", "refiled", "released", "merged", "resolved", "imported")
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+
+    document_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sha1: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str] = mapped_column(String(512))
+    source_name: Mapped[str] = mapped_column(String(1024))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20))
+    patient_id: Mapped[int | None] = mapped_column(Integer)
+    patient_mrn: Mapped[str | None] = mapped_column(String(64))
+    doc_type: Mapped[str | None] = mapped_column(String(64))
+    loinc: Mapped[str | None] = mapped_column(String(16))
+    type_display: Mapped[str | None] = mapped_column(String(128))
+    type_confidence: Mapped[float | None] = mapped_column(Float)
+    match_confidence: Mapped[float | None] = mapped_column(Float)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    pages: Mapped[int] = mapped_column(Integer)
+    date_of_service: Mapped[date | None] = mapped_column(Date)
+    original_key: Mapped[str] = mapped_column(String(1024))
+    searchable_key: Mapped[str | None] = mapped_column(String(1024))
+    searchable_sha256: Mapped[str | None] = mapped_column(String(64))
+    searchable_sha1: Mapped[str | None] = mapped_column(String(40))
+    searchable_size: Mapped[int | None] = mapped_column(BigInteger)
+    relates_to: Mapped[str | None] = mapped_column(String(36))
+    relates_code: Mapped[str | None] = mapped_column(String(16))
+    filed_by: Mapped[str] = mapped_column(String(128))
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    source_patient_info: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DocumentTextRow(Base):
+    __tablename__ = "document_text"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class IntakeEventRow(Base):
+    __tablename__ = "intake_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "duplicate" or "rejected"
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_name: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    document_id: Mapped[str | None] = mapped_column(String(36))
+    error: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    quarantine_key: Mapped[str | None] = mapped_column(String(1024))
+
+
+class ReviewItemRow(Base):
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(String(36), ForeignKey("documents.document_id"))
+    status: Mapped[str] = mapped_column(String(16))  # "open" or "resolved"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reasons: Mapped[list[str]] = mapped_column(JSON)  # why it was queued (type, OCR, ...)
+    match_reasons: Mapped[list[str]] = mapped_column(JSON)  # the patient match's, replaced on re-scoring
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    identifiers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    predicted_doc_type: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolution: Mapped[str | None] = mapped_column(String(32))  # "filed", "rejected", ...
+    resolved_doc_type: Mapped[str | None] = mapped_column(String(64))
+    resolved_patient_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ReviewCandidateRow(Base):
+    __tablename__ = "review_candidates"
+
+    item_id: Mapped[int] = mapped_column(Integer, ForeignKey("review_items.id"), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class AccessLogRow(Base):
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    document_id: Mapped[str | None] = mapped_column(String(36))
+    patient_mrn: Mapped[str | None] = mapped_column(String(64))
+    recipient: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(Text)
