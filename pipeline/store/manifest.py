@@ -15,7 +15,7 @@ from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, inspect, or_, select, text
+from sqlalchemy import Engine, String, and_, column, delete, func, inspect, or_, select, text
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -219,14 +219,12 @@ class Manifest:
         if not terms:
             return None
         if self.dialect == "postgresql":
-            return (select(DocumentTextRow.sha256)
-                    .where(text("document_text.tsv @@ plainto_tsquery('english', :fts_query)"))
-                    .params(fts_query=" ".join(terms)))
-        fts_query = " ".join(f'"{term}"' for term in terms)
-        return (select(DocumentTextRow.sha256)
-                .where(DocumentTextRow.id.in_(
-                    text("SELECT rowid FROM document_text_fts WHERE document_text_fts MATCH :fts_query")
-                    .bindparams(fts_query=fts_query).columns())))
+            sql, query = ("SELECT sha256 FROM document_text WHERE tsv @@ plainto_tsquery('english', :fts_query)",
+                          " ".join(terms))
+        else:
+            sql, query = ("SELECT t.sha256 FROM document_text_fts f JOIN document_text t ON t.id = f.rowid "
+                          "WHERE document_text_fts MATCH :fts_query", " ".join(f'"{term}"' for term in terms))
+        return text(sql).bindparams(fts_query=query).columns(column("sha256", String))
 
     def iter_documents(self, batch: int = 500) -> Iterator[StoredDocument]:
         """Every row, filing order, in batches (for audit and export)."""
