@@ -1,0 +1,396 @@
+"""HL7 v2 ADT: keeping the patient index current, and the MLLP listener.
+
+Events applied (`AdtProcessor.apply(text) -> AdtOutcome`):
+    A01 A04 A05 A08 A28 A31   insert or update the patient from PID (A01 also opens an encounter)
+    A03                       discharge: sets discharged_at on the encounter (PV1-19 visit number)
+    A40 A18                   merge: the patient of MRG-1 into the patient of PID-3; old ids keep
+                              resolving, names become aliases, every filed document is re-pointed
+                              through the manifest (with its audit entry)
+Other ADT events are acknowledged and ignored. A repeated MSH-10 is acknowledged and not applied
+again. A08 and merges re-score the review items waiting for the patients concerned.
+
+Each message gets an ACK: AA applied (or duplicate / ignored), AE an ADT we cannot apply (reason
+in MSA-3 and ERR), AR not an ADT message or not parseable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import hl7
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+
+from pipeline.patients import index, normalize
+from pipeline.patients.tables import (
+    DEFAULT_AUTHORITY,
+    MRN_TYPE,
+    NAME_ALIAS,
+    NAME_OFFICIAL,
+    NAME_PREVIOUS,
+    AdtMessage,
+    Encounter,
+)
+
+log = logging.getLogger(__name__)
+
+UPSERT_EVENTS = {"A01", "A04", "A05", "A08", "A28", "A31"}
+MERGE_EVENTS = {"A40", "A18"}
+RESCORE_EVENTS = {"A08"} | MERGE_EVENTS
+ACTOR = "adt"
+
+
+@dataclass(frozen=True, slots=True)
+class AdtOutcome:
+    code: str  # AA, AE, AR
+    event: str
+    control_id: str
+    reason: str = ""
+    inserted: int = 0
+    updated: int = 0
+    duplicate: bool = False
+    repointed: int = 0
+    rescored: int = 0
+    ack: str = ""  # the ACK message to send back
+
+    @property
+    def accepted(self) -> bool:
+        return self.code == "AA"
+
+
+class AdtError(Exception):
+    """An ADT message that cannot be applied; becomes an AE answer."""
+
+
+class AdtProcessor:
+    def __init__(self, engine: Engine, *, matcher_factory: Callable[[], object] | None = None,
+                 actor: str = ACTOR) -> None:
+        self.engine = engine
+        self.actor = actor
+        self._matcher_factory = matcher_factory
+
+    # ----------------------------------------------------------------------------------- apply
+
+    def apply(self, text: str) -> AdtOutcome:
+        text = text.strip("\x0b\x1c\r\n ").replace("\r\n", "\r").replace("\n", "\r")
+        try:
+            message = hl7.parse(text)
+            msh = message.segment("MSH")
+            control_id = str(msh[10]).strip()
+            message_type = _get(message, "MSH.F9.R1.C1")
+            event = _get(message, "MSH.F9.R1.C2")
+        except Exception as exc:  # noqa: BLE001 - the parser raises many kinds on garbage
+            log.warning("ADT: unparseable message rejected (%s)", type(exc).__name__)
+            return AdtOutcome("AR", "", "", "message cannot be parsed as HL7 v2",
+                              ack=_raw_nak("message cannot be parsed as HL7 v2"))
+        if message_type != "ADT":
+            return self._answer(message, AdtOutcome("AR", event, control_id,
+                                                    f"message type {message_type or '?'} is not ADT"))
+        if not control_id:
+            return self._answer(message, AdtOutcome("AR", event, control_id, "MSH-10 control id is empty"))
+        with self.engine.connect() as conn:
+            seen = conn.execute(select(AdtMessage.status).where(AdtMessage.control_id == control_id)).first()
+        if seen is not None:
+            log.info("ADT %s %s: duplicate control id, not applied again", event, control_id)
+            return self._answer(message, AdtOutcome("AA", event, control_id,
+                                                    "duplicate message: already received", duplicate=True))
+        try:
+            outcome, touched, merged = self._apply_event(message, event, control_id)
+        except AdtError as exc:
+            outcome, touched, merged = AdtOutcome("AE", event, control_id, str(exc)), set(), None
+            self._record(message, event, control_id, "rejected", str(exc))
+        if merged:
+            outcome = _replace(outcome, repointed=self._repoint(*merged, event))
+        if touched and event in RESCORE_EVENTS:
+            outcome = _replace(outcome, rescored=self._rescore(touched))
+        log.info("ADT %s %s: %s %s", event, control_id, outcome.code, outcome.reason)
+        return self._answer(message, outcome)
+
+    def _apply_event(self, message, event: str, control_id: str):
+        touched: set[int] = set()
+        merged = None
+        try:
+            with self.engine.begin() as conn:
+                if event in UPSERT_EVENTS or event in MERGE_EVENTS or event == "A03":
+                    record = pid_record(message)
+                else:
+                    record = None
+                inserted = updated = 0
+                reason = "applied"
+                if event in UPSERT_EVENTS:
+                    result = index.upsert(conn, [record])
+                    inserted, updated = result.imported, result.updated
+                    pid = result.patient_ids[0]
+                    touched.add(pid)
+                    if event == "A01":
+                        _admit(conn, message, pid)
+                elif event == "A03":
+                    pid = _find(conn, record)
+                    if pid is None:
+                        raise AdtError("discharge for a patient not in the index (PID-3)")
+                    _discharge(conn, message, pid)
+                elif event in MERGE_EVENTS:
+                    old_value = _get(message, "MRG.F1.R1.C1")
+                    if not old_value:
+                        raise AdtError("merge without MRG-1 (the identifier to merge away)")
+                    old_id = index.resolve(conn, old_value)
+                    if old_id is None:
+                        raise AdtError("MRG-1 identifier not in the index")
+                    new_id = _find(conn, record)
+                    if new_id is None:
+                        result = index.upsert(conn, [record])
+                        new_id = result.patient_ids[0]
+                        inserted = 1
+                    if new_id == old_id:
+                        reason = "already merged"
+                    else:
+                        index.merge(conn, old_id, new_id)
+                        updated = 1
+                        merged = (old_id, new_id, index.primary_mrn(conn, new_id) or "")
+                        touched.update({old_id, new_id})
+                else:
+                    reason = f"event {event} is not used by the patient index; acknowledged"
+                conn.execute(insert(AdtMessage).values(
+                    control_id=control_id, event=event, sending_facility=_get(message, "MSH.F4.R1.C1") or None,
+                    received_at=datetime.now(UTC), status="applied", detail=None))
+        except SqlIntegrityError as exc:
+            raise AdtError("message conflicts with the index (duplicate identifier or control id)") from exc
+        return AdtOutcome("AA", event, control_id, reason, inserted, updated), touched, merged
+
+    def _record(self, message, event: str, control_id: str, status: str, detail: str) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(AdtMessage).values(
+                    control_id=control_id, event=event or "?", sending_facility=_get(message, "MSH.F4.R1.C1") or None,
+                    received_at=datetime.now(UTC), status=status, detail=detail))
+        except SqlIntegrityError:
+            pass
+
+    # ---------------------------------------------------------------------- manifest hand-off
+
+    def _repoint(self, old_id: int, new_id: int, new_mrn: str, event: str) -> int:
+        try:
+            from pipeline.store.manifest import Manifest
+        except ImportError:
+            log.warning("merge %s: manifest not available; documents not re-pointed", event)
+            return 0
+        count = Manifest(self.engine).repoint_patient(
+            old_patient_id=old_id, new_patient_id=new_id, new_mrn=new_mrn,
+            reason=f"ADT {event} merge", actor=self.actor)
+        log.info("merge: %d document(s) re-pointed to the surviving patient", count)
+        return int(count or 0)
+
+    def _rescore(self, patient_ids: set[int]) -> int:
+        try:
+            from pipeline.store.manifest import Manifest
+        except ImportError:
+            return 0
+        manifest = Manifest(self.engine)
+        if not hasattr(manifest, "review_items_for_patients"):
+            return 0
+        items = manifest.review_items_for_patients(patient_ids)
+        if not items:
+            return 0
+        matcher = self._matcher_factory() if self._matcher_factory else _default_matcher(self.engine)
+        for item_id, identifiers in items:
+            manifest.rescore_review_item(item_id, matcher.match(identifiers))
+        return len(items)
+
+    # ---------------------------------------------------------------------------------- ACKs
+
+    def _answer(self, message, outcome: AdtOutcome) -> AdtOutcome:
+        return _replace(outcome, ack=make_ack(message, outcome.code, outcome.reason))
+
+
+def _default_matcher(engine: Engine):
+    from pipeline.patients.matcher import Matcher
+
+    return Matcher(engine)
+
+
+def _replace(outcome: AdtOutcome, **changes) -> AdtOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, **changes)
+
+
+def make_ack(message, code: str, text: str = "") -> str:
+    ack = message.create_ack(code, message_id=f"ACK{datetime.now(UTC):%Y%m%d%H%M%S%f}")
+    lines = str(ack).split("\r")
+    lines = [line + f"|{_escape(text)}" if line.startswith("MSA") and text else line for line in lines if line]
+    if code != "AA" and text:
+        # ERR-3 error code (207 application internal error / 200 unsupported), ERR-4 severity, ERR-8 text
+        err_code = "200^Unsupported message type^HL70357" if code == "AR" else "207^Application internal error^HL70357"
+        lines.append(f"ERR|||{err_code}|E||||{_escape(text)}")
+    return "\r".join(lines) + "\r"
+
+
+def _raw_nak(text: str) -> str:
+    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    return (f"MSH|^~\\&|PIPELINE|HIM|||{now}||ACK|ACK{now}|P|2.5\r"
+            f"MSA|AR||{_escape(text)}\rERR|||100^Segment sequence error^HL70357|E||||{_escape(text)}\r")
+
+
+def _escape(text: str) -> str:
+    return (text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
+            .replace("&", "\\T\\").replace("~", "\\R\\"))
+
+
+# ------------------------------------------------------------------------------- PID mapping
+
+
+def _get(message, path: str) -> str:
+    try:
+        return str(message[path]).strip()
+    except (KeyError, IndexError, AttributeError):
+        return ""
+
+
+_HL7_NAME_USE = {"L": NAME_OFFICIAL, "": NAME_OFFICIAL, "M": NAME_PREVIOUS, "B": NAME_PREVIOUS}
+
+
+def pid_record(message) -> index.PatientRecord:
+    """The patient of a message's PID segment."""
+    try:
+        pid = message.segment("PID")
+    except KeyError as exc:
+        raise AdtError("message has no PID segment") from exc
+    identifiers = []
+    if len(pid) > 3:
+        for rep in pid[3]:
+            value = normalize.identifier(_component(rep, 0))
+            if value:
+                identifiers.append((value, _component(rep, 3) or DEFAULT_AUTHORITY, _component(rep, 4) or MRN_TYPE))
+    if not identifiers:
+        raise AdtError("PID-3 has no patient identifier")
+    names = []
+    if len(pid) > 5:
+        for rep in pid[5]:
+            family, given = normalize.name(_component(rep, 0)), normalize.name(_component(rep, 1))
+            middle = normalize.name(_component(rep, 2))
+            use = _HL7_NAME_USE.get(_component(rep, 6), NAME_ALIAS)
+            first, _, rest = given.partition(" ")
+            if family and first:
+                names.append((family, first, middle or rest, use))
+    if names and not any(n[3] == NAME_OFFICIAL for n in names):
+        names[0] = (*names[0][:3], NAME_OFFICIAL)
+    birth = None
+    raw_dob = str(pid[7]).strip() if len(pid) > 7 else ""
+    if raw_dob:
+        try:
+            birth = date(int(raw_dob[:4]), int(raw_dob[4:6]), int(raw_dob[6:8]))
+        except ValueError as exc:
+            raise AdtError("PID-7 birth date is not YYYYMMDD") from exc
+    sex = normalize.sex(str(pid[8])) if len(pid) > 8 else None
+    addresses = []
+    if len(pid) > 11:
+        for rep in pid[11]:
+            line = _component(rep, 0)
+            if line or _component(rep, 4):
+                addresses.append((normalize.address(line), _component(rep, 2).upper(), _component(rep, 3).upper(),
+                                  normalize.postcode(_component(rep, 4))))
+    phones = []
+    if len(pid) > 13:
+        for rep in pid[13]:
+            digits = normalize.phone(_component(rep, 0) or _component(rep, 11))
+            if digits:
+                phones.append(digits)
+    return index.PatientRecord(tuple(identifiers), tuple(names), birth, sex, tuple(addresses), tuple(phones), "hl7")
+
+
+def _component(rep, i: int) -> str:
+    try:
+        value = rep[i]
+    except (IndexError, TypeError):
+        return ""
+    return str(value).strip()
+
+
+def _find(conn, record: index.PatientRecord) -> int | None:
+    for value, _, type_code in record.identifiers:
+        pid = index.resolve(conn, value, type_code)
+        if pid is not None:
+            return pid
+    return None
+
+
+def _hl7_time(text: str) -> datetime | None:
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) < 8:
+        return None
+    try:
+        return datetime.strptime(digits[:14].ljust(14, "0"), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _event_time(message) -> datetime:
+    return _hl7_time(_get(message, "EVN.F2")) or _hl7_time(_get(message, "MSH.F7")) or datetime.now(UTC)
+
+
+def _admit(conn, message, pid: int) -> None:
+    conn.execute(insert(Encounter).values(
+        patient_id=pid, visit_number=_get(message, "PV1.F19.R1.C1") or None,
+        patient_class=_get(message, "PV1.F2") or None, location=_get(message, "PV1.F3.R1.C1") or None,
+        admitted_at=_hl7_time(_get(message, "PV1.F44")) or _event_time(message)))
+
+
+def _discharge(conn, message, pid: int) -> None:
+    visit = _get(message, "PV1.F19.R1.C1") or None
+    when = _hl7_time(_get(message, "PV1.F45")) or _event_time(message)
+    query = select(Encounter.id).where(Encounter.patient_id == pid, Encounter.discharged_at.is_(None))
+    if visit:
+        query = select(Encounter.id).where(Encounter.patient_id == pid, Encounter.visit_number == visit)
+    encounter_id = conn.execute(query.order_by(Encounter.id.desc()).limit(1)).scalar()
+    if encounter_id is None:
+        conn.execute(insert(Encounter).values(patient_id=pid, visit_number=visit,
+                                              patient_class=_get(message, "PV1.F2") or None, discharged_at=when))
+    else:
+        conn.execute(update(Encounter).where(Encounter.id == encounter_id).values(discharged_at=when))
+
+
+# ----------------------------------------------------------------------------- MLLP listener
+
+
+async def serve(processor: AdtProcessor, host: str, port: int, *,
+                started: Callable[[int], None] | None = None, stop: asyncio.Event | None = None) -> None:
+    """Answer ADT messages over MLLP until `stop` is set (forever when None).
+
+    `started(port)` is called once listening (port 0 picks a free port)."""
+    from hl7.mllp import start_hl7_server
+    from hl7.mllp.exceptions import InvalidBlockError
+
+    async def handle(reader, writer) -> None:
+        peer = writer.get_extra_info("peername")
+        try:
+            while not reader.at_eof():
+                try:
+                    block = await reader.readblock()
+                except InvalidBlockError:
+                    writer.writeblock(_raw_nak("MLLP block not framed as 0x0B ... 0x1C 0x0D").encode())
+                    await writer.drain()
+                    break
+                except asyncio.IncompleteReadError:
+                    break
+                outcome = await asyncio.to_thread(processor.apply, block.decode("utf-8", errors="replace"))
+                writer.writeblock(outcome.ack.encode("utf-8"))
+                await writer.drain()
+        except ConnectionError:
+            log.info("MLLP: connection from %s closed", peer)
+        finally:
+            writer.close()
+
+    server = await start_hl7_server(handle, host, port)
+    async with server:
+        actual = server.sockets[0].getsockname()[1]
+        log.info("MLLP listener on %s:%d", host, actual)
+        if started:
+            started(actual)
+        if stop is None:
+            await server.serve_forever()
+        else:
+            await stop.wait()

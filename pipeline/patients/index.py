@@ -1,0 +1,240 @@
+"""Writing the patient index: bulk upsert of `PatientRecord`s and merges.
+
+Used by the importer (CSV, FHIR, HL7 files) and by ADT. SQLAlchemy Core, executemany in chunks:
+a million CSV rows load in about a minute on SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from pipeline.patients import normalize
+from pipeline.patients.tables import (
+    DEFAULT_AUTHORITY,
+    ID_ACTIVE,
+    ID_MERGED,
+    MRN_TYPE,
+    NAME_ALIAS,
+    NAME_OFFICIAL,
+    Address,
+    Identifier,
+    Name,
+    Patient,
+    Phone,
+)
+
+log = logging.getLogger(__name__)
+
+CHUNK = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRecord:
+    """One patient as a source describes it (CSV row, FHIR Patient, HL7 PID segment)."""
+
+    identifiers: tuple[tuple[str, str, str], ...]  # (value, authority, type code)
+    names: tuple[tuple[str, str, str, str], ...] = ()  # (family, given, middle, use)
+    birth_date: date | None = None
+    sex: str | None = None
+    addresses: tuple[tuple[str, str, str, str], ...] = ()  # (line, city, state, postcode)
+    phones: tuple[str, ...] = ()
+    source: str = "csv"
+
+    @property
+    def mrn(self) -> str | None:
+        for value, _, type_code in self.identifiers:
+            if type_code == MRN_TYPE:
+                return value
+        return self.identifiers[0][0] if self.identifiers else None
+
+
+def make_record(mrn: str, family: str, given: str, birth_date: date | None, sex: str | None = None,
+                address: str | None = None, city: str | None = None, state: str | None = None,
+                postcode: str | None = None, phone: str | None = None, *,
+                authority: str = DEFAULT_AUTHORITY, source: str = "csv") -> PatientRecord:
+    given_n = normalize.name(given)
+    first, _, middle = given_n.partition(" ")
+    addresses = ()
+    if address or postcode:
+        addresses = ((normalize.address(address), (city or "").strip().upper(),
+                      (state or "").strip().upper(), normalize.postcode(postcode)),)
+    digits = normalize.phone(phone)
+    return PatientRecord(
+        identifiers=((normalize.identifier(mrn), authority, MRN_TYPE),),
+        names=((normalize.name(family), first, middle, NAME_OFFICIAL),),
+        birth_date=birth_date,
+        sex=normalize.sex(sex),
+        addresses=addresses,
+        phones=(digits,) if digits else (),
+        source=source,
+    )
+
+
+@dataclass
+class UpsertResult:
+    imported: int = 0
+    updated: int = 0
+    patient_ids: list[int] = field(default_factory=list)  # in input order
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _name_rows(pid: int, names: Iterable[tuple[str, str, str, str]]) -> list[dict]:
+    rows = []
+    for family, given, middle, use in names:
+        if not family or not given:
+            continue
+        rows.append({
+            "patient_id": pid, "family": family, "given": given, "middle": middle or None, "use": use,
+            "family_key": normalize.phonetic(family), "given_key": normalize.phonetic(given),
+        })
+    return rows
+
+
+def existing_ids(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+    """(value, authority, type) -> patient id, for the keys already in the index."""
+    found: dict[tuple[str, str, str], int] = {}
+    values = sorted({k[0] for k in keys})
+    for i in range(0, len(values), 900):
+        rows = conn.execute(
+            select(Identifier.value, Identifier.authority, Identifier.type_code, Identifier.patient_id)
+            .where(Identifier.value.in_(values[i:i + 900]))
+        )
+        for value, authority, type_code, pid in rows:
+            found[(value, authority, type_code)] = pid
+    return found
+
+
+def upsert(conn: Connection, records: Sequence[PatientRecord]) -> UpsertResult:
+    """Insert new patients, update the ones whose identifier is already known (in one transaction
+    of the caller's connection). Updates replace sex, birth date, official name, addresses, phones;
+    other name uses and identifiers are added."""
+    result = UpsertResult()
+    if not records:
+        return result
+    all_keys = [k for rec in records for k in rec.identifiers]
+    known = existing_ids(conn, all_keys) if _has_patients(conn) else {}
+    next_id = int(conn.execute(select(func.coalesce(func.max(Patient.id), 0))).scalar()) + 1
+    now = _now()
+    patients, idents, names, addrs, phones = [], [], [], [], []
+    updates: list[tuple[int, PatientRecord]] = []
+    for rec in records:
+        pid = next((known[k] for k in rec.identifiers if k in known), None)
+        if pid is not None:
+            updates.append((pid, rec))
+            result.updated += 1
+            result.patient_ids.append(pid)
+            continue
+        pid = next_id
+        next_id += 1
+        for k in rec.identifiers:
+            known[k] = pid
+        result.imported += 1
+        result.patient_ids.append(pid)
+        patients.append({"id": pid, "birth_date": rec.birth_date, "sex": rec.sex, "active": True,
+                         "merged_into_id": None, "source": rec.source, "created_at": now, "updated_at": now})
+        idents.extend({"patient_id": pid, "value": v, "authority": a, "type_code": t, "status": ID_ACTIVE}
+                      for v, a, t in rec.identifiers)
+        names.extend(_name_rows(pid, rec.names))
+        addrs.extend({"patient_id": pid, "line": line or None, "city": city or None, "state": state or None,
+                      "postcode": pc or None} for line, city, state, pc in rec.addresses)
+        phones.extend({"patient_id": pid, "digits": p} for p in rec.phones)
+    for table, rows in ((Patient, patients), (Identifier, idents), (Name, names), (Address, addrs), (Phone, phones)):
+        for i in range(0, len(rows), CHUNK):
+            conn.execute(insert(table), rows[i:i + CHUNK])
+    for pid, rec in updates:
+        _update(conn, pid, rec, now)
+    return result
+
+
+def _has_patients(conn: Connection) -> bool:
+    return conn.execute(select(Patient.id).limit(1)).first() is not None
+
+
+def _update(conn: Connection, pid: int, rec: PatientRecord, now: datetime) -> None:
+    values: dict[str, object] = {"updated_at": now}
+    if rec.birth_date:
+        values["birth_date"] = rec.birth_date
+    if rec.sex:
+        values["sex"] = rec.sex
+    conn.execute(update(Patient).where(Patient.id == pid).values(**values))
+    if rec.names:
+        current = {(r.family, r.given, r.use) for r in conn.execute(
+            select(Name.family, Name.given, Name.use).where(Name.patient_id == pid))}
+        official = [n for n in rec.names if n[3] == NAME_OFFICIAL]
+        if official:
+            # the old official name stays findable as an alias (name changes, corrections)
+            conn.execute(update(Name).where(Name.patient_id == pid, Name.use == NAME_OFFICIAL)
+                         .values(use=NAME_ALIAS))
+        new = [n for n in rec.names if (n[0], n[1], n[3]) not in current or n[3] == NAME_OFFICIAL]
+        if official:
+            conn.execute(delete(Name).where(Name.patient_id == pid, Name.use == NAME_ALIAS,
+                                            Name.family == official[0][0], Name.given == official[0][1]))
+        rows = _name_rows(pid, new)
+        if rows:
+            conn.execute(insert(Name), rows)
+    if rec.addresses:
+        conn.execute(delete(Address).where(Address.patient_id == pid))
+        conn.execute(insert(Address), [{"patient_id": pid, "line": a[0] or None, "city": a[1] or None,
+                                        "state": a[2] or None, "postcode": a[3] or None} for a in rec.addresses])
+    if rec.phones:
+        conn.execute(delete(Phone).where(Phone.patient_id == pid))
+        conn.execute(insert(Phone), [{"patient_id": pid, "digits": p} for p in rec.phones])
+    known = {(r.value, r.authority, r.type_code) for r in conn.execute(
+        select(Identifier.value, Identifier.authority, Identifier.type_code).where(Identifier.patient_id == pid))}
+    extra = [k for k in rec.identifiers if k not in known]
+    if extra:
+        conn.execute(insert(Identifier), [{"patient_id": pid, "value": v, "authority": a, "type_code": t,
+                                           "status": ID_ACTIVE} for v, a, t in extra])
+
+
+def merge(conn: Connection, old_id: int, new_id: int) -> None:
+    """Merge patient `old_id` into `new_id`: identifiers move (status merged, so old ids resolve),
+    names become aliases of the survivor, the old row stays inactive with merged_into_id."""
+    now = _now()
+    conn.execute(update(Identifier).where(Identifier.patient_id == old_id)
+                 .values(patient_id=new_id, status=ID_MERGED))
+    survivor = {(r.family, r.given) for r in conn.execute(
+        select(Name.family, Name.given).where(Name.patient_id == new_id))}
+    for row in conn.execute(select(Name.id, Name.family, Name.given).where(Name.patient_id == old_id)).all():
+        if (row.family, row.given) in survivor:
+            conn.execute(delete(Name).where(Name.id == row.id))
+        else:
+            conn.execute(update(Name).where(Name.id == row.id).values(patient_id=new_id, use=NAME_ALIAS))
+    conn.execute(update(Patient).where(Patient.id == old_id)
+                 .values(active=False, merged_into_id=new_id, updated_at=now))
+    conn.execute(update(Patient).where(Patient.id == new_id).values(updated_at=now))
+    # patients merged earlier into old_id now point at the survivor too
+    conn.execute(update(Patient).where(Patient.merged_into_id == old_id).values(merged_into_id=new_id))
+
+
+def resolve(conn: Connection, value: str, type_code: str | None = None) -> int | None:
+    """The active patient an identifier value belongs to (following merges)."""
+    query = select(Identifier.patient_id).where(Identifier.value == normalize.identifier(value))
+    if type_code:
+        query = query.where(Identifier.type_code == type_code)
+    pid = conn.execute(query.limit(1)).scalar()
+    for _ in range(8):
+        if pid is None:
+            return None
+        row = conn.execute(select(Patient.active, Patient.merged_into_id).where(Patient.id == pid)).first()
+        if row is None:
+            return None
+        if row.active:
+            return pid
+        pid = row.merged_into_id
+    return None
+
+
+def primary_mrn(conn: Connection, pid: int) -> str | None:
+    rows = conn.execute(select(Identifier.value, Identifier.status).where(
+        Identifier.patient_id == pid, Identifier.type_code == MRN_TYPE)).all()
+    active = [v for v, s in rows if s == ID_ACTIVE]
+    return (active or [v for v, _ in rows] or [None])[0]

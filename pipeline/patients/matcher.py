@@ -1,0 +1,317 @@
+"""Matching a document's identifiers to the patient index: `Matcher.match(ids) -> PatientMatch`.
+
+1. Blocking: indexed lookups find the candidates: MRN (and its one-digit variants), birth date (and
+   its day/month transposition), phonetic name keys (kept when the birth year or month/day agree),
+   phone. Merged-away patients resolve to the survivor.
+2. Scoring: Fellegi-Sunter. Each comparison (`comparisons.py`) puts the pair into a level; the
+   level's log2(m/u), estimated by Splink (`training.py`), is summed into the match weight. The
+   probability is the posterior over "one of the candidates, or nobody in the index":
+       p_c = 2^w_c * pi/N / ((1 - pi) + sum_j 2^w_j * pi/N)
+   with N active patients and pi = P(the document's patient is in the index).
+3. Decision (see docs/matching.md): AUTO_FILE only when the birth date agrees exactly and so does
+   the name or the MRN (an MRN alone is never enough), no key identifier disagrees, p_best >=
+   `match_auto_file_threshold`, and the runner-up trails by >= `match_runner_up_margin` log2 units.
+   NO_MATCH when nobody is found or p_best < `match_review_threshold`. REVIEW otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine, bindparam, text
+
+from pipeline.patients import comparisons as cmp
+from pipeline.patients import normalize
+from pipeline.patients.tables import MRN_TYPE
+from pipeline.patients.training import MatchModel, load_model
+from pipeline.records import Candidate, DocumentIdentifiers, FieldVerdict, MatchOutcome, PatientMatch
+
+log = logging.getLogger(__name__)
+
+IN_INDEX_PRIOR = 0.9
+MAX_CANDIDATES_SHOWN = 5
+NAME_BLOCK_LIMIT = 2000
+_COUNT_TTL = 300.0  # seconds between refreshes of the active-patient count
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    auto_file: float = 0.99
+    review: float = 0.5
+    runner_up_margin: float = 10.0
+
+
+_Q_IDENT = text(
+    "SELECT i.patient_id FROM identifiers i WHERE i.value IN :values"
+).bindparams(bindparam("values", expanding=True))
+_Q_DOB = text(
+    "SELECT id FROM patients WHERE birth_date IN :dates AND active"
+).bindparams(bindparam("dates", expanding=True))
+_Q_NAME = text(
+    "SELECT n.patient_id, p.birth_date FROM names n JOIN patients p ON p.id = n.patient_id "
+    "WHERE n.family_key = :fk AND n.given_key = :gk AND p.active LIMIT :limit"
+)
+_Q_PHONE = text("SELECT patient_id FROM phones WHERE digits = :digits")
+_Q_RESOLVE = text(
+    "SELECT id, active, merged_into_id FROM patients WHERE id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_Q_PATIENTS = text(
+    "SELECT id, birth_date, sex FROM patients WHERE id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_Q_NAMES = text(
+    "SELECT patient_id, family, given, use, family_key, given_key FROM names WHERE patient_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_Q_IDENTS = text(
+    "SELECT patient_id, value, status FROM identifiers WHERE patient_id IN :ids AND type_code = :mr"
+).bindparams(bindparam("ids", expanding=True))
+_Q_ADDRESSES = text(
+    "SELECT patient_id, line, postcode FROM addresses WHERE patient_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_Q_PHONES = text(
+    "SELECT patient_id, digits FROM phones WHERE patient_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_Q_COUNT = text("SELECT count(*) FROM patients WHERE active")
+
+
+class Matcher:
+    def __init__(self, engine: Engine, model: MatchModel | None = None,
+                 thresholds: Thresholds | None = None, *, in_index_prior: float = IN_INDEX_PRIOR) -> None:
+        self.engine = engine
+        self.model = model or load_model()
+        self.thresholds = thresholds or Thresholds()
+        self.in_index_prior = in_index_prior
+        self._count = 0
+        self._counted_at = -_COUNT_TTL
+
+    @classmethod
+    def from_settings(cls, settings, engine: Engine) -> Matcher:
+        return cls(
+            engine,
+            load_model(),
+            Thresholds(
+                auto_file=settings.match_auto_file_threshold,
+                review=settings.match_review_threshold,
+                runner_up_margin=settings.match_runner_up_margin,
+            ),
+        )
+
+    # ------------------------------------------------------------------------------- public
+
+    def match(self, ids: DocumentIdentifiers) -> PatientMatch:
+        doc = cmp.features(ids.family_name, ids.given_name, ids.birth_date, ids.mrn, ids.sex,
+                           ids.address, ids.postcode, ids.phone)
+        with self.engine.connect() as conn:
+            population = self._population(conn)
+            candidate_ids = self._block(conn, doc, ids.birth_date)
+            records = self._load(conn, candidate_ids) if candidate_ids else {}
+        scored = sorted((self._score(doc, rec) for rec in records.values()),
+                        key=lambda c: c[0], reverse=True)
+        if not scored:
+            log.info("match: no candidate found")
+            return PatientMatch(MatchOutcome.NO_MATCH, None, (), (
+                "patient not in index: no patient shares the name, birth date, MRN or phone",))
+        prior = self.in_index_prior / max(population, 1)
+        total = (1.0 - self.in_index_prior) + sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored)
+        candidates = tuple(
+            Candidate(
+                patient_id=rec["id"],
+                mrn=rec["mrn"],
+                probability=min(1.0, 2.0 ** min(w, 1000.0) * prior / total),
+                match_weight=round(w, 3),
+                fields=verdicts,
+                display_name=rec["display_name"],
+            )
+            for w, verdicts, rec in scored[:MAX_CANDIDATES_SHOWN]
+        )
+        return self._decide(doc, candidates, [w for w, _, _ in scored])
+
+    # ------------------------------------------------------------------------------ blocking
+
+    def _population(self, conn) -> int:
+        now = time.monotonic()
+        if now - self._counted_at > _COUNT_TTL:
+            self._count = int(conn.execute(_Q_COUNT).scalar() or 0)
+            self._counted_at = now
+        return self._count
+
+    def refresh(self) -> None:
+        """Forget the cached patient count (after an import)."""
+        self._counted_at = -_COUNT_TTL
+
+    def _block(self, conn, doc: dict, birth_date: date | None) -> set[int]:
+        found: set[int] = set()
+        if doc["mrn"]:
+            found.update(r[0] for r in conn.execute(_Q_IDENT, {"values": sorted(mrn_variants(doc["mrn"]))}))
+        dates = _date_variants(birth_date)
+        if dates:
+            found.update(r[0] for r in conn.execute(_Q_DOB, {"dates": dates}))
+        if doc["family_key"] and doc["given_key"]:
+            keys = {(doc["family_key"], doc["given_key"]), (doc["given_key"], doc["family_key"])}
+            for fk, gk in keys:
+                rows = conn.execute(_Q_NAME, {"fk": fk, "gk": gk, "limit": NAME_BLOCK_LIMIT}).all()
+                for patient_id, dob in rows:
+                    if birth_date is None or _dob_block(birth_date, dob):
+                        found.add(patient_id)
+        if doc["phone"]:
+            found.update(r[0] for r in conn.execute(_Q_PHONE, {"digits": doc["phone"]}))
+        return self._resolve(conn, found)
+
+    def _resolve(self, conn, ids: set[int]) -> set[int]:
+        """Merged-away patients are replaced by their survivors (chains followed)."""
+        result: set[int] = set()
+        pending = set(ids)
+        for _ in range(8):
+            if not pending:
+                break
+            nxt: set[int] = set()
+            for pid, active, merged_into in conn.execute(_Q_RESOLVE, {"ids": sorted(pending)}):
+                if active:
+                    result.add(pid)
+                elif merged_into is not None and merged_into not in result:
+                    nxt.add(merged_into)
+            pending = nxt
+        return result
+
+    def _load(self, conn, ids: set[int]) -> dict[int, dict]:
+        params = {"ids": sorted(ids)}
+        recs: dict[int, dict] = {}
+        for pid, dob, sex in conn.execute(_Q_PATIENTS, params):
+            if isinstance(dob, str):
+                dob = date.fromisoformat(dob)
+            recs[pid] = {"id": pid, "dob": normalize.date_digits(dob), "sex": sex or "", "names": [],
+                         "mrns": [], "addresses": [], "phones": [], "mrn": "", "display_name": ""}
+        for pid, family, given, use, fk, gk in conn.execute(_Q_NAMES, params):
+            rec = recs.get(pid)
+            if rec is not None:
+                rec["names"].append((use, normalize.compact(family), normalize.compact(given), fk, gk))
+                if use == "official" or not rec["display_name"]:
+                    rec["display_name"] = f"{family}, {given}"
+        for pid, value, status in conn.execute(_Q_IDENTS, {**params, "mr": MRN_TYPE}):
+            rec = recs.get(pid)
+            if rec is not None:
+                rec["mrns"].append(value)
+                if status == "active" and not rec["mrn"]:
+                    rec["mrn"] = value
+        for pid, line, postcode in conn.execute(_Q_ADDRESSES, params):
+            if pid in recs:
+                recs[pid]["addresses"].append((line or "", postcode or ""))
+        for pid, digits in conn.execute(_Q_PHONES, params):
+            if pid in recs:
+                recs[pid]["phones"].append(digits)
+        for rec in recs.values():
+            if not rec["mrn"] and rec["mrns"]:
+                rec["mrn"] = rec["mrns"][0]
+        return recs
+
+    # ------------------------------------------------------------------------------- scoring
+
+    def _score(self, doc: dict, rec: dict) -> tuple[float, dict[str, FieldVerdict], dict]:
+        weights = self.model.weights
+        side = {"dob": rec["dob"], "sex": rec["sex"] if rec["sex"] in ("M", "F") else "",
+                "dob_dm": "", "nicks": []}
+        levels: dict[str, int] = {}
+
+        def best(name: str, options: list[dict]) -> None:
+            func = cmp.LEVEL_FUNCTIONS[name]
+            choices = [func(doc, {**side, **opt}) for opt in options] or [0]
+            # the option that helps the match most (aliases, old MRNs, previous addresses)
+            levels[name] = max(choices, key=lambda lv: (lv != 0, weights[name][lv]))
+
+        best("name", [
+            {"family": f, "given": g, "family_key": fk, "given_key": gk,
+             "nicks": sorted(cmp.NICKNAMES.get(g, ()))}
+            for _, f, g, fk, gk in rec["names"]
+        ])
+        levels["birth_date"] = cmp.level_birth_date(doc, side)
+        levels["sex"] = cmp.level_sex(doc, side)
+        best("mrn", [{"mrn": v} for v in rec["mrns"]])
+        best("address", [{"address": line, "postcode": pc} for line, pc in rec["addresses"]])
+        best("phone", [{"phone": p} for p in rec["phones"]])
+        total = sum(weights[name][lv] for name, lv in levels.items())
+        verdicts = {name: cmp.LEVELS[name][lv].verdict for name, lv in levels.items()}
+        return total, verdicts, {**rec, "levels": levels}
+
+    # ------------------------------------------------------------------------------ decision
+
+    def _decide(self, doc: dict, candidates: tuple[Candidate, ...], weights: list[float]) -> PatientMatch:
+        best = candidates[0]
+        runner = candidates[1] if len(candidates) > 1 else None
+        t = self.thresholds
+        reasons: list[str] = []
+        if best.probability < t.review:
+            return PatientMatch(MatchOutcome.NO_MATCH, None, candidates, (
+                f"patient not in index: best candidate only {best.probability:.2f} likely",))
+        f = best.fields
+        if f["birth_date"] is FieldVerdict.MISSING:
+            reasons.append("no legible birth date on the document")
+        elif f["birth_date"] is FieldVerdict.DISAGREE:
+            reasons.append("birth date disagrees with best candidate")
+        elif f["birth_date"] is FieldVerdict.CLOSE:
+            reasons.append("birth date close to but not equal to best candidate's (typo or day/month swap)")
+        if f["mrn"] is FieldVerdict.DISAGREE:
+            reasons.append("MRN disagrees with best candidate")
+        elif f["mrn"] is FieldVerdict.CLOSE and f["name"] is not FieldVerdict.AGREE:
+            # with name and birth date both exact, a one-digit MRN slip does not block auto-filing
+            reasons.append("MRN one digit off from best candidate's")
+        if f["name"] is FieldVerdict.DISAGREE:
+            reasons.append("name disagrees with best candidate")
+        if f["sex"] is FieldVerdict.DISAGREE:
+            reasons.append("sex disagrees with best candidate")
+        name_ok = f["name"] in (FieldVerdict.AGREE, FieldVerdict.CLOSE)
+        mrn_ok = f["mrn"] is FieldVerdict.AGREE
+        if f["birth_date"] is FieldVerdict.AGREE and not (name_ok or mrn_ok):
+            reasons.append("only the birth date agrees: a second identifier (name or MRN) is needed")
+        if mrn_ok and not name_ok and f["birth_date"] is not FieldVerdict.AGREE and not reasons:
+            reasons.append("MRN alone is never enough: birth date needed")
+        margin = best.match_weight - weights[1] if len(weights) > 1 else float("inf")
+        if runner is not None and margin < t.runner_up_margin:
+            reasons.append(_close_runner_reason(best, runner))
+        if best.probability < t.auto_file:
+            reasons.append(
+                f"match probability {best.probability:.3f} below the auto-file threshold {t.auto_file}")
+        if reasons:
+            return PatientMatch(MatchOutcome.REVIEW, None, candidates, tuple(reasons))
+        return PatientMatch(MatchOutcome.AUTO_FILE, best, candidates, (
+            f"matched on {', '.join(k for k, v in f.items() if v is FieldVerdict.AGREE)}",))
+
+
+def _close_runner_reason(best: Candidate, runner: Candidate) -> str:
+    rf = runner.fields
+    if rf.get("birth_date") is FieldVerdict.AGREE and rf.get("name") in (FieldVerdict.DISAGREE, FieldVerdict.CLOSE):
+        return "two candidates within margin: possible twin"
+    if rf.get("name") in (FieldVerdict.AGREE, FieldVerdict.CLOSE):
+        return "two candidates within margin: possible namesake"
+    return "two candidates within margin"
+
+
+def mrn_variants(value: str) -> set[str]:
+    """The value, every one-digit substitution and every adjacent transposition (for blocking)."""
+    out = {value}
+    for i, ch in enumerate(value):
+        if ch.isdigit():
+            out.update(value[:i] + d + value[i + 1:] for d in "0123456789")
+        if i + 1 < len(value):
+            out.add(value[:i] + value[i + 1] + ch + value[i + 2:])
+    return out
+
+
+def _date_variants(value: date | None) -> list[date]:
+    if value is None:
+        return []
+    out = [value]
+    if value.day <= 12 and value.day != value.month:
+        out.append(date(value.year, value.day, value.month))
+    return out
+
+
+def _dob_block(doc_dob: date, dob) -> bool:
+    if dob is None:
+        return True
+    if isinstance(dob, str):
+        dob = date.fromisoformat(dob)
+    return dob.year == doc_dob.year or (dob.month, dob.day) == (doc_dob.month, doc_dob.day) or (
+        dob.month, dob.day) == (doc_dob.day, doc_dob.month)
