@@ -15,7 +15,11 @@ from pipeline.records import Barcode
 
 log = logging.getLogger(__name__)
 
-FORMATS = zxingcpp.BarcodeFormat.QRCode | zxingcpp.BarcodeFormat.Code128 | zxingcpp.BarcodeFormat.DataMatrix
+FORMATS = (
+    zxingcpp.BarcodeFormat.QRCode,
+    zxingcpp.BarcodeFormat.Code128,
+    zxingcpp.BarcodeFormat.DataMatrix,
+)
 
 
 def version() -> str:

@@ -152,12 +152,14 @@ def _open_pdf(source: Path, name: str) -> pdfium.PdfDocument:
 def _open_image(source: Path, name: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # between 1x and 2x the limit Pillow only warns; _check_pixels rejects those pages
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(source)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise LimitExceededError(
-            f"{name}: the image is too large to decode safely ({exc}); "
-            "rescan it at a lower resolution"
+            f"{name}: the image is too large to decode safely (over twice the limit of "
+            f"{Image.MAX_IMAGE_PIXELS:,} pixels, PIPELINE_OCR_MAX_PIXELS); rescan it at a lower "
+            "resolution"
         ) from exc
     except UnidentifiedImageError as exc:
         raise CorruptFileError(

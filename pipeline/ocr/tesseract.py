@@ -31,6 +31,10 @@ MINIMUM_VERSION = (4, 1)
 INSTALL_HINT = "install it with `apt-get install tesseract-ocr` (Debian/Ubuntu)"
 
 
+class TesseractFailed(PipelineError):
+    """Tesseract exited with an error that is not about a missing program or language."""
+
+
 @dataclass(frozen=True, slots=True)
 class Recognition:
     """What one Tesseract pass over one page image produced."""
@@ -119,7 +123,7 @@ def detect_orientation(image: Path, out_base: Path, *, dpi: int, timeout: float)
     """Tesseract OSD (--psm 0). A page with too little text to tell gives rotate=0, confidence 0."""
     try:
         _run(image, out_base, "osd", "osd", f"--psm 0 --dpi {dpi}", timeout)
-    except TesseractError as exc:
+    except TesseractFailed as exc:
         # "Too few characters. Skipping this page" and friends: not an error, just no answer.
         log.debug("OSD gave no answer: %s", exc)
         return Orientation(rotate=0, confidence=0.0)
@@ -179,7 +183,7 @@ def _translate(exc: Exception, lang: str) -> PipelineError:
         return MissingDependencyError(
             f"tesseract cannot load language data {lang!r}; install with `apt-get install {packages}`"
         )
-    return PipelineError(f"tesseract failed: {message.strip()[:300]}")
+    return TesseractFailed(f"tesseract failed: {message.strip()[:300]}")
 
 
 def _read(path: Path) -> str:

@@ -26,9 +26,12 @@ from pipeline.settings import OcrMode, OrientationMode
 
 log = logging.getLogger(__name__)
 
-#: A first pass below this mean word confidence (or with fewer words) triggers OSD in auto mode.
+#: A first pass below this mean word confidence (or with fewer words, or with words mostly taller
+#: than wide: a sideways page Tesseract read anyway) triggers OSD in auto mode.
 POOR_PASS_CONFIDENCE = 70.0
 POOR_PASS_MIN_WORDS = 3
+#: A turned pass replaces a sideways-read first pass unless it scores below this share of it.
+SIDEWAYS_MARGIN = 0.9
 #: OSD must be at least this sure before a page is turned.
 MIN_OSD_CONFIDENCE = 1.0
 #: Dots per inch of the image OSD looks at: half resolution is as reliable and ~2x faster.
@@ -123,7 +126,9 @@ def _process(job: PageJob, number: int, deadline: float) -> PageOutput:
             if turn:
                 turned, turned_skew = _prepare(image, turn, job.deskew)
                 second = ocr.recognize(turned, "b")
-                if _score(second) > _score(result):
+                # Tesseract may read a sideways page well; the upright one is still the page to keep.
+                margin = SIDEWAYS_MARGIN if _looks_sideways(result) else 1.0
+                if _score(second) > margin * _score(result):
                     prepared, skew, result, rotation = turned, turned_skew, second, turn
     finally:
         ocr.cleanup(keep=result.pdf if result else None)
@@ -201,7 +206,16 @@ def _prepare(image: Image.Image, rotation: int, deskew: bool) -> tuple[Image.Ima
 
 
 def _looks_poor(result: tesseract.Recognition) -> bool:
-    return len(result.words) < POOR_PASS_MIN_WORDS or result.confidence < POOR_PASS_CONFIDENCE
+    """Few words, low confidence, or words taller than wide (Tesseract read a sideways page)."""
+    if len(result.words) < POOR_PASS_MIN_WORDS or result.confidence < POOR_PASS_CONFIDENCE:
+        return True
+    return _looks_sideways(result)
+
+
+def _looks_sideways(result: tesseract.Recognition) -> bool:
+    long_words = [w for w in result.words if len(w.text) >= 3]
+    tall = sum(1 for w in long_words if w.box[3] > w.box[2])
+    return len(long_words) >= POOR_PASS_MIN_WORDS and tall > 0.6 * len(long_words)
 
 
 def _score(result: tesseract.Recognition) -> float:
