@@ -127,7 +127,9 @@ class Matcher:
             )
             for w, verdicts, rec in scored[:MAX_CANDIDATES_SHOWN]
         )
-        return self._decide(doc, candidates, [w for w, _, _ in scored])
+        mrn_elsewhere = any(rec["levels"]["mrn"] == 1 for _, _, rec in scored[1:])
+        in_candidates = sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored) / total
+        return self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates)
 
     # ------------------------------------------------------------------------------ blocking
 
@@ -237,12 +239,13 @@ class Matcher:
 
     # ------------------------------------------------------------------------------ decision
 
-    def _decide(self, doc: dict, candidates: tuple[Candidate, ...], weights: list[float]) -> PatientMatch:
+    def _decide(self, candidates: tuple[Candidate, ...], weights: list[float], mrn_elsewhere: bool,
+                in_candidates: float) -> PatientMatch:
         best = candidates[0]
         runner = candidates[1] if len(candidates) > 1 else None
         t = self.thresholds
         reasons: list[str] = []
-        if best.probability < t.review:
+        if in_candidates < t.review:
             return PatientMatch(MatchOutcome.NO_MATCH, None, candidates, (
                 f"patient not in index: best candidate only {best.probability:.2f} likely",))
         f = best.fields
@@ -254,9 +257,12 @@ class Matcher:
             reasons.append("birth date close to but not equal to best candidate's (typo or day/month swap)")
         if f["mrn"] is FieldVerdict.DISAGREE:
             reasons.append("MRN disagrees with best candidate")
-        elif f["mrn"] is FieldVerdict.CLOSE and f["name"] is not FieldVerdict.AGREE:
-            # with name and birth date both exact, a one-digit MRN slip does not block auto-filing
+        elif f["mrn"] is FieldVerdict.CLOSE and (f["name"] is not FieldVerdict.AGREE or mrn_elsewhere):
+            # with name and birth date both exact, a one-digit MRN slip does not block auto-filing,
+            # unless the MRN as printed belongs to another patient
             reasons.append("MRN one digit off from best candidate's")
+        if mrn_elsewhere and f["mrn"] is not FieldVerdict.AGREE:
+            reasons.append("the MRN as printed belongs to another patient")
         if f["name"] is FieldVerdict.DISAGREE:
             reasons.append("name disagrees with best candidate")
         if f["sex"] is FieldVerdict.DISAGREE:
