@@ -1,0 +1,162 @@
+"""`pipeline audit`: is everything the manifest says still there, intact, and complete?
+
+    damage      an object the manifest names is missing, or its bytes no longer match their SHA-256
+    warning     an orphan object no manifest row names (e.g. a crash between store and manifest),
+                a document without OCR text
+    deficiency  a chart gap: a discharged encounter without a discharge summary (only when the
+                patient index has an `encounters` table)
+
+Any damage makes the command exit with `AuditFailedError` (10) after printing the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import inspect, text
+
+from pipeline.errors import IntegrityError, StorageError
+from pipeline.records import DocumentStatus
+from pipeline.store.keys import DOCUMENT_PREFIXES
+from pipeline.store.manifest import Manifest
+from pipeline.store.objects import ObjectStore
+
+log = logging.getLogger(__name__)
+
+DAMAGE, WARNING, DEFICIENCY = "damage", "warning", "deficiency"
+DISCHARGE_SUMMARY = "discharge_summary"
+#: a discharge summary dated up to this long after discharge still completes the chart
+DISCHARGE_SUMMARY_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    severity: str  # damage | warning | deficiency
+    kind: str  # missing | hash-mismatch | unreadable | orphan | no-text | no-discharge-summary
+    detail: str
+    document_id: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    documents: int
+    objects_checked: int
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def damaged(self) -> bool:
+        return any(f.severity == DAMAGE for f in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for finding in self.findings:
+            out[finding.kind] = out.get(finding.kind, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"documents": self.documents, "objects_checked": self.objects_checked, "damaged": self.damaged,
+                "counts": self.counts(), "findings": [asdict(f) for f in self.findings]}
+
+
+def run_audit(manifest: Manifest, store: ObjectStore, *, today: date | None = None) -> AuditReport:
+    findings: list[Finding] = []
+    referenced: set[str] = set()
+    verified: dict[str, str] = {}
+    documents = 0
+    for doc in manifest.iter_documents():
+        documents += 1
+        pairs = [(doc.original_key, doc.sha256)]
+        if doc.searchable_key:
+            pairs.append((doc.searchable_key, doc.searchable_sha256 or ""))
+        for key, expected in pairs:
+            referenced.add(key)
+            if key not in verified:
+                verified[key] = _check_object(store, key, expected, doc.document_id, findings)
+            elif verified[key] != expected:
+                findings.append(Finding(DAMAGE, "hash-mismatch", f"two manifest rows give {key} different hashes",
+                                        doc.document_id, key))
+    for prefix in DOCUMENT_PREFIXES:
+        for key in store.iter_keys(prefix):
+            if key not in referenced:
+                findings.append(Finding(WARNING, "orphan", "object not named by any manifest row", key=key))
+    for document_id in manifest.documents_without_text():
+        findings.append(Finding(WARNING, "no-text", "no OCR text: the document cannot be found by text search",
+                                document_id))
+    findings.extend(_deficiencies(manifest, today or date.today()))
+    report = AuditReport(documents, len(verified), tuple(findings))
+    log.info("audit: %d documents, %d objects checked, %s", documents, len(verified), report.counts() or "no findings")
+    return report
+
+
+def _check_object(store: ObjectStore, key: str, expected: str, document_id: str, findings: list[Finding]) -> str:
+    try:
+        if not store.exists(key):
+            findings.append(Finding(DAMAGE, "missing", "object is missing from the store", document_id, key))
+            return expected
+        actual = hashlib.sha256(store.get(key)).hexdigest()
+    except IntegrityError as exc:
+        findings.append(Finding(DAMAGE, "hash-mismatch", exc.message, document_id, key))
+        return expected
+    except StorageError as exc:
+        findings.append(Finding(DAMAGE, "unreadable", exc.message, document_id, key))
+        return expected
+    if actual != expected:
+        findings.append(Finding(DAMAGE, "hash-mismatch",
+                                f"SHA-256 is {actual[:12]}..., the manifest recorded {expected[:12]}...",
+                                document_id, key))
+    return expected
+
+
+def _deficiencies(manifest: Manifest, today: date) -> list[Finding]:
+    """Discharged encounters with no discharge summary for that patient dated from admission to
+    30 days after discharge. Needs the patient index's `encounters` table (revision 0002)."""
+    if "encounters" not in inspect(manifest.engine).get_table_names():
+        return []
+    with manifest.engine.connect() as conn:
+        encounters = conn.execute(text(
+            "SELECT id, patient_id, visit_number, admitted_at, discharged_at FROM encounters "
+            "WHERE discharged_at IS NOT NULL ORDER BY id")).all()
+        summaries = conn.execute(text(
+            "SELECT patient_id, date_of_service, filed_at FROM documents "
+            "WHERE doc_type = :t AND status = :s AND patient_id IS NOT NULL"),
+            {"t": DISCHARGE_SUMMARY, "s": str(DocumentStatus.CURRENT)}).all()
+    by_patient: dict[int, list[date]] = {}
+    for patient_id, service, filed_at in summaries:
+        by_patient.setdefault(patient_id, []).append(_as_date(service) or _as_date(filed_at))
+    findings = []
+    for encounter_id, patient_id, visit, admitted, discharged in encounters:
+        start = _as_date(admitted) or _as_date(discharged)
+        end = _as_date(discharged) + DISCHARGE_SUMMARY_WINDOW
+        if any(start <= d <= end for d in by_patient.get(patient_id, ())):
+            continue
+        findings.append(Finding(DEFICIENCY, "no-discharge-summary",
+                                f"patient {patient_id}: encounter {visit or encounter_id} discharged "
+                                f"{_as_date(discharged).isoformat()} has no discharge summary "
+                                f"({(today - _as_date(discharged)).days} days ago)"))
+    return findings
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date()
+
+
+def format_table(report: AuditReport) -> str:
+    lines = [f"{report.documents} documents, {report.objects_checked} objects checked: "
+             + (", ".join(f"{n} {k}" for k, n in sorted(report.counts().items())) or "no findings")]
+    if report.findings:
+        lines.append(f"{'SEVERITY':<11} {'KIND':<21} {'DOCUMENT':<37} DETAIL")
+        for f in report.findings:
+            detail = f.detail + (f" [{f.key}]" if f.key else "")
+            lines.append(f"{f.severity:<11} {f.kind:<21} {f.document_id or '-':<37} {detail}")
+    return "\n".join(lines)

@@ -1,0 +1,281 @@
+"""Backup, restore, release of information, FHIR export and reindex.
+
+`export_home` writes a folder a restore needs nothing else for:
+
+    DIR/export.json            format version, when, counts
+    DIR/tables/<table>.ndjson  every manifest table, row by row, ids included
+    DIR/objects/<key>          every stored object (read back and hash-verified on the way out)
+    DIR/SHA256SUMS             `sha256sum -c` compatible, for every file above
+
+`import_home` checks every checksum first, then fills an *empty* home, so the restore is bit for
+bit. `release` bundles a patient's filed documents into a zip and logs the disclosure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.errors import IntegrityError, NotFoundError, StorageError
+from pipeline.records import DocumentStatus, Outcome
+from pipeline.store import journal
+from pipeline.store.fhir import document_reference
+from pipeline.store.keys import EXTENSIONS
+from pipeline.store.manifest import TABLE_ORDER, Manifest
+from pipeline.store.objects import CHUNK, ObjectStore, check_key
+from pipeline.store.rows import StoredDocument
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMAT = 1
+SUMS = "SHA256SUMS"
+_CONTENT_TYPES = {ext: media for media, ext in EXTENSIONS.items()} | {".ndjson": "application/x-ndjson",
+                                                                      ".txt": "text/plain; charset=utf-8"}
+
+
+# ----------------------------------------------------------------------------------- FHIR
+
+
+def export_fhir(manifest: Manifest, store: ObjectStore, out: Path, *, actor: str) -> int:
+    """Every manifest row as one DocumentReference per line; returns the count."""
+    count = 0
+    with _atomic_file(out) as handle:
+        for doc in manifest.iter_documents():
+            handle.write(json.dumps(document_reference(doc, store.url), sort_keys=True).encode() + b"\n")
+            count += 1
+    manifest.record_access(actor, "exported", reason=f"FHIR DocumentReference export of {count} entries to {out.name}")
+    return count
+
+
+# --------------------------------------------------------------------------- backup/restore
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    objects: int
+    rows: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"objects": self.objects, "rows": self.rows}
+
+
+def export_home(manifest: Manifest, store: ObjectStore, out_dir: Path, *, actor: str) -> Counts:
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise StorageError(f"{out_dir}: the export folder is not empty; give a new or empty folder")
+    manifest.record_access(actor, "exported", reason=f"backup export to {out_dir.name}")
+    (out_dir / "tables").mkdir(parents=True, exist_ok=True)
+    sums: list[str] = []
+    rows: dict[str, int] = {}
+    for name in TABLE_ORDER:
+        lines = [json.dumps(row, sort_keys=True) for row in manifest.dump_table(name)]
+        data = ("\n".join(lines) + "\n").encode() if lines else b""
+        path = out_dir / "tables" / f"{name}.ndjson"
+        path.write_bytes(data)
+        sums.append(f"{hashlib.sha256(data).hexdigest()}  tables/{name}.ndjson")
+        rows[name] = len(lines)
+    objects = 0
+    for key in store.iter_keys():
+        data = store.get(key)  # verified against its SHA-256 on the way out
+        path = out_dir / "objects" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        sums.append(f"{hashlib.sha256(data).hexdigest()}  objects/{key}")
+        objects += 1
+    (out_dir / SUMS).write_text("\n".join(sums) + "\n")
+    counts = Counts(objects, rows)
+    (out_dir / "export.json").write_text(json.dumps({
+        "format": EXPORT_FORMAT, "created_at": datetime.now(UTC).isoformat(), "pipeline": __version__,
+        "database": manifest.dialect, **counts.to_json()}, indent=2, sort_keys=True) + "\n")
+    _fsync_tree(out_dir)
+    log.info("exported %d objects and %d manifest rows to %s", objects, sum(rows.values()), out_dir)
+    return counts
+
+
+def import_home(manifest: Manifest, store: ObjectStore, in_dir: Path) -> Counts:
+    """Restore an export into an empty home: every checksum is verified before anything is written."""
+    sums_path = in_dir / SUMS
+    if not sums_path.is_file():
+        raise NotFoundError(f"{in_dir}: no {SUMS} file; give a folder written by `pipeline export DIR`")
+    entries = _verify_sums(in_dir, sums_path)
+    if not manifest.is_empty() or next(iter(store.iter_keys()), None) is not None:
+        raise StorageError("the home is not empty: import restores into an empty home only",
+                           hint="use a new --home folder (and a new database / bucket)")
+    objects = 0
+    for relative, sha256 in entries:
+        if relative.startswith("objects/"):
+            key = check_key(relative.removeprefix("objects/"))
+            stored = store.put(key, in_dir / relative, _content_type(key))
+            if stored.sha256 != sha256:
+                raise IntegrityError(f"{relative}: changed while it was imported; run the import again")
+            objects += 1
+    rows = {}
+    for name in TABLE_ORDER:
+        path = in_dir / "tables" / f"{name}.ndjson"
+        data = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        rows[name] = manifest.load_table(name, data)
+    log.info("imported %d objects and %d manifest rows from %s", objects, sum(rows.values()), in_dir)
+    return Counts(objects, rows)
+
+
+def _verify_sums(root: Path, sums_path: Path) -> list[tuple[str, str]]:
+    entries, bad = [], []
+    for number, line in enumerate(sums_path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        sha256, _, relative = line.partition("  ")
+        if not relative or ".." in Path(relative).parts or Path(relative).is_absolute():
+            raise IntegrityError(f"{sums_path}: line {number} is not `<sha256>  <relative path>`")
+        path = root / relative
+        if not path.is_file() or _sha256_file(path) != sha256:
+            bad.append(relative)
+        entries.append((relative, sha256))
+    if bad:
+        raise IntegrityError(f"{root}: {len(bad)} files are missing or do not match {SUMS} (first: {bad[0]})",
+                             hint="the export is damaged; nothing was imported")
+    return entries
+
+
+# ------------------------------------------------------------------------------- release
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    patient_mrn: str
+    recipient: str
+    purpose: str
+    documents: tuple[str, ...]
+    out: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {"patient_mrn": self.patient_mrn, "recipient": self.recipient, "purpose": self.purpose,
+                "documents": list(self.documents), "out": str(self.out)}
+
+
+def release(manifest: Manifest, store: ObjectStore, *, patient_mrn: str, recipient: str, purpose: str,
+            out: Path, actor: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Release:
+    """Bundle a patient's current filed documents into `out` (zip) and log the disclosure."""
+    if not recipient.strip() or not purpose.strip():
+        raise StorageError("a release needs the requester (--to) and the purpose (--purpose); both are logged")
+    docs = [d for d in manifest.search(patient_mrn=patient_mrn, status=DocumentStatus.CURRENT, limit=1_000_000)
+            if d.outcome is Outcome.FILED]
+    if not docs:
+        raise NotFoundError(f"no filed documents for MRN {patient_mrn}; check the MRN with `pipeline search`")
+    now = clock()
+    index = []
+    with _atomic_file(out) as handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for doc in sorted(docs, key=lambda d: (d.date_of_service or d.filed_at.date(), d.document_id)):
+            key = doc.searchable_key or doc.original_key
+            data = store.get(key)
+            name = _release_name(doc, key)
+            bundle.writestr(name, data)
+            index.append({"file": name, "document_id": doc.document_id, "type": doc.type_display or doc.doc_type,
+                          "loinc": doc.loinc, "date_of_service": doc.date_of_service.isoformat()
+                          if doc.date_of_service else None, "sha256": hashlib.sha256(data).hexdigest()})
+        bundle.writestr("index.json", json.dumps({
+            "patient_mrn": patient_mrn, "recipient": recipient, "purpose": purpose, "released_at": now.isoformat(),
+            "released_by": actor, "documents": index}, indent=2))
+    for doc in docs:
+        manifest.record_access(actor, "released", document_id=doc.document_id, patient_mrn=patient_mrn,
+                               recipient=recipient, reason=purpose)
+    log.info("released %d documents to a requester (%s)", len(docs), out.name)
+    return Release(patient_mrn, recipient, purpose, tuple(d.document_id for d in docs), out)
+
+
+def _release_name(doc: StoredDocument, key: str) -> str:
+    when = (doc.date_of_service or doc.filed_at.date()).isoformat()
+    return f"{when}_{doc.doc_type or 'document'}_{doc.document_id}{Path(key).suffix}"
+
+
+# ------------------------------------------------------------------------------- reindex
+
+
+@dataclass(frozen=True, slots=True)
+class Reindexed:
+    documents: int
+    added: int
+    review_items: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"documents": self.documents, "added": self.added, "review_items": self.review_items}
+
+
+def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
+    """Rebuild the manifest rows from the store's NDJSON journal (the last state of each wins)."""
+    documents: dict[str, dict[str, Any]] = {}
+    texts: dict[str, str] = {}
+    reviews: dict[str, dict[str, Any]] = {}
+    for line in journal.replay(store):
+        if line.get("kind") == "document":
+            doc = line["document"]
+            documents[doc["document_id"]] = doc
+            if "text" in line:
+                texts.setdefault(doc["sha256"], line["text"])
+        elif line.get("kind") == "review_item":
+            reviews[line["review_item"]["document_id"]] = line["review_item"]
+    added = 0
+    for data in documents.values():
+        doc = StoredDocument.from_json(data)
+        added += manifest.upsert_document(doc, texts.get(doc.sha256))
+    for item in reviews.values():
+        manifest.upsert_review_item(item)
+    log.info("reindex: %d documents (%d new), %d review items", len(documents), added, len(reviews))
+    return Reindexed(len(documents), added, len(reviews))
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+class _atomic_file:
+    """Write to a temp file beside `path`; on success fsync and rename; never replaces a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self):
+        if self.path.exists():
+            raise StorageError(f"{self.path} already exists; give a new file name")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
+        self.temp = Path(name)
+        self.handle = os.fdopen(fd, "w+b")
+        return self.handle
+
+    def __exit__(self, exc_type, *_: object) -> None:
+        try:
+            if exc_type is None:
+                self.handle.flush()
+                os.fsync(self.handle.fileno())
+            self.handle.close()
+            if exc_type is None:
+                os.link(self.temp, self.path)
+        finally:
+            self.temp.unlink(missing_ok=True)
+
+
+def _content_type(key: str) -> str:
+    return _CONTENT_TYPES.get(Path(key).suffix.lower(), "application/octet-stream")
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _, files in os.walk(root):
+        for name in files:
+            with open(Path(folder) / name, "rb") as handle:
+                os.fsync(handle.fileno())

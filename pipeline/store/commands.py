@@ -1,0 +1,264 @@
+"""Sub-commands of the store: search, get, refile, export, import, release, audit, reindex.
+
+Each handler is `(args, settings) -> int`. The acting user is `--user`, else $USER; every view,
+download, export, refile and release lands in the append-only access log with the reason given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect, text
+
+from pipeline.errors import EXIT_OK, AuditFailedError, NotFoundError, PatientIndexError
+from pipeline.records import DocumentStatus
+from pipeline.settings import Settings
+from pipeline.store.database import make_engine, migrate
+from pipeline.store.manifest import DEFAULT_LIMIT, Manifest
+from pipeline.store.objects import ObjectStore, open_store
+from pipeline.store.rows import StoredDocument
+
+
+def register(subparsers: Any) -> None:
+    def add(name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
+        parser = subparsers.add_parser(name, help=help_text)
+        parser.add_argument("--user", help="who is acting, for the access log (default: $USER)")
+        parser.set_defaults(handler=handler)
+        return parser
+
+    search = add("search", "find filed documents by patient, type, date of service and text", cmd_search)
+    search.add_argument("--patient", metavar="MRN")
+    search.add_argument("--type", dest="doc_type", metavar="TYPE", help="document type, e.g. discharge_summary")
+    search.add_argument("--from", dest="date_from", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    search.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    search.add_argument("--text", help="words that must all appear in the OCR text")
+    search.add_argument("--all", action="store_true", help="include entries marked entered-in-error")
+    search.add_argument("--limit", type=int, default=DEFAULT_LIMIT)
+    search.add_argument("--json", action="store_true")
+
+    get = add("get", "show one document's manifest entry (and save its PDF with --out)", cmd_get)
+    get.add_argument("document_id", metavar="ID")
+    get.add_argument("--out", type=Path, metavar="FILE", help="write the document here (logged as a download)")
+    get.add_argument("--original", action="store_true", help="with --out: the untouched original scan")
+    get.add_argument("--reason", help="why you are looking (goes into the access log)")
+    get.add_argument("--json", action="store_true")
+
+    refile = add("refile", "move a misfiled document to the right patient (the old entry stays, "
+                           "marked entered-in-error)", cmd_refile)
+    refile.add_argument("document_id", metavar="ID")
+    refile.add_argument("--patient", required=True, metavar="MRN")
+    refile.add_argument("--reason", required=True)
+    refile.add_argument("--json", action="store_true")
+
+    export = add("export", "`export DIR`: full backup; `export fhir OUT.ndjson`: FHIR DocumentReferences",
+                 cmd_export)
+    export.add_argument("target", metavar="DIR|fhir")
+    export.add_argument("out", nargs="?", type=Path, metavar="OUT.ndjson")
+    export.add_argument("--json", action="store_true")
+
+    restore = add("import", "restore a `pipeline export DIR` folder into an empty home", cmd_import)
+    restore.add_argument("source", type=Path, metavar="DIR")
+    restore.add_argument("--json", action="store_true")
+
+    rel = add("release", "release of information: bundle a patient's documents and log the disclosure",
+              cmd_release)
+    rel.add_argument("--patient", required=True, metavar="MRN")
+    rel.add_argument("--to", dest="recipient", required=True, metavar="REQUESTER")
+    rel.add_argument("--purpose", required=True)
+    rel.add_argument("out", type=Path, metavar="OUT.zip")
+    rel.add_argument("--json", action="store_true")
+
+    audit = add("audit", "check every stored object against the manifest; report orphans and deficiencies",
+                cmd_audit)
+    audit.add_argument("--json", action="store_true")
+
+    reindex = add("reindex", "rebuild the manifest from the NDJSON journal in the object store", cmd_reindex)
+    reindex.add_argument("--json", action="store_true")
+
+
+# ------------------------------------------------------------------------------------ handlers
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    manifest, _ = open_manifest(settings)
+    docs = manifest.search(patient_mrn=args.patient, doc_type=args.doc_type, date_from=args.date_from,
+                           date_to=args.date_to, text=args.text, limit=args.limit,
+                           status=None if args.all else DocumentStatus.CURRENT)
+    if args.json:
+        for doc in docs:
+            _print_json(_summary(doc))
+        return EXIT_OK
+    if not docs:
+        print("no documents match", file=sys.stderr)
+        return EXIT_OK
+    print(f"{'DOCUMENT':<36}  {'MRN':<12} {'TYPE':<26} {'SERVICE':<10}  {'PAGES':>5}  STATUS")
+    for doc in docs:
+        print(f"{doc.document_id:<36}  {doc.patient_mrn or '(review)':<12} {doc.doc_type or '-':<26} "
+              f"{doc.date_of_service.isoformat() if doc.date_of_service else '-':<10}  {doc.pages:>5}  {doc.status}")
+    return EXIT_OK
+
+
+def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
+    manifest, store = open_manifest(settings)
+    actor = actor_of(args)
+    doc = manifest.get(args.document_id)
+    if args.out is not None:
+        key = doc.original_key if args.original or not doc.searchable_key else doc.searchable_key
+        data = store.get(key)  # hash-verified
+        if args.out.exists():
+            raise NotFoundError(f"{args.out} already exists; give a new file name")
+        args.out.write_bytes(data)
+        manifest.record_access(actor, "downloaded", document_id=doc.document_id, patient_mrn=doc.patient_mrn,
+                               reason=args.reason)
+    else:
+        manifest.record_access(actor, "viewed", document_id=doc.document_id, patient_mrn=doc.patient_mrn,
+                               reason=args.reason)
+    history = [d.document_id for d in manifest.history(doc.document_id)]
+    if args.json:
+        _print_json({**doc.to_json(), "history": history})
+        return EXIT_OK
+    for name, value in _summary(doc).items():
+        print(f"{name:<17} {value if value is not None else '-'}")
+    print(f"{'original':<17} {doc.original_key}")
+    print(f"{'searchable':<17} {doc.searchable_key or '-'}")
+    if len(history) > 1:
+        print(f"{'history':<17} {' -> '.join(history)}")
+    for reason in doc.reasons:
+        print(f"{'reason':<17} {reason}")
+    return EXIT_OK
+
+
+def cmd_refile(args: argparse.Namespace, settings: Settings) -> int:
+    manifest, _ = open_manifest(settings)
+    patient_id = patient_id_for_mrn(manifest, args.patient)
+    new = manifest.refile(args.document_id, patient_id, args.patient, args.reason, actor_of(args))
+    if args.json:
+        _print_json({"document_id": new.document_id, "replaces": args.document_id, "patient_mrn": new.patient_mrn})
+    else:
+        print(f"refiled {args.document_id} -> {new.document_id} (MRN {new.patient_mrn}); "
+              f"the old entry is now entered-in-error")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.store.backup import export_fhir, export_home
+
+    manifest, store = open_manifest(settings)
+    if args.target == "fhir" and args.out is not None:
+        count = export_fhir(manifest, store, args.out, actor=actor_of(args))
+        result: dict[str, Any] = {"exported": count, "out": str(args.out)}
+    elif args.out is None:
+        counts = export_home(manifest, store, Path(args.target), actor=actor_of(args))
+        result = {"out": args.target, **counts.to_json()}
+    else:
+        raise NotFoundError(f"unknown export {args.target!r}: use `export DIR` or `export fhir OUT.ndjson`")
+    _report(args, result)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.store.backup import import_home
+
+    if not args.source.is_dir():
+        raise NotFoundError(f"{args.source}: no such folder; give a folder written by `pipeline export DIR`")
+    manifest, store = open_manifest(settings)
+    counts = import_home(manifest, store, args.source)
+    _report(args, {"source": str(args.source), **counts.to_json()})
+    return EXIT_OK
+
+
+def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.store.backup import release
+
+    manifest, store = open_manifest(settings)
+    result = release(manifest, store, patient_mrn=args.patient, recipient=args.recipient, purpose=args.purpose,
+                     out=args.out, actor=actor_of(args))
+    _report(args, result.to_json())
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.store.audit import format_table, run_audit
+
+    manifest, store = open_manifest(settings)
+    report = run_audit(manifest, store)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(format_table(report))
+    if report.damaged:
+        damage = [f for f in report.findings if f.severity == "damage"]
+        raise AuditFailedError(f"audit found {len(damage)} damaged or missing objects",
+                               hint="restore them from a backup (`pipeline export` / `import`)")
+    return EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.store.backup import reindex
+
+    manifest, store = open_manifest(settings)
+    _report(args, reindex(manifest, store).to_json())
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def open_manifest(settings: Settings) -> tuple[Manifest, ObjectStore]:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database)
+    store = open_store(settings)
+    return Manifest(make_engine(settings.database), store=store), store
+
+
+def actor_of(args: argparse.Namespace) -> str:
+    return args.user or os.environ.get("USER") or getpass.getuser() or "unknown"
+
+
+def patient_id_for_mrn(manifest: Manifest, mrn: str) -> int:
+    """The patient holding this MRN in the patient index (revision 0002), following merges."""
+    if "identifiers" not in inspect(manifest.engine).get_table_names():
+        raise PatientIndexError("the patient index is empty; import patients first (`pipeline patients import`)")
+    with manifest.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT DISTINCT i.patient_id FROM identifiers i WHERE i.value = :mrn AND i.type_code = 'MR'"),
+            {"mrn": mrn}).scalars().all()
+        if not rows:
+            raise NotFoundError(f"no patient with MRN {mrn}; check the MRN (or import the patient first)")
+        if len(rows) > 1:
+            raise PatientIndexError(f"MRN {mrn} belongs to {len(rows)} patients (different assigning authorities); "
+                                    "resolve the duplicate in the patient index first")
+        patient_id = rows[0]
+        for _ in range(20):  # follow merges to the surviving patient
+            survivor = conn.execute(text("SELECT merged_into_id FROM patients WHERE id = :id"),
+                                    {"id": patient_id}).scalar()
+            if survivor is None:
+                return int(patient_id)
+            patient_id = survivor
+    raise PatientIndexError(f"MRN {mrn}: the patient merge chain does not end; fix the patient index")
+
+
+def _summary(doc: StoredDocument) -> dict[str, Any]:
+    return {"document_id": doc.document_id, "status": str(doc.status), "outcome": str(doc.outcome),
+            "patient_mrn": doc.patient_mrn, "doc_type": doc.doc_type, "loinc": doc.loinc,
+            "date_of_service": doc.date_of_service.isoformat() if doc.date_of_service else None,
+            "pages": doc.pages, "filed_at": doc.filed_at.isoformat(), "source": doc.original_name,
+            "relates_to": doc.relates_to}
+
+
+def _report(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    if args.json:
+        _print_json(result)
+    else:
+        print(" ".join(f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in result.items()))
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(data, sort_keys=True), flush=True)

@@ -1,0 +1,218 @@
+"""The store's sub-commands, run through their argparse registration with the CLI's error contract
+(a PipelineError becomes its exit code), on a real home folder with a SQLite manifest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fhir.resources.R4B.documentreference import DocumentReference
+from sqlalchemy import text
+
+from pipeline.errors import PipelineError
+from pipeline.records import OcrPage, OcrResult
+from pipeline.settings import Settings
+from pipeline.store.commands import open_manifest, register
+from pipeline.store.filing import file_document
+
+
+def run(settings: Settings, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="pipeline")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    try:
+        return int(args.handler(args, settings) or 0)
+    except PipelineError as exc:
+        print(f"pipeline: error: {exc}")
+        return exc.exit_code
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def filed_home(home: Settings, make_filing):
+    """A home with two documents for MRN0007, one for MRN0008, and one in the review queue."""
+    manifest, store = open_manifest(home)
+    entries = [file_document(store=store, manifest=manifest, **make_filing(**kw).kwargs()) for kw in (
+        {"text": "Discharge summary after appendectomy"},
+        {"text": "Consent for anesthesia", "doc_type": "consent", "loinc": "59284-0"},
+        {"text": "Laboratory report potassium", "patient_id": 8, "mrn": "MRN0008", "doc_type": "laboratory_report",
+         "loinc": "11502-2"},
+        {"text": "Letter unclear patient", "filed": False},
+    )]
+    _add_patient(manifest.engine, 8, "MRN0008")
+    return home, manifest, store, entries
+
+
+def _add_patient(engine, patient_id: int, mrn: str, merged_into: int | None = None) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO patients (id, birth_date, sex, active, merged_into_id, source, created_at, "
+                          "updated_at) VALUES (:id, NULL, 'F', :active, :m, 'csv', :now, :now)"),
+                     {"id": patient_id, "active": merged_into is None, "m": merged_into, "now": now})
+        conn.execute(text("INSERT INTO identifiers (patient_id, value, authority, type_code, status) "
+                          "VALUES (:id, :mrn, 'LOCAL', 'MR', 'active')"), {"id": patient_id, "mrn": mrn})
+
+
+def test_search_and_get_log_views(filed_home, capsys) -> None:
+    home, manifest, _, entries = filed_home
+    assert run(home, "search", "--patient", "MRN0007", "--json") == 0
+    found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {f["document_id"] for f in found} == {entries[0].document_id, entries[1].document_id}
+    assert run(home, "search", "--text", "potassium") == 0
+    assert entries[2].document_id in capsys.readouterr().out
+    assert run(home, "get", entries[0].document_id, "--user", "clerk.ann", "--reason", "QA") == 0
+    assert "MRN0007" in capsys.readouterr().out
+    [entry] = manifest.access_log(entries[0].document_id)
+    assert (entry["actor"], entry["action"], entry["reason"]) == ("clerk.ann", "viewed", "QA")
+
+
+def test_get_out_writes_the_verified_pdf_and_logs_a_download(filed_home, tmp_path: Path, make_filing) -> None:
+    home, manifest, store, entries = filed_home
+    out = tmp_path / "copy.pdf"
+    assert run(home, "get", entries[0].document_id, "--out", str(out), "--user", "u1") == 0
+    assert out.read_bytes() == store.get(entries[0].searchable.key)
+    assert manifest.access_log(entries[0].document_id)[-1]["action"] == "downloaded"
+    assert run(home, "get", "no-such-id") == 9
+
+
+def test_refile_by_mrn(filed_home, capsys) -> None:
+    home, manifest, _, entries = filed_home
+    assert run(home, "refile", entries[0].document_id, "--patient", "MRN0008", "--reason", "wrong label",
+               "--json", "--user", "sup") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["replaces"] == entries[0].document_id and result["patient_mrn"] == "MRN0008"
+    assert manifest.get(result["document_id"]).patient_id == 8
+    assert run(home, "refile", result["document_id"], "--patient", "NOPE", "--reason", "x") == 9
+    assert "no patient with MRN NOPE" in capsys.readouterr().out
+
+
+def test_refile_follows_a_merge_to_the_survivor(filed_home) -> None:
+    home, manifest, _, entries = filed_home
+    _add_patient(manifest.engine, 30, "MRN0030", merged_into=8)
+    assert run(home, "refile", entries[0].document_id, "--patient", "MRN0030", "--reason", "merge") == 0
+    assert manifest.search(patient_mrn="MRN0030")[0].patient_id == 8
+
+
+def test_export_fhir_writes_valid_document_references(filed_home, tmp_path: Path) -> None:
+    home, manifest, _, entries = filed_home
+    out = tmp_path / "refs.ndjson"
+    assert run(home, "export", "fhir", str(out)) == 0
+    resources = [DocumentReference.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert sorted(r.id for r in resources) == sorted(e.document_id for e in entries)
+    assert run(home, "export", "fhir", str(out)) == 7  # never replaces a file
+    assert manifest.access_log()[0]["action"] == "exported"
+
+
+def test_export_then_import_into_an_empty_home_is_bit_for_bit(filed_home, tmp_path: Path) -> None:
+    home, manifest, store, entries = filed_home
+    manifest.refile(entries[0].document_id, 8, "MRN0008", "wrong label", "sup")
+    backup = tmp_path / "backup"
+    assert run(home, "export", str(backup)) == 0
+    target = Settings(home=tmp_path / "restored")
+    assert run(target, "import", str(backup)) == 0
+    restored, restored_store = open_manifest(target)
+    again = tmp_path / "again"
+    assert run(target, "export", str(again)) == 0
+    sums = lambda d: {line.split("  ")[1]: line.split("  ")[0]  # noqa: E731
+                      for line in (d / "SHA256SUMS").read_text().splitlines()}
+    first, second = sums(backup), sums(again)
+    assert set(first) == set(second)
+    assert {k: v for k, v in first.items() if "access_log" not in k} == \
+        {k: v for k, v in second.items() if "access_log" not in k}
+    log_before = (backup / "tables/access_log.ndjson").read_text().splitlines()
+    assert (again / "tables/access_log.ndjson").read_text().splitlines()[:len(log_before)] == log_before
+    assert [d.document_id for d in restored.search(text="appendectomy", status=None)] == \
+        [d.document_id for d in manifest.search(text="appendectomy", status=None)]
+    assert restored_store.get(entries[1].original.key) == store.get(entries[1].original.key)
+    assert run(target, "import", str(backup)) == 7  # not an empty home any more
+
+
+def test_import_refuses_a_damaged_export(filed_home, tmp_path: Path, capsys) -> None:
+    home, _, _, entries = filed_home
+    backup = tmp_path / "backup"
+    assert run(home, "export", str(backup)) == 0
+    victim = backup / "objects" / entries[1].original.key
+    victim.write_bytes(victim.read_bytes() + b"\x00")
+    target = Settings(home=tmp_path / "restored")
+    assert run(target, "import", str(backup)) == 8
+    assert "do not match SHA256SUMS" in capsys.readouterr().out
+    manifest, store = open_manifest(target)
+    assert manifest.is_empty() and not list(store.iter_keys())
+
+
+def test_release_bundles_the_patients_documents_and_logs_the_disclosure(filed_home, tmp_path: Path) -> None:
+    home, manifest, store, entries = filed_home
+    out = tmp_path / "roi.zip"
+    assert run(home, "release", "--patient", "MRN0007", "--to", "Dr. Example, Springfield Clinic",
+               "--purpose", "continuity of care", str(out), "--user", "roi.clerk") == 0
+    with zipfile.ZipFile(out) as bundle:
+        names = bundle.namelist()
+        index = json.loads(bundle.read("index.json"))
+        assert len(names) == 3
+        for item in index["documents"]:
+            assert bundle.read(item["file"]) == store.get(manifest.get(item["document_id"]).searchable_key)
+    assert {d["document_id"] for d in index["documents"]} == {entries[0].document_id, entries[1].document_id}
+    released = [e for e in manifest.access_log() if e["action"] == "released"]
+    assert len(released) == 2 and released[0]["recipient"].startswith("Dr. Example")
+    assert released[0]["reason"] == "continuity of care" and released[0]["actor"] == "roi.clerk"
+    assert run(home, "release", "--patient", "NOBODY", "--to", "x", "--purpose", "y", str(tmp_path / "n.zip")) == 9
+
+
+def test_audit_clean_then_damaged(filed_home, capsys) -> None:
+    home, manifest, store, entries = filed_home
+    assert run(home, "audit", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["damaged"] is False and report["documents"] == 4 and report["objects_checked"] == 8
+    (store.root / entries[2].searchable.key).write_bytes(b"%PDF-1.4 tampered")
+    (store.root / entries[1].original.key).unlink()
+    store.put("patients/99/consent/2025/stray.pdf", b"%PDF stray", "application/pdf")
+    assert run(home, "audit") == 10
+    out = capsys.readouterr().out
+    assert "hash-mismatch" in out and "missing" in out and "orphan" in out
+    assert "audit found 2 damaged or missing objects" in out
+
+
+def test_audit_reports_documents_without_text_and_missing_discharge_summaries(filed_home, capsys, make_filing):
+    home, manifest, store, entries = filed_home
+    blank = make_filing(patient_id=8, mrn="MRN0008")
+    blank.ocr = OcrResult(pages=(OcrPage(number=1, text="", confidence=-1.0),), searchable_pdf=None, engine="t")
+    file_document(store=store, manifest=manifest, **blank.kwargs())
+    _add_patient(manifest.engine, 50, "MRN0050")
+    with manifest.engine.begin() as conn:
+        conn.execute(text("INSERT INTO encounters (patient_id, visit_number, admitted_at, discharged_at) VALUES "
+                          "(50, 'V-1', '2025-11-01 08:00:00', '2025-11-04 12:00:00'), "
+                          "(8, 'V-2', '2025-12-20 08:00:00', '2025-12-29 12:00:00')"))
+    assert run(home, "audit", "--json") == 0  # findings, but no damage
+    report = json.loads(capsys.readouterr().out)
+    kinds = [(f["kind"], f["detail"]) for f in report["findings"]]
+    [deficiency] = [d for k, d in kinds if k == "no-discharge-summary"]  # patient 8 has one dated 2025-12-30
+    assert "patient 50: encounter V-1 discharged 2025-11-04" in deficiency
+    assert report["counts"]["no-text"] == 1
+
+
+def test_reindex_rebuilds_the_manifest_from_the_store(filed_home, tmp_path: Path, capsys) -> None:
+    home, manifest, store, entries = filed_home
+    new = manifest.refile(entries[0].document_id, 8, "MRN0008", "wrong label", "sup")
+    [item] = manifest.open_review_items()
+    manifest.resolve_review_item(item.id, actor="clerk", patient_id=7, patient_mrn="MRN0007", doc_type="letter",
+                                 loinc="51852-2")
+    # a new home with an empty database but the same object store
+    fresh = Settings(home=tmp_path / "fresh")
+    fresh_manifest, _ = open_manifest(fresh)
+    from pipeline.store.backup import reindex
+    result = reindex(fresh_manifest, store)
+    assert result.documents == 5 and result.added == 5 and result.review_items == 1
+    for doc in manifest.iter_documents():
+        assert fresh_manifest.get(doc.document_id) == doc
+    assert [d.document_id for d in fresh_manifest.search(text="appendectomy")] == [new.document_id]
+    assert fresh_manifest.reviewed_types()[0][1] == "letter"
+    assert run(home, "reindex", "--json") == 0  # in place: nothing new
+    assert json.loads(capsys.readouterr().out)["added"] == 0
