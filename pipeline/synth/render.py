@@ -17,7 +17,7 @@ Each image carries its ground truth in `image.info`: `"text"` (the words printed
 line, markers removed; barcode payloads excluded except as printed), `"rotation"`, `"skew"` and
 `"dpi"`. `ground_truth(pages)` gives the same text without rendering.
 
-`save_scan(images, path)` writes PDF (image-only; via img2pdf when installed, else Pillow),
+`save_scan(images, path)` writes PDF (image-only, JPEG or CCITT G4 streams, through Pillow),
 multi-page TIFF, PNG or JPEG by the suffix, atomically (a `.part` file renamed into place, which
 the folder watcher ignores).
 """
@@ -31,6 +31,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -174,11 +175,18 @@ def barcode_image(payload: str, format: str = "QRCode", *, module_px: int = 4, h
     return Image.fromarray(np.ascontiguousarray(array), mode="L")
 
 
-def save_scan(images: Sequence[Image.Image], path: Path | str, *, jpeg_quality: int = 75) -> Path:
+def save_scan(
+    images: Sequence[Image.Image],
+    path: Path | str,
+    *,
+    jpeg_quality: int = 75,
+    created: datetime | None = None,
+) -> Path:
     """Write scan images to `path`, the format chosen by its suffix (see `SUFFIXES`).
 
     PDF: one image per page, no text layer. TIFF: multi-page, Group 4 for 1-bit pages, JPEG
-    compression for grey/colour. PNG and JPEG take a single image.
+    compression for grey/colour. PNG and JPEG take a single image. `created` (UTC) is the PDF's
+    creation date; give one to make the bytes reproducible (default: now).
     """
     target = Path(path)
     suffix = target.suffix.lower()
@@ -194,7 +202,7 @@ def save_scan(images: Sequence[Image.Image], path: Path | str, *, jpeg_quality: 
     images = [image.copy() for image in images]  # Pillow leaves save state on appended images
     try:
         if suffix == ".pdf":
-            _save_pdf(images, partial, jpeg_quality)
+            _save_pdf(images, partial, jpeg_quality, created)
         elif suffix in (".tif", ".tiff"):
             first, *rest = images
             compression = "group4" if first.mode == "1" else "jpeg"
@@ -526,22 +534,11 @@ def _dpi(image: Image.Image) -> tuple[int, int]:
     return round(value[0]), round(value[1])
 
 
-def _save_pdf(images: Sequence[Image.Image], path: Path, jpeg_quality: int) -> None:
-    try:
-        import img2pdf  # optional: embeds JPEG / CCITT streams without re-encoding
-    except ImportError:
-        img2pdf = None
-    if img2pdf is not None:
-        streams = []
-        for image in images:
-            buffer = io.BytesIO()
-            if image.mode == "1":
-                image.save(buffer, format="TIFF", compression="group4", dpi=_dpi(image))
-            else:
-                image.save(buffer, format="JPEG", quality=jpeg_quality, dpi=_dpi(image))
-            streams.append(buffer.getvalue())
-        path.write_bytes(img2pdf.convert(streams))
-        return
+def _save_pdf(images: Sequence[Image.Image], path: Path, jpeg_quality: int, created: datetime | None) -> None:
+    # Pillow, not img2pdf even when installed: the same bytes whatever extras a machine has.
+    # Pillow embeds JPEG (grey/colour) or CCITT G4 (1-bit) streams, as img2pdf would.
+    if len({image.mode for image in images}) > 1:
+        images = [image.convert("L") if image.mode == "1" else image for image in images]
     first, *rest = images
     first.save(
         path,
@@ -549,7 +546,8 @@ def _save_pdf(images: Sequence[Image.Image], path: Path, jpeg_quality: int) -> N
         save_all=True,
         append_images=rest,
         resolution=float(_dpi(first)[0]),
-        quality=jpeg_quality,
+        **({} if first.mode == "1" else {"quality": jpeg_quality}),  # 1-bit pages go in as CCITT G4
+        **({"creationDate": created.utctimetuple(), "modDate": created.utctimetuple()} if created else {}),
     )
 
 
