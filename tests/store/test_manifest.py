@@ -22,13 +22,28 @@ def filed(store, manifest, make_filing):
     return go
 
 
-def test_migrate_is_idempotent_and_creates_every_table(db_url: str) -> None:
+def test_migrate_is_idempotent_and_creates_every_table(db_url: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no alembic.ini in sight: the scripts ship inside the package
     migrate(db_url)
     engine = make_engine(db_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert {"documents", "document_text", "intake_events", "review_items", "review_candidates",
             "access_log"} <= tables
+
+
+def test_migrate_reports_an_unreachable_database_as_a_storage_error() -> None:
+    with pytest.raises(StorageError, match="cannot migrate") as info:
+        migrate("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    assert info.value.exit_code == 7
+
+
+def test_text_search_lists_the_most_recently_indexed_first(manifest, filed) -> None:
+    older = filed(text="Progress note asthma", service=date(2025, 12, 1))
+    newer = filed(text="Progress note asthma again", service=date(2020, 1, 1))
+    assert [d.document_id for d in manifest.search(text="asthma")] == [newer.document_id, older.document_id]
+    assert [d.document_id for d in manifest.search(text="asthma", patient_mrn="MRN0007", limit=1)] == \
+        [newer.document_id]
 
 
 def test_search_by_patient_type_dates_and_text(manifest, filed) -> None:

@@ -85,3 +85,27 @@ def test_open_store_picks_s3_from_settings(moto_endpoint: str, bucket: str, tmp_
                                 s3_region="us-east-1"))
     assert isinstance(store, S3Store)
     assert store.put("manifest/x.ndjson", b"{}\n", "application/x-ndjson").size == 3
+
+
+def test_filing_audit_and_reindex_on_s3(moto_endpoint: str, bucket: str, sqlite_url: str, tmp_path: Path,
+                                        make_filing) -> None:
+    """The whole store path on S3: file, audit clean, then rebuild a fresh manifest from the bucket alone."""
+    from pipeline.store.audit import run_audit
+    from pipeline.store.backup import reindex
+    from pipeline.store.database import make_engine, migrate
+    from pipeline.store.filing import file_document
+    from pipeline.store.manifest import Manifest
+
+    store = S3Store(bucket, endpoint_url=moto_endpoint, region="us-east-1", sse="AES256")
+    manifest = Manifest(make_engine(sqlite_url), store=store)
+    filed = file_document(store=store, manifest=manifest, **make_filing(text="Operative note hernia").kwargs())
+    queued = file_document(store=store, manifest=manifest, **make_filing(filed=False).kwargs())
+    report = run_audit(manifest, store)
+    assert not report.findings and report.objects_checked == 4
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    migrate(fresh_url)
+    fresh = Manifest(make_engine(fresh_url))
+    assert reindex(fresh, store).documents == 2
+    assert fresh.get(filed.document_id) == manifest.get(filed.document_id)
+    assert [d.document_id for d in fresh.search(text="hernia")] == [filed.document_id]
+    assert [i.document_id for i in fresh.open_review_items()] == [queued.document_id]
