@@ -123,6 +123,8 @@ def upsert(conn: Connection, records: Sequence[PatientRecord]) -> UpsertResult:
     known = existing_ids(conn, all_keys) if _has_patients(conn) else {}
     next_id = int(conn.execute(select(func.coalesce(func.max(Patient.id), 0))).scalar()) + 1
     now = _now()
+    sqlite = conn.dialect.name == "sqlite"
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
     patients, idents, names, addrs, phones = [], [], [], [], []
     updates: list[tuple[int, PatientRecord]] = []
     for rec in records:
@@ -138,20 +140,37 @@ def upsert(conn: Connection, records: Sequence[PatientRecord]) -> UpsertResult:
             known[k] = pid
         result.imported += 1
         result.patient_ids.append(pid)
-        patients.append({"id": pid, "birth_date": rec.birth_date, "sex": rec.sex, "active": True,
-                         "merged_into_id": None, "source": rec.source, "created_at": now, "updated_at": now})
-        idents.extend({"patient_id": pid, "value": v, "authority": a, "type_code": t, "status": ID_ACTIVE}
-                      for v, a, t in rec.identifiers)
-        names.extend(_name_rows(pid, rec.names))
-        addrs.extend({"patient_id": pid, "line": line or None, "city": city or None, "state": state or None,
-                      "postcode": pc or None} for line, city, state, pc in rec.addresses)
-        phones.extend({"patient_id": pid, "digits": p} for p in rec.phones)
-    for table, rows in ((Patient, patients), (Identifier, idents), (Name, names), (Address, addrs), (Phone, phones)):
-        for i in range(0, len(rows), CHUNK):
-            conn.execute(insert(table), rows[i:i + CHUNK])
+        birth = rec.birth_date.isoformat() if sqlite and rec.birth_date else rec.birth_date
+        patients.append((pid, birth, rec.sex, True, None, rec.source, stamp, stamp))
+        idents.extend((pid, v, a, t, ID_ACTIVE) for v, a, t in rec.identifiers)
+        names.extend((pid, family, given, middle or None, use, normalize.phonetic(family), normalize.phonetic(given))
+                     for family, given, middle, use in rec.names if family and given)
+        addrs.extend((pid, line or None, city or None, state or None, pc or None)
+                     for line, city, state, pc in rec.addresses)
+        phones.extend((pid, p) for p in rec.phones)
+    bulk_insert(conn, "patients", _PATIENT_COLUMNS, patients)
+    bulk_insert(conn, "identifiers", ("patient_id", "value", "authority", "type_code", "status"), idents)
+    bulk_insert(conn, "names", ("patient_id", "family", "given", "middle", "use", "family_key", "given_key"), names)
+    bulk_insert(conn, "addresses", ("patient_id", "line", "city", "state", "postcode"), addrs)
+    bulk_insert(conn, "phones", ("patient_id", "digits"), phones)
     for pid, rec in updates:
         _update(conn, pid, rec, now)
     return result
+
+
+_PATIENT_COLUMNS = ("id", "birth_date", "sex", "active", "merged_into_id", "source", "created_at", "updated_at")
+
+
+def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """executemany straight on the driver: SQLAlchemy's per-row parameter processing costs more
+    than SQLite's insert itself. Values must already be in the driver's form (on SQLite, dates as
+    ISO text the way SQLAlchemy stores them)."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    for i in range(0, len(rows), CHUNK):
+        conn.exec_driver_sql(sql, rows[i:i + CHUNK])
 
 
 def _has_patients(conn: Connection) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 import jellyfish
 
@@ -28,10 +29,13 @@ _NAME_PREFIXES = {"MR", "MRS", "MS", "MISS", "DR"}
 
 def fold(text: str) -> str:
     """Accents removed, upper case."""
+    if text.isascii():
+        return text.upper()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
 
 
+@lru_cache(maxsize=65536)
 def name(text: str | None) -> str:
     """A name part as compared: upper-case letters, OCR digits mapped back, titles/suffixes dropped."""
     if not text:
@@ -48,6 +52,7 @@ def compact(text: str) -> str:
     return re.sub(r"[^A-Z]", "", text)
 
 
+@lru_cache(maxsize=65536)
 def phonetic(text: str) -> str:
     """Metaphone key of a normalised name ('' for none)."""
     letters = compact(text)
@@ -71,6 +76,8 @@ def identifier(text: str | None) -> str:
     is mostly digits, separators removed, leading zeros kept."""
     if not text:
         return ""
+    if text.isdigit():
+        return text
     value = re.sub(r"[\s\-./]", "", text.strip())
     digits = sum(c.isdigit() for c in value)
     if value and digits >= len(value) / 2:
