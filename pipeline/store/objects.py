@@ -98,14 +98,13 @@ class LocalStore:
             return _same_or_refuse(key, existing, sha256, self)
         meta = json.dumps({"sha256": sha256, "size": size, "content_type": content_type}).encode()
         try:
-            _write_atomic(self._meta_path(key), meta, replace=True)
             if not _write_atomic(path, data, replace=False):
-                # another writer stored this key between our check and our link: keep its bytes
-                # and put its real checksum back in the sidecar before comparing
+                # another writer created this key between our check and our link: its bytes stay
                 theirs, their_size = sha256_of(path)
-                meta = json.dumps({"sha256": theirs, "size": their_size, "content_type": content_type}).encode()
-                _write_atomic(self._meta_path(key), meta, replace=True)
                 return _same_or_refuse(key, StoredObject(key, theirs, their_size), sha256, self)
+            # only the writer that created the object writes its sidecar; until it lands (or if we
+            # crash first) `head` recomputes the hash of the immutable bytes, which gives the same answer
+            _write_atomic(self._meta_path(key), meta, replace=True)
         except OSError as exc:
             raise StorageError(f"cannot write object {key} under {self.root} ({exc.strerror})",
                                hint="check free space and permissions of the store folder") from exc
@@ -139,8 +138,9 @@ class LocalStore:
             meta = json.loads(self._meta_path(key).read_bytes())
             return StoredObject(key, meta["sha256"], int(meta["size"]))
         except (OSError, ValueError, KeyError):
-            # an object written by hand or whose sidecar was lost: its current bytes are all we have
-            log.warning("object %s has no checksum sidecar; using its current SHA-256", key)
+            # being written right now, or its writer crashed before the sidecar, or it was copied in
+            # by hand: its current bytes are all we have
+            log.debug("object %s has no checksum sidecar; using its current SHA-256", key)
             sha256, size = sha256_of(self._path(key))
             return StoredObject(key, sha256, size)
 

@@ -86,3 +86,23 @@ def test_open_store_defaults_to_the_home_folder_and_checks_s3_settings(tmp_path:
     assert isinstance(store, LocalStore) and store.root == tmp_path / "objects"
     with pytest.raises(ConfigurationError, match="PIPELINE_S3_BUCKET"):
         open_store(Settings(home=tmp_path, s3_sse="AES256"))
+
+
+def test_racing_writers_never_overwrite_each_other(store: LocalStore) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def put(n: int):
+        try:
+            return store.put("patients/1/x/2025/race.pdf", f"writer {n % 2}".encode(), "application/pdf")
+        except StorageError as exc:
+            return exc
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(put, range(16)))
+    winner = store.get("patients/1/x/2025/race.pdf")  # verifies against the sidecar
+    assert winner in (b"writer 0", b"writer 1")
+    stored = [r for r in results if not isinstance(r, StorageError)]
+    refused = [r for r in results if isinstance(r, StorageError)]
+    assert len(stored) + len(refused) == 16 and len(refused) >= 1
+    assert all(s.sha256 == store.head(s.key).sha256 for s in stored)
+    assert all("never overwrites" in str(r) for r in refused)
