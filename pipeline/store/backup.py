@@ -49,7 +49,7 @@ _CONTENT_TYPES = {ext: media for media, ext in EXTENSIONS.items()} | {".ndjson":
 def export_fhir(manifest: Manifest, store: ObjectStore, out: Path, *, actor: str) -> int:
     """Every manifest row as one DocumentReference per line; returns the count."""
     count = 0
-    with _atomic_file(out) as handle:
+    with atomic_file(out) as handle:
         for doc in manifest.iter_documents():
             handle.write(json.dumps(document_reference(doc, store.url), sort_keys=True).encode() + b"\n")
             count += 1
@@ -172,7 +172,7 @@ def release(manifest: Manifest, store: ObjectStore, *, patient_mrn: str, recipie
         raise NotFoundError(f"no filed documents for MRN {patient_mrn}; check the MRN with `pipeline search`")
     now = clock()
     index = []
-    with _atomic_file(out) as handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+    with atomic_file(out) as handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for doc in sorted(docs, key=lambda d: (d.date_of_service or d.filed_at.date(), d.document_id)):
             key = doc.searchable_key or doc.original_key
             data = store.get(key)
@@ -235,7 +235,7 @@ def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
 # ------------------------------------------------------------------------------- helpers
 
 
-class _atomic_file:
+class atomic_file:
     """Write to a temp file beside `path`; on success fsync and rename; never replaces a file."""
 
     def __init__(self, path: Path) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import inspect, text
 from pipeline.errors import EXIT_OK, AuditFailedError, NotFoundError, PatientIndexError
 from pipeline.records import DocumentStatus
 from pipeline.settings import Settings
+from pipeline.store.backup import atomic_file
 from pipeline.store.database import make_engine, migrate
 from pipeline.store.manifest import DEFAULT_LIMIT, Manifest
 from pipeline.store.objects import ObjectStore, open_store
@@ -112,9 +113,8 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
     if args.out is not None:
         key = doc.original_key if args.original or not doc.searchable_key else doc.searchable_key
         data = store.get(key)  # hash-verified
-        if args.out.exists():
-            raise NotFoundError(f"{args.out} already exists; give a new file name")
-        args.out.write_bytes(data)
+        with atomic_file(args.out) as handle:  # never replaces an existing file
+            handle.write(data)
         manifest.record_access(actor, "downloaded", document_id=doc.document_id, patient_mrn=doc.patient_mrn,
                                reason=args.reason)
     else:

@@ -216,3 +216,11 @@ def test_reindex_rebuilds_the_manifest_from_the_store(filed_home, tmp_path: Path
     assert fresh_manifest.reviewed_types()[0][1] == "letter"
     assert run(home, "reindex", "--json") == 0  # in place: nothing new
     assert json.loads(capsys.readouterr().out)["added"] == 0
+
+
+def test_get_out_never_replaces_a_file(filed_home, tmp_path: Path, capsys) -> None:
+    home, _, _, entries = filed_home
+    out = tmp_path / "exists.pdf"
+    out.write_bytes(b"mine")
+    assert run(home, "get", entries[0].document_id, "--out", str(out)) == 7
+    assert "already exists" in capsys.readouterr().out and out.read_bytes() == b"mine"
