@@ -224,3 +224,22 @@ def test_get_out_never_replaces_a_file(filed_home, tmp_path: Path, capsys) -> No
     out.write_bytes(b"mine")
     assert run(home, "get", entries[0].document_id, "--out", str(out)) == 7
     assert "already exists" in capsys.readouterr().out and out.read_bytes() == b"mine"
+
+
+@pytest.mark.integration
+def test_a_sqlite_backup_restores_into_postgresql_bit_for_bit(filed_home, tmp_path: Path, postgres_url: str,
+                                                              capsys) -> None:
+    home, manifest, store, entries = filed_home
+    backup, again = tmp_path / "backup", tmp_path / "again"
+    assert run(home, "export", str(backup)) == 0
+    target = Settings(home=tmp_path / "pg-home", database_url=postgres_url)
+    assert run(target, "import", str(backup)) == 0
+    restored, _ = open_manifest(target)
+    restored.record_access("clerk", "viewed", document_id=entries[0].document_id)  # ids continue after the import
+    assert run(target, "export", str(again)) == 0
+    sums = lambda d: dict(reversed(line.split("  ")) for line in (d / "SHA256SUMS").read_text().splitlines())  # noqa: E731
+    first, second = sums(backup), sums(again)
+    assert {k: v for k, v in first.items() if "access_log" not in k} == \
+        {k: v for k, v in second.items() if "access_log" not in k}
+    assert [d.document_id for d in restored.search(text="potassium")] == [entries[2].document_id]
+    assert run(target, "audit") == 0
