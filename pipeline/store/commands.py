@@ -78,6 +78,8 @@ def register(subparsers: Any) -> None:
 
     audit = add("audit", "check every stored object against the manifest; report orphans and deficiencies",
                 cmd_audit)
+    audit.add_argument("--quick", action="store_true",
+                       help="compare the checksums the store recorded instead of reading every object back")
     audit.add_argument("--json", action="store_true")
 
     reindex = add("reindex", "rebuild the manifest from the NDJSON journal in the object store", cmd_reindex)
@@ -188,7 +190,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.store.audit import format_table, run_audit
 
     manifest, store = open_manifest(settings)
-    report = run_audit(manifest, store)
+    report = run_audit(manifest, store, quick=args.quick)
     if args.json:
         _print_json(report.to_json())
     else:

@@ -178,6 +178,10 @@ def test_audit_clean_then_damaged(filed_home, capsys) -> None:
     out = capsys.readouterr().out
     assert "hash-mismatch" in out and "missing" in out and "orphan" in out
     assert "audit found 2 damaged or missing objects" in out
+    # --quick trusts the recorded checksums: it still sees the missing object, not the changed bytes
+    assert run(home, "audit", "--quick", "--json") == 10
+    quick = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert quick["counts"] == {"missing": 1, "orphan": 1}
 
 
 def test_audit_reports_documents_without_text_and_missing_discharge_summaries(filed_home, capsys, make_filing):
