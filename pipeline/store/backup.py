@@ -232,6 +232,34 @@ def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
     return Reindexed(len(documents), added, len(reviews))
 
 
+def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | None = None) -> tuple[str, int]:
+    """Write the whole manifest (documents with their text, review items) as one journal snapshot,
+    so later reindexes replay from it; returns (key, documents). Nothing older is deleted."""
+    from pipeline.store.manifest import review_to_json
+
+    key = journal.snapshot_key(at or datetime.now(UTC))  # stamped before reading: see journal.py
+    count = 0
+
+    def lines():
+        nonlocal count
+        written: set[str] = set()
+        for doc in manifest.iter_documents():
+            line: dict[str, Any] = {"kind": "document", "document": doc.to_json()}
+            if doc.sha256 not in written:
+                text = manifest.text_of(doc.sha256)
+                if text is not None:
+                    line["text"] = text
+                    written.add(doc.sha256)
+            count += 1
+            yield line
+        for item in manifest.review_items():
+            yield {"kind": "review_item", "review_item": review_to_json(item)}
+
+    journal.write_lines(store, key, lines())
+    log.info("snapshot of %d documents written to %s", count, key)
+    return key, count
+
+
 # ------------------------------------------------------------------------------- helpers
 
 

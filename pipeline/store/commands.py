@@ -83,6 +83,8 @@ def register(subparsers: Any) -> None:
     audit.add_argument("--json", action="store_true")
 
     reindex = add("reindex", "rebuild the manifest from the NDJSON journal in the object store", cmd_reindex)
+    reindex.add_argument("--snapshot", action="store_true",
+                         help="instead: write the whole manifest into the journal, so later reindexes start there")
     reindex.add_argument("--json", action="store_true")
 
 
@@ -203,10 +205,14 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.store.backup import reindex
+    from pipeline.store.backup import reindex, write_snapshot
 
     manifest, store = open_manifest(settings)
-    _report(args, reindex(manifest, store).to_json())
+    if args.snapshot:
+        key, count = write_snapshot(manifest, store)
+        _report(args, {"snapshot": key, "documents": count})
+    else:
+        _report(args, reindex(manifest, store).to_json())
     return EXIT_OK
 
 

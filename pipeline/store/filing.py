@@ -51,7 +51,8 @@ def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingD
     The entry's outcome is FILED, NEEDS_REVIEW, or DUPLICATE when the same bytes were filed
     meanwhile (then nothing new is kept in the manifest).
     """
-    now = (clock or (lambda: datetime.now(UTC)))()
+    _clock = clock or (lambda: datetime.now(UTC))
+    now = _clock()
     existing = manifest.find_duplicate(incoming.sha256)
     if existing is not None:
         manifest.record_duplicate(incoming.original_name, incoming.sha256, existing, incoming.received_at)
@@ -119,8 +120,9 @@ def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingD
         manifest.record_duplicate(incoming.original_name, incoming.sha256, holder, incoming.received_at)
         return _entry(manifest.get(holder), Outcome.DUPLICATE)
     try:
+        # stamped after the commit: a snapshot taken later than this stamp already holds the row
         journal.append(store, [doc], texts={doc.sha256: text},
-                       review_items=[review_to_json(review)] if review else (), at=now)
+                       review_items=[review_to_json(review)] if review else (), at=_clock())
     except StorageError:
         log.exception("document %s is filed but its journal entry was not written; "
                       "`pipeline reindex` will not know it until `pipeline export` is run", document_id)

@@ -7,7 +7,9 @@ object under `manifest/` (the store never overwrites), one JSON object per line:
     {"kind": "review_item", "review_item": {...}}                              keyed by document id
 
 Keys sort by time, then by a per-process sequence number; `replay` reads them in that order and the
-last state of each document wins.
+last state of each document wins. Every event is stamped *after* its database commit, so a snapshot
+(`...-snapshot.ndjson`, the whole manifest, stamped before it is read) holds every change stamped
+earlier, and a replay can start at the newest snapshot instead of the first event.
 """
 
 from __future__ import annotations
@@ -50,9 +52,27 @@ def append(store: ObjectStore, documents: Iterable[StoredDocument], *, texts: di
     return key
 
 
+SNAPSHOT_SUFFIX = "-snapshot.ndjson"
+
+
+def snapshot_key(at: datetime) -> str:
+    return manifest_key(at, next(_sequence), "snapshot")
+
+
+def write_lines(store: ObjectStore, key: str, lines: Iterable[dict[str, Any]]) -> int:
+    """Write one journal object from already-built lines (used for snapshots); returns the count."""
+    encoded = [json.dumps(line, sort_keys=True, default=str) for line in lines]
+    store.put(key, ("\n".join(encoded) + "\n").encode(), "application/x-ndjson")
+    return len(encoded)
+
+
 def replay(store: ObjectStore) -> Iterator[dict[str, Any]]:
-    """Every journal line, oldest first."""
-    for key in sorted(store.iter_keys(MANIFEST_PREFIX)):
+    """Every journal line that matters, oldest first: from the newest snapshot on."""
+    keys = sorted(store.iter_keys(MANIFEST_PREFIX))
+    snapshots = [i for i, key in enumerate(keys) if key.endswith(SNAPSHOT_SUFFIX)]
+    if snapshots:
+        keys = keys[snapshots[-1]:]
+    for key in keys:
         for number, line in enumerate(store.get(key).decode().splitlines(), 1):
             if not line.strip():
                 continue

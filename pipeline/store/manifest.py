@@ -335,6 +335,11 @@ class Manifest:
         return self._run("listing the review queue", lambda s: [_review_from_row(r) for r in s.scalars(
             select(ReviewItemRow).where(ReviewItemRow.status == REVIEW_OPEN).order_by(ReviewItemRow.id).limit(limit))])
 
+    def review_items(self) -> list[ReviewItem]:
+        """Every review item, open and resolved, oldest first."""
+        return self._run("listing review items", lambda s: [_review_from_row(r) for r in s.scalars(
+            select(ReviewItemRow).order_by(ReviewItemRow.id))])
+
     def review_items_for_patients(self, patient_ids: set[int]) -> list[tuple[int, DocumentIdentifiers]]:
         """Open review items with any of these patients among their candidates (for ADT re-scoring)."""
         if not patient_ids:

@@ -247,3 +247,27 @@ def test_a_sqlite_backup_restores_into_postgresql_bit_for_bit(filed_home, tmp_pa
         {k: v for k, v in second.items() if "access_log" not in k}
     assert [d.document_id for d in restored.search(text="potassium")] == [entries[2].document_id]
     assert run(target, "audit") == 0
+
+
+def test_reindex_starts_from_the_newest_snapshot(filed_home, tmp_path: Path, capsys, make_filing) -> None:
+    home, manifest, store, entries = filed_home
+    assert run(home, "reindex", "--snapshot", "--json") == 0
+    snapshot = json.loads(capsys.readouterr().out)
+    assert snapshot["documents"] == 4 and snapshot["snapshot"].endswith("-snapshot.ndjson")
+    later = file_document(store=store, manifest=manifest, **make_filing(text="Pathology report margins").kwargs())
+    moved = manifest.refile(entries[2].document_id, 7, "MRN0007", "wrong label", "sup")
+    # the four filing events before the snapshot are not replayed any more
+    from pipeline.store import journal
+    keys = sorted(store.iter_keys("manifest/"))
+    assert keys.index(snapshot["snapshot"]) == 4
+    replayed = [line["document"]["document_id"] for line in journal.replay(store) if line["kind"] == "document"]
+    assert len(replayed) == 4 + 1 + 2
+    fresh = Settings(home=tmp_path / "fresh")
+    fresh_manifest, _ = open_manifest(fresh)
+    from pipeline.store.backup import reindex
+    assert reindex(fresh_manifest, store).documents == 6
+    for doc in manifest.iter_documents():
+        assert fresh_manifest.get(doc.document_id) == doc
+    assert [d.document_id for d in fresh_manifest.search(text="margins")] == [later.document_id]
+    assert [d.document_id for d in fresh_manifest.search(text="potassium")] == [moved.document_id]
+    assert len(fresh_manifest.open_review_items()) == 1
