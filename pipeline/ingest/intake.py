@@ -1,0 +1,217 @@
+"""Intake: the first look at a file. `intake(path, now) -> IncomingDocument | Rejection`.
+
+One streamed read gives the SHA-256, the size and the first and last bytes. The media type is
+sniffed from the bytes (magic numbers), never taken from the file name: a PNG named `.pdf` is a
+PNG, a text file named `.pdf` is rejected. Cheap completeness checks catch a copy that stopped
+part-way (a PDF without its `%%EOF` marker, a JPEG without its end marker, a PNG without IEND);
+the OCR stage still detects deeper damage while it renders.
+
+Every rejection names the file, says what is wrong and what to do, and carries the name of the
+`InputError` class it stands for (`Rejection.error`), so the orchestrator and the review screen
+can group them. OS errors (no permission, file vanished) are raised, not returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.errors import (
+    CorruptFileError,
+    EmptyFileError,
+    InputError,
+    LimitExceededError,
+    UnsupportedFormatError,
+)
+from pipeline.records import IncomingDocument, Rejection
+
+log = logging.getLogger(__name__)
+
+PDF = "application/pdf"
+TIFF = "image/tiff"
+PNG = "image/png"
+JPEG = "image/jpeg"
+SUPPORTED_TYPES = (PDF, TIFF, PNG, JPEG)
+
+CHUNK_BYTES = 1 << 20
+HEAD_BYTES = 4096
+TAIL_BYTES = 2048  # PDF readers look for %%EOF in the last 1024 bytes; allow trailing junk
+PDF_HEADER_WINDOW = 1024  # "%PDF-" may follow a little junk (some scanners prepend bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Unsupported:
+    """A known type we do not take, and what the clerk should do instead."""
+
+    what: str
+    advice: str
+
+
+_SCAN_AGAIN = "scan the paper again as PDF, TIFF, PNG or JPEG and drop the new file in"
+_EXPORT = "print it to PDF (or scan the paper) and drop the PDF in"
+
+_KNOWN_UNSUPPORTED: tuple[tuple[bytes, int, _Unsupported], ...] = (
+    # (magic, offset, description)
+    (b"GIF87a", 0, _Unsupported("a GIF image", "save it as PNG or PDF and drop that in")),
+    (b"GIF89a", 0, _Unsupported("a GIF image", "save it as PNG or PDF and drop that in")),
+    (b"BM", 0, _Unsupported("a BMP image", "save it as PNG or PDF and drop that in")),
+    (b"WEBP", 8, _Unsupported("a WebP image", "save it as PNG or PDF and drop that in")),
+    (b"ftypheic", 4, _Unsupported("a HEIC photo", "export it as JPEG or PDF and drop that in")),
+    (b"ftypmif1", 4, _Unsupported("a HEIF photo", "export it as JPEG or PDF and drop that in")),
+    (b"\x00\x00\x00\x0cjP  ", 0, _Unsupported("a JPEG 2000 image", "save it as PNG or PDF and drop that in")),
+    (b"PK\x03\x04", 0, _Unsupported("a ZIP archive or Office document", _EXPORT)),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, _Unsupported("an old Office document", _EXPORT)),
+    (b"{\\rtf", 0, _Unsupported("an RTF document", _EXPORT)),
+    (b"\x1f\x8b", 0, _Unsupported("a gzip archive", "unpack it and drop the scans in")),
+    (b"7z\xbc\xaf\x27\x1c", 0, _Unsupported("a 7-Zip archive", "unpack it and drop the scans in")),
+    (b"Rar!", 0, _Unsupported("a RAR archive", "unpack it and drop the scans in")),
+    (b"MZ", 0, _Unsupported("a Windows program", "delete it: it is not a scan")),
+    (b"\x7fELF", 0, _Unsupported("a program", "delete it: it is not a scan")),
+)
+
+
+def intake(path: Path, now: datetime, *, max_bytes: int | None = None) -> IncomingDocument | Rejection:
+    """Accept a readable, supported file as an `IncomingDocument`, or say why not.
+
+    `now` (timezone-aware) becomes `received_at`. `max_bytes` optionally caps the size.
+    """
+    if now.tzinfo is None:
+        raise ValueError("intake needs a timezone-aware `now`")
+    path = Path(path)
+    try:
+        size, sha256, head, tail = _read(path, max_bytes)
+        media_type = _check(path.name, size, head, tail)
+    except InputError as exc:
+        log.info("rejected %s: %s", path.name, type(exc).__name__)
+        return Rejection(source=path, reason=str(exc), error=type(exc).__name__)
+    suffix_type = _TYPE_BY_SUFFIX.get(path.suffix.lower())
+    if suffix_type and suffix_type != media_type:
+        log.info("%s: the bytes are %s although the name says %s; going by the bytes",
+                 path.name, media_type, suffix_type)
+    log.debug("accepted %s: %s, %d bytes, sha256 %s", path.name, media_type, size, sha256[:12])
+    return IncomingDocument(
+        source=path,
+        original_name=path.name,
+        sha256=sha256,
+        size=size,
+        media_type=media_type,
+        received_at=now,
+    )
+
+
+def sniff(head: bytes) -> str | None:
+    """The supported media type the first bytes of a file show, or None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):  # classic and BigTIFF
+        return TIFF
+    if b"%PDF-" in head[:PDF_HEADER_WINDOW]:
+        return PDF
+    return None
+
+
+_TYPE_BY_SUFFIX = {".pdf": PDF, ".tif": TIFF, ".tiff": TIFF, ".png": PNG, ".jpg": JPEG, ".jpeg": JPEG}
+
+
+def _read(path: Path, max_bytes: int | None) -> tuple[int, str, bytes, bytes]:
+    """Size, SHA-256, head and tail in one streamed pass."""
+    digest = hashlib.sha256()
+    head = b""
+    tail = b""
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+            if len(head) < HEAD_BYTES:
+                head += chunk[: HEAD_BYTES - len(head)]
+            tail = (tail + chunk)[-TAIL_BYTES:]
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise LimitExceededError(
+                    f"{path.name}: the file is larger than the limit of {_megabytes(max_bytes)}",
+                    hint="split the scan into smaller files, or raise the limit in the settings",
+                )
+    return size, digest.hexdigest(), head, tail
+
+
+def _check(name: str, size: int, head: bytes, tail: bytes) -> str:
+    if size == 0:
+        raise EmptyFileError(f"{name}: the file is empty (0 bytes)", hint="scan it again and drop the new file in")
+    media_type = sniff(head)
+    if media_type is None:
+        raise UnsupportedFormatError(f"{name}: {_describe_unsupported(head)}", hint=_advice(head))
+    if media_type == PDF:
+        if b"%%EOF" not in tail:
+            raise CorruptFileError(
+                f"{name}: the PDF is cut short (no end-of-file marker); the scan or copy did not finish",
+                hint="scan it again, or copy the whole file again, and drop it in",
+            )
+        if b"startxref" not in tail:
+            raise CorruptFileError(
+                f"{name}: the PDF has no cross-reference table; the file is damaged",
+                hint="scan it again and drop the new file in",
+            )
+    elif media_type == JPEG and b"\xff\xd9" not in tail:
+        raise CorruptFileError(
+            f"{name}: the JPEG is cut short (no end-of-image marker); the copy did not finish",
+            hint="copy or scan it again and drop it in",
+        )
+    elif media_type == PNG and b"IEND" not in tail:
+        raise CorruptFileError(
+            f"{name}: the PNG is cut short (no IEND chunk); the copy did not finish",
+            hint="copy or scan it again and drop it in",
+        )
+    elif media_type == TIFF and size < 16:
+        raise CorruptFileError(f"{name}: the TIFF is cut short ({size} bytes)", hint="scan it again and drop it in")
+    return media_type
+
+
+def _known(head: bytes) -> _Unsupported | None:
+    for magic, offset, info in _KNOWN_UNSUPPORTED:
+        if head[offset : offset + len(magic)] == magic:
+            return info
+    return None
+
+
+def _describe_unsupported(head: bytes) -> str:
+    known = _known(head)
+    if known is not None:
+        return f"the file is {known.what}, not a PDF, TIFF, PNG or JPEG scan"
+    stripped = head.lstrip()
+    if stripped[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return "the file is a web page (HTML), not a PDF, TIFF, PNG or JPEG scan"
+    if stripped.startswith(b"<?xml"):
+        return "the file is XML text, not a PDF, TIFF, PNG or JPEG scan"
+    if _looks_like_text(head):
+        return "the file is plain text, not a PDF, TIFF, PNG or JPEG scan"
+    return "the file's type is not recognised (not a PDF, TIFF, PNG or JPEG scan)"
+
+
+def _advice(head: bytes) -> str:
+    known = _known(head)
+    if known is not None:
+        return known.advice
+    if _looks_like_text(head):
+        return _EXPORT
+    return _SCAN_AGAIN
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:  # a multi-byte character cut at the end of the head
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    printable = sum(ch.isprintable() or ch in "\r\n\t\f" for ch in text)
+    return printable >= 0.95 * max(len(text), 1)
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1_000_000:.0f} MB" if count >= 1_000_000 else f"{count} bytes"

@@ -1,0 +1,218 @@
+"""The inbox watcher: hand each file dropped into a folder to `handle`, once, when it is complete.
+
+    watch(inbox, handle, settle_seconds=2.0, poll_seconds=0.5, stop=threading.Event())
+
+- Files already in the inbox at start are handled first (sorted), then new ones as watchdog
+  reports them (created, modified, moved in), recursively.
+- A file is handed over only after its size and modification time have not changed for
+  `settle_seconds` (by `clock`): a scan still being copied in, slowly, is never read half-written.
+- Each file is handled once. If it is still there afterwards and unchanged it is left alone; if
+  it is rewritten (another size or mtime) or removed and dropped in again, it is handled again.
+- An exception from `handle` is logged with its traceback and the watcher goes on; that file is
+  not retried until it changes.
+- Hidden, temporary and partial files and our sidecars are ignored (`discover.is_candidate`).
+- Events can be lost (a full inotify queue, a network share): the folder is rescanned every
+  `rescan_seconds` as a safety net.
+
+`handle` runs in the calling thread, one file at a time; watchdog's observer thread only records
+which paths to look at. `stop.set()` ends the loop within `poll_seconds`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from pipeline.ingest.discover import is_candidate, iter_inputs
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RESCAN_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Signature:
+    size: int
+    mtime_ns: int
+
+
+@dataclass(slots=True)
+class _Pending:
+    signature: _Signature | None  # last seen; None before the first stat
+    since: float  # clock() when that signature was first seen
+
+
+class _Inbox(FileSystemEventHandler):
+    """Collects candidate paths from watchdog events (observer thread) for the loop to check."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._touched: set[Path] = set()
+        self._removed: set[Path] = set()
+        self.wakeup = threading.Event()
+
+    def on_created(self, event: FileSystemEvent) -> None:
+        self._touch(event.src_path, event.is_directory)
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        self._touch(event.src_path, event.is_directory)
+
+    def on_closed(self, event: FileSystemEvent) -> None:
+        self._touch(event.src_path, event.is_directory)
+
+    def on_moved(self, event: FileSystemEvent) -> None:
+        self._remove(event.src_path)
+        self._touch(event.dest_path, event.is_directory)
+
+    def on_deleted(self, event: FileSystemEvent) -> None:
+        self._remove(event.src_path)
+
+    def _touch(self, raw: str | bytes, is_directory: bool) -> None:
+        path = Path(os.fsdecode(raw))
+        with self._lock:
+            if is_directory:  # a folder moved in whole: its files came with it
+                self._touched.update(iter_inputs([path]) if path.is_dir() else ())
+            else:
+                self._touched.add(path)
+        self.wakeup.set()
+
+    def _remove(self, raw: str | bytes) -> None:
+        with self._lock:
+            self._removed.add(Path(os.fsdecode(raw)))
+
+    def drain(self) -> tuple[set[Path], set[Path]]:
+        with self._lock:
+            touched, removed = self._touched, self._removed
+            self._touched, self._removed = set(), set()
+        return touched, removed
+
+
+def watch(
+    inbox: Path,
+    handle: Callable[[Path], None],
+    *,
+    settle_seconds: float,
+    poll_seconds: float,
+    stop: threading.Event,
+    clock: Callable[[], float] = time.monotonic,
+    rescan_seconds: float = DEFAULT_RESCAN_SECONDS,
+) -> None:
+    """Watch `inbox` until `stop` is set, handing each complete file to `handle` once."""
+    if settle_seconds < 0 or poll_seconds <= 0:
+        raise ValueError("settle_seconds must be >= 0 and poll_seconds > 0")
+    inbox = Path(inbox)
+    inbox.mkdir(parents=True, exist_ok=True)
+    events = _Inbox()
+    observer = Observer()
+    observer.schedule(events, str(inbox), recursive=True)
+    observer.start()  # before the first scan, so nothing dropped in between is missed
+    try:
+        _Loop(inbox, handle, settle_seconds, clock, events).run(stop, poll_seconds, rescan_seconds)
+    finally:
+        observer.stop()
+        observer.join(timeout=10)
+
+
+class _Loop:
+    def __init__(
+        self,
+        inbox: Path,
+        handle: Callable[[Path], None],
+        settle_seconds: float,
+        clock: Callable[[], float],
+        events: _Inbox,
+    ) -> None:
+        self.inbox = inbox
+        self.handle = handle
+        self.settle = settle_seconds
+        self.clock = clock
+        self.events = events
+        self.pending: dict[Path, _Pending] = {}
+        self.handled: dict[Path, _Signature] = {}
+
+    def run(self, stop: threading.Event, poll_seconds: float, rescan_seconds: float) -> None:
+        self._add(iter_inputs([self.inbox]))
+        log.info("inbox %s: %d file(s) already there", self.inbox, len(self.pending))
+        next_rescan = self.clock() + rescan_seconds
+        while not stop.is_set():
+            self.events.wakeup.clear()  # before draining: an event after this wakes the wait below
+            touched, removed = self.events.drain()
+            for path in removed:
+                self.handled.pop(path, None)
+                self.pending.pop(path, None)
+            self._add(p for p in touched if self._wanted(p))
+            if self.clock() >= next_rescan:
+                self._forget_vanished()
+                self._add(iter_inputs([self.inbox]) if self.inbox.is_dir() else ())
+                next_rescan = self.clock() + rescan_seconds
+            self._check_pending(stop)
+            self.events.wakeup.wait(poll_seconds)
+
+    def _wanted(self, path: Path) -> bool:
+        try:
+            parts = path.relative_to(self.inbox).parts
+        except ValueError:
+            return False
+        return is_candidate(path) and not any(part.startswith(".") for part in parts[:-1])
+
+    def _add(self, paths: Iterable[Path]) -> None:
+        now = self.clock()
+        for path in paths:
+            if path not in self.pending:
+                self.pending[path] = _Pending(None, now)
+
+    def _check_pending(self, stop: threading.Event) -> None:
+        for path in sorted(self.pending):
+            if stop.is_set():
+                return
+            signature = _stat(path)
+            if signature is None:  # gone (moved away, deleted) or not a regular file
+                self.pending.pop(path)
+                self.handled.pop(path, None)
+                continue
+            if self.handled.get(path) == signature:
+                self.pending.pop(path)  # a late event for a file already handled, unchanged
+                continue
+            state = self.pending[path]
+            now = self.clock()
+            if state.signature != signature:
+                state.signature, state.since = signature, now
+                continue
+            if now - state.since < self.settle:
+                continue
+            self.pending.pop(path)
+            self.handled[path] = signature
+            self._handle(path)
+            after = _stat(path)
+            if after is None:
+                self.handled.pop(path, None)
+
+    def _handle(self, path: Path) -> None:
+        log.info("inbox: handling %s", path.name)
+        try:
+            self.handle(path)
+        except Exception:  # noqa: BLE001 - one bad file must not stop the watcher
+            log.exception("inbox: handling %s failed; it will not be retried until it changes", path.name)
+
+    def _forget_vanished(self) -> None:
+        for path in [p for p in self.handled if not p.exists()]:
+            del self.handled[path]
+
+
+def _stat(path: Path) -> _Signature | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    if not os.path.isfile(path):
+        return None
+    return _Signature(info.st_size, info.st_mtime_ns)

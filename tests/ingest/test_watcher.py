@@ -1,0 +1,184 @@
+"""The inbox watcher, driven by a real watchdog observer; waits are polls with a deadline."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pipeline.ingest.watcher import watch
+
+DEADLINE = 10.0  # seconds; generous for a loaded CI machine, met in well under one normally
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
+    deadline = time.monotonic() + timeout
+    tick = threading.Event()
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        tick.wait(0.02)
+
+
+class FakeClock:
+    """Monotonic time that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self._now = 1000.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+@dataclass
+class Recorder:
+    """The handler: records (name, size when read, bytes) per call."""
+
+    calls: list[tuple[str, int, bytes]] = field(default_factory=list)
+    fail_on: set[str] = field(default_factory=set)
+    delete: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, path: Path) -> None:
+        data = path.read_bytes()
+        with self.lock:
+            self.calls.append((path.name, len(data), data))
+        if path.name in self.fail_on:
+            raise RuntimeError(f"cannot process {path.name}")
+        if self.delete:
+            path.unlink()
+
+    def names(self) -> list[str]:
+        with self.lock:
+            return [name for name, _, _ in self.calls]
+
+
+@pytest.fixture
+def run_watcher(tmp_path: Path) -> Iterator[Callable[..., tuple[Path, Recorder]]]:
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def start(recorder: Recorder | None = None, *, settle: float = 0.15, clock=time.monotonic,
+              before: Callable[[Path], None] | None = None) -> tuple[Path, Recorder]:
+        inbox = tmp_path / "inbox"
+        inbox.mkdir(exist_ok=True)
+        if before:
+            before(inbox)
+        recorder = recorder or Recorder()
+        thread = threading.Thread(
+            target=watch,
+            args=(inbox, recorder),
+            kwargs={"settle_seconds": settle, "poll_seconds": 0.02, "stop": stop, "clock": clock},
+            daemon=True,
+        )
+        thread.start()
+        threads.append(thread)
+        return inbox, recorder
+
+    yield start
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=DEADLINE)
+        assert not thread.is_alive(), "the watcher did not stop when asked"
+
+
+def test_files_already_there_are_handled_and_junk_is_skipped(run_watcher) -> None:
+    def before(inbox: Path) -> None:
+        for name in ("b.pdf", "a.png", ".DS_Store", "half.pdf.part", "~$lock.docx", "x.pdf.reason.txt"):
+            (inbox / name).write_bytes(b"data " + name.encode())
+        (inbox / "sub").mkdir()
+        (inbox / "sub" / "c.tif").write_bytes(b"tiff")
+        (inbox / ".hidden").mkdir()
+        (inbox / ".hidden" / "d.pdf").write_bytes(b"hidden")
+
+    inbox, recorder = run_watcher(before=before)
+    wait_for(lambda: len(recorder.names()) >= 3, "the three files already there")
+    # a new, real file afterwards proves the watcher kept going without picking up the junk
+    (inbox / "z.pdf").write_bytes(b"new")
+    wait_for(lambda: "z.pdf" in recorder.names(), "z.pdf")
+    assert recorder.names() == ["a.png", "b.pdf", "c.tif", "z.pdf"]
+
+
+def test_new_and_moved_in_files_are_handled_once(run_watcher, tmp_path) -> None:
+    inbox, recorder = run_watcher()
+    (inbox / "one.pdf").write_bytes(b"1")
+    outside = tmp_path / "outside.pdf"
+    outside.write_bytes(b"22")
+    outside.rename(inbox / "moved.pdf")
+    staging = inbox / "atomic.pdf.part"  # the copy-then-rename pattern: only the final name counts
+    staging.write_bytes(b"333")
+    staging.rename(inbox / "atomic.pdf")
+    wait_for(lambda: len(recorder.names()) >= 3, "three files")
+    # touching a handled file without changing it does not hand it over again
+    (inbox / "one.pdf").open("ab").close()
+    (inbox / "marker.pdf").write_bytes(b"m")
+    wait_for(lambda: "marker.pdf" in recorder.names(), "marker.pdf")
+    assert sorted(recorder.names()) == ["atomic.pdf", "marker.pdf", "moved.pdf", "one.pdf"]
+
+
+def test_a_slowly_copied_file_is_read_only_when_complete(run_watcher) -> None:
+    clock = FakeClock()
+    inbox, recorder = run_watcher(settle=5.0, clock=clock)
+    target = inbox / "slow.pdf"
+    pause = threading.Event()  # never set: a pause of the simulated copier, not a wait for a result
+    chunks = [bytes([i]) * 1000 for i in range(12)]
+    with target.open("wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+            handle.flush()
+            clock.advance(2.0)  # the copier pauses, but never as long as settle_seconds...
+            pause.wait(0.03)  # ...and is slow in real time too, so the watcher looks mid-copy
+            assert recorder.names() == [], "read while still being written"
+    wait_for(lambda: recorder.names() == ["slow.pdf"] or (clock.advance(1.0) and False), "slow.pdf")
+    name, size, data = recorder.calls[0]
+    assert size == 12_000 and data == b"".join(chunks)
+
+
+def test_nothing_is_handed_over_before_settle_seconds(run_watcher) -> None:
+    clock = FakeClock()
+    inbox, recorder = run_watcher(settle=30.0, clock=clock)
+    (inbox / "fresh.pdf").write_bytes(b"x")
+    (inbox / "probe.pdf").write_bytes(b"y")
+    clock.advance(29.0)
+    # give the loop real time to look at the files several times: still nothing
+    threading.Event().wait(0.3)
+    assert recorder.names() == []
+    wait_for(lambda: len(recorder.names()) == 2 or (clock.advance(1.0) and False), "both files")
+
+
+def test_a_failing_handler_is_logged_and_the_watcher_goes_on(run_watcher, caplog) -> None:
+    caplog.set_level(logging.ERROR, logger="pipeline.ingest.watcher")
+    inbox, recorder = run_watcher(Recorder(fail_on={"bad.pdf"}))
+    (inbox / "bad.pdf").write_bytes(b"bad")
+    wait_for(lambda: "bad.pdf" in recorder.names(), "bad.pdf")
+    (inbox / "good.pdf").write_bytes(b"good")
+    wait_for(lambda: "good.pdf" in recorder.names(), "good.pdf")
+    assert recorder.names().count("bad.pdf") == 1  # not retried while unchanged
+    failures = [r for r in caplog.records if "bad.pdf" in r.getMessage()]
+    assert failures and failures[0].exc_info is not None
+
+
+def test_a_file_dropped_again_after_removal_is_handled_again(run_watcher) -> None:
+    inbox, recorder = run_watcher(Recorder(delete=True))
+    (inbox / "again.pdf").write_bytes(b"first")
+    wait_for(lambda: recorder.names() == ["again.pdf"], "the first drop")
+    wait_for(lambda: not (inbox / "again.pdf").exists(), "the handler's delete")
+    (inbox / "again.pdf").write_bytes(b"second drop")
+    wait_for(lambda: len(recorder.names()) == 2, "the second drop")
+    assert [data for _, _, data in recorder.calls] == [b"first", b"second drop"]
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        watch(Path("/tmp"), print, settle_seconds=-1, poll_seconds=0.1, stop=threading.Event())
