@@ -78,7 +78,7 @@ class OcrEngine:
         else:
             self.engine_name = f"tesseract {tesseract.tesseract_version()}"
             tesseract.check_languages(languages)
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ProcessPoolExecutor | _InlineExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
 
@@ -216,10 +216,15 @@ class OcrEngine:
     def _call(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         return self._get_pool().submit(fn, *args)
 
-    def _get_pool(self) -> ProcessPoolExecutor:
+    def _get_pool(self) -> ProcessPoolExecutor | _InlineExecutor:
         with self._lock:
             if self._closed:
                 raise PipelineError("the OCR engine is closed")
+            if self._pool is None and multiprocessing.current_process().daemon:
+                # A daemonic process (a Celery prefork child) may not start children: run pages
+                # here, one at a time, instead.
+                log.info("OCR runs in-process: this is a daemonic worker process")
+                self._pool = _InlineExecutor(self.max_pixels)
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.workers,
@@ -237,3 +242,24 @@ class OcrEngine:
                 return
             self._pool = None
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _InlineExecutor:
+    """Runs each call at once in the calling thread, one at a time (pdfium is not thread-safe)."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, max_pixels: int) -> None:
+        worker.init_worker(max_pixels)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        del wait, cancel_futures

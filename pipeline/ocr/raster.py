@@ -86,7 +86,13 @@ def render_page(source: Path, name: str, media_type: str, index: int, dpi: int,
             raise CorruptFileError(
                 f"{name}: page {index + 1} is damaged or truncated ({exc}); rescan the document"
             ) from exc
-        page.info["dpi"] = _image_dpi(image, dpi)
+        x_dpi, y_dpi = _image_dpi(image, dpi)
+        if abs(x_dpi - y_dpi) > 1:
+            # fax "normal" mode: 204 x 98 dpi; stretch to square pixels so letters keep their shape
+            height = round(page.height * x_dpi / y_dpi)
+            _check_pixels(name, index, page.width, height, max_pixels)
+            page = page.resize((page.width, height), Image.Resampling.BILINEAR)
+        page.info["dpi"] = (x_dpi, x_dpi)
         return page
 
 

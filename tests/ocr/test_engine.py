@@ -201,3 +201,39 @@ def test_from_settings_takes_the_ocr_settings(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, ocr_mode="force", ocr_max_pages=7, ocr_dpi=200, workers=1)
     with OcrEngine.from_settings(settings) as built:
         assert (built.mode, built.max_pages, built.dpi, built.workers) == (OcrMode.FORCE, 7, 200, 1)
+
+
+def test_fax_resolution_tiff_is_stretched_to_square_pixels(engine: OcrEngine, tmp_path: Path) -> None:
+    # A fax in "normal" mode samples 204 dpi across and 98 dpi down: text arrives squashed.
+    page = draw_page(TEXT, font_size=48)
+    squashed = page.resize((page.width, round(page.height * 98 / 204))).convert("1")
+    path = tmp_path / "fax.tif"
+    squashed.save(path, compression="group4", dpi=(204, 98))
+
+    result = engine.recognize(document(path), tmp_path)
+
+    assert result.pages[0].height == pytest.approx(page.height, abs=2)
+    assert words_of(" ".join(TEXT)) <= words_of(result.pages[0].text)
+
+
+def _recognize_in_a_daemon(path: str, queue) -> None:
+    from .pages import document as make_document
+
+    with OcrEngine(workers=2) as inline:
+        queue.put(inline.recognize(make_document(Path(path)), Path(path).parent / "work").text)
+
+
+def test_a_daemonic_process_ocrs_in_process(tmp_path: Path) -> None:
+    # Celery's prefork children are daemonic and may not start a pool of their own.
+    import multiprocessing
+
+    path = tmp_path / "scan.png"
+    draw_page(TEXT).save(path)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_recognize_in_a_daemon, args=(str(path), queue), daemon=True)
+    child.start()
+    text = queue.get(timeout=120)
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert "metoprolol" in text
