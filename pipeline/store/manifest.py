@@ -236,7 +236,14 @@ class Manifest:
                     query = query.join(_FTS, _FTS.c.rowid == DocumentTextRow.id).where(match) \
                         .order_by(_FTS.c.rowid.desc())
         query = query.limit(limit)
-        return self._run("searching", lambda s: [_from_row(r) for r in s.scalars(query)])
+        docs = self._run("searching", lambda s: [_from_row(r) for r in s.scalars(query)])
+        if text is not None:
+            # versions sharing one text (a refile chain) come together: newest filing first
+            first: dict[str, int] = {}
+            for position, doc in enumerate(docs):
+                first.setdefault(doc.sha256, position)
+            docs.sort(key=lambda d: (first[d.sha256], -d.filed_at.timestamp()))
+        return docs
 
     def iter_documents(self, batch: int = 500) -> Iterator[StoredDocument]:
         """Every row, filing order, in batches (for audit and export)."""
