@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/match_train.py [--patients 20000] [--documents 20000] [--seed 1]
 
-Training data is synthetic (benchmarks/patients_synth.py, seed fixed; different seeds from the
-benchmarks): an index of patients and documents printed about them with errors, read back through
+Training data is synthetic (pipeline.synth.patients via benchmarks/patients_synth.py, seeds fixed
+and different from the benchmarks'): an index of patients and documents printed about them with errors, read back through
 `extract_from_text`. EM is unsupervised: the truth labels are not used.
 """
 
@@ -43,8 +43,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
     start = time.perf_counter()
-    index = patients_synth.patients(args.patients, seed=args.seed)
-    docs = patients_synth.documents(index, args.documents, seed=args.seed + 1)
+    index = patients_synth.index_patients(args.patients, seed=args.seed)
+    pool = patients_synth.index_patients(2_000, seed=args.seed + 7)
+    docs = patients_synth.documents(index, args.documents, seed=args.seed + 1, outside_pool=pool)
     model = estimate([patient_features(r) for r in index], [document_features(d.text) for d in docs])
     save_model(model, args.out)
     print(f"## Match model trained with Splink {model.meta['splink_version']}\n")

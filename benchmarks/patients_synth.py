@@ -1,10 +1,13 @@
 """Synthetic patients and the documents printed about them, with realistic errors.
 
 Used by the matching benchmarks and by `match_train.py` (the Splink EM run that produces the
-shipped model parameters). No real patient data: names are drawn from short made-up lists of common
-US names, everything else is random.
+shipped model parameters). No real patient data.
 
-    patients(n, seed)                -> list[dict] (CSV contract columns), with twins and namesakes
+    index_patients(n, seed)          -> list[dict]: the synth stage's `generate_patients` (weighted
+                                        US name lists, planted twins and namesakes), as dicts with
+                                        a "kind" (single / twin / namesake)
+    patients(n, seed)                -> the same shape from this module's own small lists (kept for
+                                        quick experiments without numpy)
     documents(patients, n, seed)     -> list[SynthDocument] (printed header text + the truth)
 """
 
@@ -140,6 +143,18 @@ def patients(n: int, seed: int = 7, *, twin_rate: float = 0.02, namesake_rate: f
     return out
 
 
+def index_patients(n: int, seed: int, *, twin_rate: float = 0.02, namesake_rate: float = 0.02) -> list[dict]:
+    """`n` patients from `pipeline.synth.patients.generate_patients`, as dicts with a "kind"."""
+    from pipeline.synth.patients import generate_patients, namesake_pairs, twin_pairs
+
+    people = generate_patients(n, seed, twin_rate=twin_rate, namesake_rate=namesake_rate)
+    kinds: dict[str, str] = {}
+    for kind, pairs in (("namesake", namesake_pairs(people)), ("twin", twin_pairs(people))):
+        for left, right in pairs:
+            kinds[left.mrn] = kinds[right.mrn] = kind
+    return [dict(zip(CSV_HEADER, p.csv_row(), strict=True), kind=kinds.get(p.mrn, "single")) for p in people]
+
+
 def write_csv(rows: list[dict], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_HEADER, extrasaction="ignore")
@@ -204,7 +219,8 @@ def _one_digit(rng: random.Random, digits: str) -> str:
 
 
 def documents(index: list[dict], n: int, seed: int = 11, *, outside_rate: float = 0.10,
-              mrn_missing: float = 0.5, mrn_wrong_digit: float = 0.05) -> list[SynthDocument]:
+              mrn_missing: float = 0.5, mrn_wrong_digit: float = 0.05,
+              outside_pool: list[dict] | None = None) -> list[SynthDocument]:
     """`n` documents: `outside_rate` of them for people not in `index` (some namesakes of indexed
     ones), the rest about indexed patients, with typos, OCR confusions, nicknames, day/month slips."""
     rng = random.Random(seed)
@@ -213,7 +229,8 @@ def documents(index: list[dict], n: int, seed: int = 11, *, outside_rate: float 
         notes: list[str] = []
         outside = rng.random() < outside_rate
         if outside:
-            person = _person(rng, f"9{rng.randrange(10**8):08d}")
+            person = dict(rng.choice(outside_pool)) if outside_pool else _person(rng, "")
+            person["mrn"] = f"9{rng.randrange(10**8):08d}"  # another system's number: not in the index
             if rng.random() < 0.3:  # a namesake of someone in the index
                 other = rng.choice(index)
                 person.update(family_name=other["family_name"], given_name=other["given_name"])
@@ -234,8 +251,8 @@ def documents(index: list[dict], n: int, seed: int = 11, *, outside_rate: float 
         if rng.random() < 0.06:
             given = _typo(rng, given)
             notes.append("given typo")
-        if given in NICK and rng.random() < 0.15:
-            given = NICK[given]
+        if given.upper() in NICK and rng.random() < 0.15:
+            given = NICK[given.upper()]
             notes.append("nickname")
         if rng.random() < 0.02:
             family, given = given, family

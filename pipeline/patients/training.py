@@ -28,6 +28,10 @@ MODEL_FORMAT = 1
 MODEL_PATH = Path(__file__).with_name("match_model.json")
 SPLINK_MAJOR = 5
 _FLOOR = 1e-6  # no level may be impossible: keeps log2 finite
+#: a fuzzy level never weighs more than the exact level minus this (log2). u of "one digit off"
+#: depends on how densely the index fills its number space (a million 8-digit MRNs give most
+#: MRNs a one-digit neighbour), which a training sample underestimates.
+EXACT_GAP = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +54,10 @@ def model_from_probabilities(
     for name, levels in LEVELS.items():
         if len(m[name]) != len(levels) or len(u[name]) != len(levels):
             raise ModelError(f"match model: comparison {name!r} has the wrong number of levels")
-        weights[name] = tuple(
-            0.0 if i == 0 else math.log2(max(m[name][i], _FLOOR) / max(u[name][i], _FLOOR))
-            for i in range(len(levels))
-        )
+        raw = [0.0 if i == 0 else math.log2(max(m[name][i], _FLOOR) / max(u[name][i], _FLOOR))
+               for i in range(len(levels))]
+        exact = raw[1]
+        weights[name] = tuple(w if i < 2 else min(w, exact - EXACT_GAP) for i, w in enumerate(raw))
     return MatchModel(
         weights=weights,
         m={k: tuple(v) for k, v in m.items()},

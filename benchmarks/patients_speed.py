@@ -1,0 +1,89 @@
+"""Speed: importing 1,000,000 patients from CSV, and matching one document against them (SQLite).
+
+    .venv/bin/python benchmarks/patients_speed.py [--patients 1000000] [--documents 1000]
+
+The CSV comes from `pipeline.synth.patients.generate_patients`; the import is `import_file` (what
+`pipeline patients import` runs). Matching times `Matcher.match` on identifiers already extracted
+from synthetic document headers (extraction is timed separately), warm, one at a time.
+Prints a Markdown section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import patients_synth  # noqa: E402
+
+from pipeline.patients.extract import extract_from_text  # noqa: E402
+from pipeline.patients.importer import import_file  # noqa: E402
+from pipeline.patients.matcher import Matcher  # noqa: E402
+from pipeline.settings import Settings  # noqa: E402
+from pipeline.store.database import make_engine, migrate  # noqa: E402
+from pipeline.synth.patients import generate_patients, write_patient_csv  # noqa: E402
+
+
+def _pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=1_000_000)
+    parser.add_argument("--documents", type=int, default=1_000)
+    parser.add_argument("--seed", type=int, default=99)
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the CSV and database here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        people = generate_patients(args.patients, args.seed)
+        csv_path = write_patient_csv(people, work / "patients.csv")
+        generate_seconds = time.perf_counter() - t0
+        db = work / "manifest.db"
+        db.unlink(missing_ok=True)
+        url = f"sqlite:///{db}"
+        migrate(url)
+        engine = make_engine(url)
+        t0 = time.perf_counter()
+        report = import_file(csv_path, engine)
+        import_seconds = time.perf_counter() - t0
+
+        index = [dict(zip(patients_synth.CSV_HEADER, p.csv_row(), strict=True), kind="single")
+                 for p in people[:: max(1, len(people) // 20_000)]]
+        docs = patients_synth.documents(index, args.documents, seed=args.seed + 1, outside_rate=0.1)
+        t0 = time.perf_counter()
+        identifiers = [extract_from_text(d.text) for d in docs]
+        extract_ms = (time.perf_counter() - t0) / len(docs) * 1000
+        matcher = Matcher.from_settings(Settings(), engine)
+        for ids in identifiers[:20]:  # warm the page cache and the compiled statements
+            matcher.match(ids)
+        times = []
+        for ids in identifiers:
+            t0 = time.perf_counter()
+            matcher.match(ids)
+            times.append((time.perf_counter() - t0) * 1000)
+        engine.dispose()
+        size_mb = db.stat().st_size / 1e6
+
+    print(f"## Patient index speed ({args.patients:,} patients, SQLite)\n")
+    print("| measure | value | goal |\n|---|---|---|")
+    print(f"| CSV import of {args.patients:,} patients | {import_seconds:.1f} s "
+          f"({report.imported / import_seconds:,.0f} rows/s; {report.rejected} rejected) | < 120 s |")
+    print(f"| match one document: p50 / p95 / p99 | {statistics.median(times):.2f} / {_pct(times, 95):.2f} / "
+          f"{_pct(times, 99):.2f} ms ({len(times)} documents) | < 10 ms |")
+    print(f"| identifier extraction from a header text, mean | {extract_ms:.2f} ms | |")
+    print(f"| database size | {size_mb:.0f} MB | |")
+    print(f"| generating the CSV (not part of the import) | {generate_seconds:.1f} s | |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
