@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,8 +134,10 @@ def quarantine(*, store: ObjectStore, manifest: Manifest, source: Path, rejectio
                sha256: str | None, received_at: datetime) -> str:
     """Keep a rejected input's bytes (when they can be read at all) with its reason; returns the key.
 
-    The reason goes beside it as `<key>.reason.txt`; when the file cannot be read, only the reason
-    is stored and its key is returned.
+    The bytes go to `quarantine/<yyyy>/<mm>/<dd>/<sha256 prefix>-<name>` (the same bytes rejected
+    twice are kept once); each rejection's reason goes beside them as its own
+    `<key>.<time>-<random>.reason.txt`. When the file cannot be read, only the reason is stored and
+    its key is returned.
     """
     readable = True
     try:
@@ -144,16 +147,16 @@ def quarantine(*, store: ObjectStore, manifest: Manifest, source: Path, rejectio
         readable = False
     if readable and sha256 is None:
         sha256, _ = sha256_of(source)
-    tag = sha256[:16] if sha256 else received_at.strftime("%H%M%S%f")
+    tag = sha256[:16] if sha256 else "unreadable"
     key = quarantine_key(received_at, tag, source.name)
-    reason = f"{rejection.error}: {rejection.reason}\n"
-    store.put(f"{key}.reason.txt", reason.encode(), "text/plain; charset=utf-8")
+    reason_key = f"{key}.{received_at:%H%M%S%f}-{secrets.token_hex(3)}.reason.txt"
+    store.put(reason_key, f"{rejection.error}: {rejection.reason}\n".encode(), "text/plain; charset=utf-8")
     if readable:
         store.put(key, source, "application/octet-stream")
-    manifest.record_rejection(source.name, sha256, rejection.error, rejection.reason,
-                              key if readable else f"{key}.reason.txt", received_at)
-    log.info("quarantined %s as %s", rejection.error, key)
-    return key if readable else f"{key}.reason.txt"
+    kept = key if readable else reason_key
+    manifest.record_rejection(source.name, sha256, rejection.error, rejection.reason, kept, received_at)
+    log.info("quarantined %s as %s", rejection.error, kept)
+    return kept
 
 
 def _sha1(path: Path) -> str:

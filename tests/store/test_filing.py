@@ -95,9 +95,16 @@ def test_quarantine_keeps_the_bytes_and_the_reason(store: LocalStore, manifest: 
                      received_at=RECEIVED)
     assert key.startswith("quarantine/2026/03/02/") and key.endswith("-fax_0001.pdf")
     assert store.get(key) == b"this is not a PDF at all"
-    assert b"UnsupportedFormatError" in store.get(key + ".reason.txt")
+    [reason_key] = [k for k in store.iter_keys("quarantine/") if k.endswith(".reason.txt")]
+    assert reason_key.startswith(key) and b"UnsupportedFormatError" in store.get(reason_key)
     [event] = manifest.intake_events("rejected")
     assert event["quarantine_key"] == key and event["error"] == "UnsupportedFormatError"
+    # the same file rejected again for another reason: bytes kept once, both reasons kept
+    again = quarantine(store=store, manifest=manifest, source=bad, rejection=Rejection(bad, "other", "OSError"),
+                       sha256=None, received_at=RECEIVED)
+    assert again == key
+    assert len([k for k in store.iter_keys("quarantine/") if k.endswith(".reason.txt")]) == 2
+    assert len(manifest.intake_events("rejected")) == 2
 
 
 def test_quarantine_of_an_unreadable_file_keeps_the_reason(store, manifest, tmp_path: Path) -> None:
@@ -105,6 +112,6 @@ def test_quarantine_of_an_unreadable_file_keeps_the_reason(store, manifest, tmp_
     rejection = Rejection(gone, "vanished.pdf: cannot be read", "OSError")
     key = quarantine(store=store, manifest=manifest, source=gone, rejection=rejection, sha256=None,
                      received_at=datetime(2026, 1, 5, tzinfo=UTC))
-    assert key.endswith("vanished.pdf.reason.txt")
+    assert "unreadable-vanished.pdf." in key and key.endswith(".reason.txt")
     assert b"cannot be read" in store.get(key)
-    assert not store.exists(key.removesuffix(".reason.txt"))
+    assert list(store.iter_keys("quarantine/")) == [key]
