@@ -189,7 +189,7 @@ def _labels(text: str) -> list[tuple[str, int, int, str]]:
         start = match.start()
         before = text[:start]
         # a label starts the line or follows a gap / punctuation, never mid-sentence
-        if before.strip() and not re.search(r"(\s\s|[|,;]\s*|\t)$", before):
+        if re.search(r"[A-Za-z0-9]", before) and not re.search(r"(\s\s|[|,;]\s*|\t)$", before):
             continue
         hits.append((match.lastgroup or "", start, match.end(), match.group(0).strip()))
     result = []
@@ -219,8 +219,9 @@ def _parse(field: str, value: str, today: date | None):
     whole = (0, len(value))
     if field == "name":
         family, given = split_name(value)
-        if family and given:
+        if family:
             yield "family_name", family, whole
+        if given:
             yield "given_name", given, whole
     elif field == "birth_date":
         parsed = normalize.parse_date(value, today=today, past=True)
@@ -265,6 +266,8 @@ def split_name(value: str) -> tuple[str, str]:
         return family_n, normalize.first_given(given_n)
     words = normalize.name(text).split()
     words = [w for w in words if len(w) > 1 or words.index(w) == 0] if len(words) > 2 else words
-    if len(words) < 2:
+    if len(words) == 1:
+        return words[0], ""  # a surname alone ("Patient: HENSON")
+    if not words:
         return "", ""
     return words[-1], words[0]

@@ -88,3 +88,9 @@ def test_barcode_takes_precedence_over_text() -> None:
 ])
 def test_barcode_payload_format(payload: str, expected: dict) -> None:
     assert parse_barcode(payload) == expected
+
+
+def test_label_after_a_rendered_marker_and_surname_alone() -> None:
+    ids = extract_from_text("> Patient: HENSON\n| DOB: 04/19/2010\nD.O.B. 19 Apr 2010      Chart #: 92556791")
+    assert ids.family_name == "HENSON" and ids.given_name is None
+    assert ids.birth_date == date(2010, 4, 19) and ids.mrn == "92556791"
