@@ -12,7 +12,8 @@
   not retried until it changes.
 - Hidden, temporary and partial files and our sidecars are ignored (`discover.is_candidate`).
 - Events can be lost (a full inotify queue, a network share): the folder is rescanned every
-  `rescan_seconds` as a safety net.
+  `rescan_seconds` as a safety net. On a share where the OS sends no events at all (NFS, SMB,
+  some container mounts) pass `polling=True`: watchdog then compares folder snapshots instead.
 
 `handle` runs in the calling thread, one file at a time; watchdog's observer thread only records
 which paths to look at. `stop.set()` ends the loop within `poll_seconds`.
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
 
 from pipeline.ingest.discover import is_candidate, iter_inputs
 
@@ -105,6 +107,7 @@ def watch(
     stop: threading.Event,
     clock: Callable[[], float] = time.monotonic,
     rescan_seconds: float = DEFAULT_RESCAN_SECONDS,
+    polling: bool = False,
 ) -> None:
     """Watch `inbox` until `stop` is set, handing each complete file to `handle` once."""
     if settle_seconds < 0 or poll_seconds <= 0:
@@ -112,7 +115,7 @@ def watch(
     inbox = Path(inbox)
     inbox.mkdir(parents=True, exist_ok=True)
     events = _Inbox()
-    observer = Observer()
+    observer = PollingObserver(timeout=max(poll_seconds, 0.1)) if polling else Observer()
     observer.schedule(events, str(inbox), recursive=True)
     observer.start()  # before the first scan, so nothing dropped in between is missed
     try:

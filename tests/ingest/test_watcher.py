@@ -70,7 +70,7 @@ def run_watcher(tmp_path: Path) -> Iterator[Callable[..., tuple[Path, Recorder]]
     threads: list[threading.Thread] = []
 
     def start(recorder: Recorder | None = None, *, settle: float = 0.15, clock=time.monotonic,
-              before: Callable[[Path], None] | None = None) -> tuple[Path, Recorder]:
+              before: Callable[[Path], None] | None = None, polling: bool = False) -> tuple[Path, Recorder]:
         inbox = tmp_path / "inbox"
         inbox.mkdir(exist_ok=True)
         if before:
@@ -79,7 +79,8 @@ def run_watcher(tmp_path: Path) -> Iterator[Callable[..., tuple[Path, Recorder]]
         thread = threading.Thread(
             target=watch,
             args=(inbox, recorder),
-            kwargs={"settle_seconds": settle, "poll_seconds": 0.02, "stop": stop, "clock": clock},
+            kwargs={"settle_seconds": settle, "poll_seconds": 0.02, "stop": stop, "clock": clock,
+                    "polling": polling},
             daemon=True,
         )
         thread.start()
@@ -177,6 +178,15 @@ def test_a_file_dropped_again_after_removal_is_handled_again(run_watcher) -> Non
     (inbox / "again.pdf").write_bytes(b"second drop")
     wait_for(lambda: len(recorder.names()) == 2, "the second drop")
     assert [data for _, _, data in recorder.calls] == [b"first", b"second drop"]
+
+
+def test_polling_observer_for_shares_without_events(run_watcher, tmp_path) -> None:
+    inbox, recorder = run_watcher(polling=True)
+    (inbox / "share.pdf").write_bytes(b"from a share")
+    moved = tmp_path / "elsewhere.png"
+    moved.write_bytes(b"png")
+    moved.rename(inbox / "moved.png")
+    wait_for(lambda: sorted(recorder.names()) == ["moved.png", "share.pdf"], "both files via polling")
 
 
 def test_bad_arguments() -> None:
