@@ -33,6 +33,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from pipeline.errors import NotFoundError
 from pipeline.ingest.discover import is_candidate, iter_inputs
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,10 @@ class _Inbox(FileSystemEventHandler):
         path = Path(os.fsdecode(raw))
         with self._lock:
             if is_directory:  # a folder moved in whole: its files came with it
-                self._touched.update(iter_inputs([path]) if path.is_dir() else ())
+                try:
+                    self._touched.update(iter_inputs([path]))
+                except (NotFoundError, OSError):  # gone again already
+                    pass
             else:
                 self._touched.add(path)
         self.wakeup.set()

@@ -180,6 +180,20 @@ def test_a_file_dropped_again_after_removal_is_handled_again(run_watcher) -> Non
     assert [data for _, _, data in recorder.calls] == [b"first", b"second drop"]
 
 
+def test_a_folder_moved_in_whole_brings_its_files(run_watcher, tmp_path) -> None:
+    inbox, recorder = run_watcher()
+    batch = tmp_path / "batch_0007"
+    (batch / "part2").mkdir(parents=True)
+    (batch / "a.pdf").write_bytes(b"a")
+    (batch / "part2" / "b.tif").write_bytes(b"b")
+    (batch / ".DS_Store").write_bytes(b"junk")
+    batch.rename(inbox / "batch_0007")
+    wait_for(lambda: len(recorder.names()) >= 2, "the batch's two files")
+    (inbox / "after.pdf").write_bytes(b"c")
+    wait_for(lambda: "after.pdf" in recorder.names(), "after.pdf")
+    assert sorted(recorder.names()) == ["a.pdf", "after.pdf", "b.tif"]
+
+
 def test_polling_observer_for_shares_without_events(run_watcher, tmp_path) -> None:
     inbox, recorder = run_watcher(polling=True)
     (inbox / "share.pdf").write_bytes(b"from a share")
