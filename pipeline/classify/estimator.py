@@ -2,7 +2,7 @@
 
 `build_model(**params)` returns an unfitted `Pipeline`:
 
-    text -> normalize (lower-case, digits to 0, first MAX_CHARS characters)
+    text -> normalize (lower-case, digits to 0, first 6,000 characters: `features.normalize_text`)
          -> word 1-2-gram TF-IDF  +  character 3-4-gram TF-IDF (within words: robust to OCR errors)
          -> CalibratedLinearClassifier (LinearSVC, balanced class weights,
                                         multinomial logistic calibration on out-of-fold scores)
@@ -14,11 +14,8 @@ touching the held-out data.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -26,15 +23,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
-MAX_CHARS = 6000  # the type shows in the first pages; long reports add time, not signal
-_DIGITS = re.compile(r"\d")
-_SPACES = re.compile(r"[ \t\r\f\v]+")
-
-
-def normalize_text(text: str) -> str:
-    """Lower-case, every digit as 0, runs of blanks as one space, at most MAX_CHARS characters."""
-    text = text[:MAX_CHARS].lower()
-    return _SPACES.sub(" ", _DIGITS.sub("0", text))
+from pipeline.classify.features import GramVectorizer
 
 
 class CalibratedLinearClassifier(ClassifierMixin, BaseEstimator):
@@ -45,7 +34,7 @@ class CalibratedLinearClassifier(ClassifierMixin, BaseEstimator):
     (out-of-fold calibrated probabilities of the training rows, in `classes_` order).
     """
 
-    def __init__(self, C: float = 0.5, cv: int = 3, class_weight: str | None = "balanced", random_state: int | None = 0):
+    def __init__(self, C: float = 0.5, cv: int = 2, class_weight: str | None = "balanced", random_state: int | None = 0):
         self.C = C
         self.cv = cv
         self.class_weight = class_weight
@@ -103,28 +92,12 @@ def build_model(
     word_features: int = 30_000,
     char_features: int = 40_000,
     min_df: int = 2,
-    cv: int = 3,
+    cv: int = 2,
     random_state: int | None = 0,
 ) -> Pipeline:
     """An unfitted document-type model; fit it on (texts, labels)."""
-    words = TfidfVectorizer(
-        preprocessor=normalize_text,
-        token_pattern=r"(?u)\b[a-z][a-z]+\b",
-        ngram_range=(1, 2),
-        min_df=min_df,
-        max_features=word_features,
-        sublinear_tf=True,
-        dtype=np.float32,
-    )
-    chars = TfidfVectorizer(
-        preprocessor=normalize_text,
-        analyzer="char_wb",
-        ngram_range=(3, 4),
-        min_df=min_df,
-        max_features=char_features,
-        sublinear_tf=True,
-        dtype=np.float32,
-    )
+    words = GramVectorizer("words", ngram_range=(1, 2), min_df=min_df, max_features=word_features)
+    chars = GramVectorizer("chars", ngram_range=(3, 4), min_df=min_df, max_features=char_features)
     return Pipeline([
         ("features", FeatureUnion([("words", words), ("chars", chars)])),
         ("classifier", CalibratedLinearClassifier(C=C, cv=cv, random_state=random_state)),
@@ -132,11 +105,7 @@ def build_model(
 
 
 def strip_for_saving(model: Pipeline) -> Pipeline:
-    """Drop what a fitted model does not need to classify (the vectorizers' cut-off terms, the
-    out-of-fold probabilities) so the saved file stays small."""
-    for _, vectorizer in model.named_steps["features"].transformer_list:
-        if hasattr(vectorizer, "stop_words_"):
-            del vectorizer.stop_words_
+    """Drop what a fitted model does not need to classify (the out-of-fold probabilities)."""
     classifier = model.named_steps["classifier"]
     if hasattr(classifier, "oof_proba_"):
         del classifier.oof_proba_
