@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Engine, text
 
 from pipeline.patients import comparisons as cmp
 from pipeline.patients import normalize
@@ -45,35 +45,6 @@ class Thresholds:
     runner_up_margin: float = 10.0
 
 
-_Q_IDENT = text(
-    "SELECT i.patient_id FROM identifiers i WHERE i.value IN :values"
-).bindparams(bindparam("values", expanding=True))
-_Q_DOB = text(
-    "SELECT id FROM patients WHERE birth_date IN :dates AND active"
-).bindparams(bindparam("dates", expanding=True))
-_Q_NAME = text(
-    "SELECT n.patient_id, p.birth_date FROM names n JOIN patients p ON p.id = n.patient_id "
-    "WHERE n.family_key = :fk AND n.given_key = :gk AND p.active LIMIT :limit"
-)
-_Q_PHONE = text("SELECT patient_id FROM phones WHERE digits = :digits")
-_Q_RESOLVE = text(
-    "SELECT id, active, merged_into_id FROM patients WHERE id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
-_Q_PATIENTS = text(
-    "SELECT id, birth_date, sex FROM patients WHERE id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
-_Q_NAMES = text(
-    "SELECT patient_id, family, given, use, family_key, given_key FROM names WHERE patient_id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
-_Q_IDENTS = text(
-    "SELECT patient_id, value, status FROM identifiers WHERE patient_id IN :ids AND type_code = :mr"
-).bindparams(bindparam("ids", expanding=True))
-_Q_ADDRESSES = text(
-    "SELECT patient_id, line, postcode FROM addresses WHERE patient_id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
-_Q_PHONES = text(
-    "SELECT patient_id, digits FROM phones WHERE patient_id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
 _Q_COUNT = text("SELECT count(*) FROM patients WHERE active")
 
 
@@ -145,32 +116,51 @@ class Matcher:
         self._counted_at = -_COUNT_TTL
 
     def _block(self, conn, doc: dict, birth_date: date | None) -> set[int]:
-        found: set[int] = set()
+        """Candidate ids from one UNION ALL of indexed lookups (one round trip)."""
+        q = _Sql(conn)
+        parts = []
         if doc["mrn"]:
-            found.update(r[0] for r in conn.execute(_Q_IDENT, {"values": sorted(mrn_variants(doc["mrn"]))}))
+            parts.append("SELECT 'm', p.id, p.active, p.merged_into_id, p.birth_date FROM identifiers i "
+                         f"JOIN patients p ON p.id = i.patient_id WHERE i.value IN ({q.many(sorted(mrn_variants(doc['mrn'])))})")
         dates = _date_variants(birth_date)
         if dates:
-            found.update(r[0] for r in conn.execute(_Q_DOB, {"dates": dates}))
+            parts.append("SELECT 'd', id, active, merged_into_id, birth_date FROM patients "
+                         f"WHERE birth_date IN ({q.many([q.date(d) for d in dates])})")
         if doc["family_key"] and doc["given_key"]:
-            keys = {(doc["family_key"], doc["given_key"]), (doc["given_key"], doc["family_key"])}
-            for fk, gk in keys:
-                rows = conn.execute(_Q_NAME, {"fk": fk, "gk": gk, "limit": NAME_BLOCK_LIMIT}).all()
-                for patient_id, dob in rows:
-                    if birth_date is None or _dob_block(birth_date, dob):
-                        found.add(patient_id)
+            for fk, gk in {(doc["family_key"], doc["given_key"]), (doc["given_key"], doc["family_key"])}:
+                parts.append("SELECT * FROM (SELECT 'n', p.id, p.active, p.merged_into_id, p.birth_date "
+                             "FROM names n JOIN patients p ON p.id = n.patient_id "
+                             f"WHERE n.family_key = {q.one(fk)} AND n.given_key = {q.one(gk)} "
+                             f"LIMIT {NAME_BLOCK_LIMIT}) AS nb")
         if doc["phone"]:
-            found.update(r[0] for r in conn.execute(_Q_PHONE, {"digits": doc["phone"]}))
-        return self._resolve(conn, found)
+            parts.append("SELECT 'p', p.id, p.active, p.merged_into_id, p.birth_date FROM phones ph "
+                         f"JOIN patients p ON p.id = ph.patient_id WHERE ph.digits = {q.one(doc['phone'])}")
+        if not parts:
+            return set()
+        found: set[int] = set()
+        merged: set[int] = set()
+        for source, pid, active, merged_into, dob in q.run(" UNION ALL ".join(parts)):
+            if source == "n" and birth_date is not None and not _dob_block(birth_date, dob):
+                continue
+            if active:
+                found.add(pid)
+            elif merged_into is not None:
+                merged.add(merged_into)
+        if merged - found:
+            found |= self._resolve(conn, merged - found)
+        return found
 
     def _resolve(self, conn, ids: set[int]) -> set[int]:
-        """Merged-away patients are replaced by their survivors (chains followed)."""
+        """Survivors of merged-away patients (chains followed)."""
         result: set[int] = set()
         pending = set(ids)
         for _ in range(8):
             if not pending:
                 break
+            q = _Sql(conn)
             nxt: set[int] = set()
-            for pid, active, merged_into in conn.execute(_Q_RESOLVE, {"ids": sorted(pending)}):
+            for pid, active, merged_into in q.run(
+                    f"SELECT id, active, merged_into_id FROM patients WHERE id IN ({q.many(sorted(pending))})"):
                 if active:
                     result.add(pid)
                 elif merged_into is not None and merged_into not in result:
@@ -179,31 +169,43 @@ class Matcher:
         return result
 
     def _load(self, conn, ids: set[int]) -> dict[int, dict]:
-        params = {"ids": sorted(ids)}
+        """Everything needed to score the candidates, in one round trip."""
+        q = _Sql(conn)
+        ordered = sorted(ids)
+        # f-strings run left to right, so placeholders and parameters stay in step
+        sql = " UNION ALL ".join([
+            f"SELECT 'p', id, CAST(birth_date AS VARCHAR(10)), sex, NULL, NULL, NULL FROM patients WHERE id IN ({q.many(ordered)})",
+            "SELECT 'n', patient_id, family, given, use, family_key, given_key FROM names "
+            f"WHERE patient_id IN ({q.many(ordered)})",
+            f"SELECT 'i', patient_id, value, status, NULL, NULL, NULL FROM identifiers "
+            f"WHERE patient_id IN ({q.many(ordered)}) AND type_code = {q.one(MRN_TYPE)}",
+            "SELECT 'a', patient_id, line, postcode, NULL, NULL, NULL FROM addresses "
+            f"WHERE patient_id IN ({q.many(ordered)})",
+            f"SELECT 't', patient_id, digits, NULL, NULL, NULL, NULL FROM phones WHERE patient_id IN ({q.many(ordered)})",
+        ])
+        rows = q.run(sql)
         recs: dict[int, dict] = {}
-        for pid, dob, sex in conn.execute(_Q_PATIENTS, params):
-            if isinstance(dob, str):
-                dob = date.fromisoformat(dob)
-            recs[pid] = {"id": pid, "dob": normalize.date_digits(dob), "sex": sex or "", "names": [],
-                         "mrns": [], "addresses": [], "phones": [], "mrn": "", "display_name": ""}
-        for pid, family, given, use, fk, gk in conn.execute(_Q_NAMES, params):
+        for kind, pid, a, b, _c, _d, _e in rows:
+            if kind == "p":
+                dob = date.fromisoformat(a) if isinstance(a, str) else a
+                recs[pid] = {"id": pid, "dob": normalize.date_digits(dob), "sex": b or "", "names": [],
+                             "mrns": [], "addresses": [], "phones": [], "mrn": "", "display_name": ""}
+        for kind, pid, a, b, c, d, e in rows:
             rec = recs.get(pid)
-            if rec is not None:
-                rec["names"].append((use, normalize.compact(family), normalize.compact(given), fk, gk))
-                if use == "official" or not rec["display_name"]:
-                    rec["display_name"] = f"{family}, {given}"
-        for pid, value, status in conn.execute(_Q_IDENTS, {**params, "mr": MRN_TYPE}):
-            rec = recs.get(pid)
-            if rec is not None:
-                rec["mrns"].append(value)
-                if status == "active" and not rec["mrn"]:
-                    rec["mrn"] = value
-        for pid, line, postcode in conn.execute(_Q_ADDRESSES, params):
-            if pid in recs:
-                recs[pid]["addresses"].append((line or "", postcode or ""))
-        for pid, digits in conn.execute(_Q_PHONES, params):
-            if pid in recs:
-                recs[pid]["phones"].append(digits)
+            if rec is None or kind == "p":
+                continue
+            if kind == "n":
+                rec["names"].append((c, normalize.compact(a), normalize.compact(b), d, e))
+                if c == "official" or not rec["display_name"]:
+                    rec["display_name"] = f"{a}, {b}"
+            elif kind == "i":
+                rec["mrns"].append(a)
+                if b == "active" and not rec["mrn"]:
+                    rec["mrn"] = a
+            elif kind == "a":
+                rec["addresses"].append((a or "", b or ""))
+            else:
+                rec["phones"].append(a)
         for rec in recs.values():
             if not rec["mrn"] and rec["mrns"]:
                 rec["mrn"] = rec["mrns"][0]
@@ -292,6 +294,32 @@ def _close_runner_reason(best: Candidate, runner: Candidate) -> str:
     if rf.get("name") in (FieldVerdict.AGREE, FieldVerdict.CLOSE):
         return "two candidates within margin: possible namesake"
     return "two candidates within margin"
+
+
+class _Sql:
+    """Plain SQL with driver placeholders (SQLite '?', psycopg '%s'): no statement compiling per
+    document, and one round trip for each of blocking and loading."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self.params: list = []
+
+    def one(self, value) -> str:
+        self.params.append(value)
+        return self.mark
+
+    def many(self, values) -> str:
+        values = list(values)
+        self.params.extend(values)
+        return ", ".join([self.mark] * len(values))
+
+    def date(self, value: date):
+        return value.isoformat() if self.sqlite else value
+
+    def run(self, sql: str) -> list[tuple]:
+        return self.conn.exec_driver_sql(sql, tuple(self.params)).all()
 
 
 def mrn_variants(value: str) -> set[str]:
