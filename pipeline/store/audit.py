@@ -2,7 +2,7 @@
 
     damage      an object the manifest names is missing, or its bytes no longer match their SHA-256
     warning     an orphan object no manifest row names (e.g. a crash between store and manifest),
-                a document without OCR text
+                a document without OCR text, manifest changes not yet copied to the store's journal
     deficiency  a chart gap: a discharged encounter without a discharge summary (only when the
                 patient index has an `encounters` table)
 
@@ -90,6 +90,10 @@ def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False, to
     for document_id in manifest.documents_without_text():
         findings.append(Finding(WARNING, "no-text", "no OCR text: the document cannot be found by text search",
                                 document_id))
+    pending = manifest.pending_journal_events()
+    if pending:
+        findings.append(Finding(WARNING, "journal-pending", f"{pending} manifest changes are not yet in the store's "
+                                "NDJSON journal; any store command with the store reachable copies them"))
     findings.extend(_deficiencies(manifest, today or date.today()))
     report = AuditReport(documents, len(verified), tuple(findings))
     log.info("audit: %d documents, %d objects checked, %s", documents, len(verified), report.counts() or "no findings")

@@ -73,6 +73,7 @@ def export_home(manifest: Manifest, store: ObjectStore, out_dir: Path, *, actor:
     if out_dir.exists() and any(out_dir.iterdir()):
         raise StorageError(f"{out_dir}: the export folder is not empty; give a new or empty folder")
     manifest.record_access(actor, "exported", reason=f"backup export to {out_dir.name}")
+    manifest.flush_journal(store)  # the export's objects include every journal event
     (out_dir / "tables").mkdir(parents=True, exist_ok=True)
     sums: list[str] = []
     rows: dict[str, int] = {}
@@ -211,17 +212,8 @@ class Reindexed:
 
 def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
     """Rebuild the manifest rows from the store's NDJSON journal (the last state of each wins)."""
-    documents: dict[str, dict[str, Any]] = {}
-    texts: dict[str, str] = {}
-    reviews: dict[str, dict[str, Any]] = {}
-    for line in journal.replay(store):
-        if line.get("kind") == "document":
-            doc = line["document"]
-            documents[doc["document_id"]] = doc
-            if "text" in line:
-                texts.setdefault(doc["sha256"], line["text"])
-        elif line.get("kind") == "review_item":
-            reviews[line["review_item"]["document_id"]] = line["review_item"]
+    manifest.flush_journal(store)
+    documents, texts, reviews = journal.collect(store)
     added = 0
     for data in documents.values():
         doc = StoredDocument.from_json(data)
@@ -237,6 +229,7 @@ def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | Non
     so later reindexes replay from it; returns (key, documents). Nothing older is deleted."""
     from pipeline.store.manifest import review_to_json
 
+    manifest.flush_journal(store)
     key = journal.snapshot_key(at or datetime.now(UTC))  # stamped before reading: see journal.py
     count = 0
 
@@ -244,16 +237,13 @@ def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | Non
         nonlocal count
         written: set[str] = set()
         for doc in manifest.iter_documents():
-            line: dict[str, Any] = {"kind": "document", "document": doc.to_json()}
-            if doc.sha256 not in written:
-                text = manifest.text_of(doc.sha256)
-                if text is not None:
-                    line["text"] = text
-                    written.add(doc.sha256)
+            text = manifest.text_of(doc.sha256) if doc.sha256 not in written else None
+            if text is not None:
+                written.add(doc.sha256)
             count += 1
-            yield line
+            yield journal.document_line(doc, text)
         for item in manifest.review_items():
-            yield {"kind": "review_item", "review_item": review_to_json(item)}
+            yield journal.review_line(review_to_json(item))
 
     journal.write_lines(store, key, lines())
     log.info("snapshot of %d documents written to %s", count, key)

@@ -223,7 +223,9 @@ def open_manifest(settings: Settings) -> tuple[Manifest, ObjectStore]:
     settings.home.mkdir(parents=True, exist_ok=True)
     migrate(settings.database)
     store = open_store(settings)
-    return Manifest(make_engine(settings.database), store=store), store
+    manifest = Manifest(make_engine(settings.database), store=store)
+    manifest.flush_journal()  # events left by processes without a store (ADT feed, review app)
+    return manifest, store
 
 
 def actor_of(args: argparse.Namespace) -> str:

@@ -1,8 +1,10 @@
 """Filing: store the untouched original and the searchable copy, then write the manifest row.
 
 Order matters for crash safety: objects first (each verified by its SHA-256), then the manifest
-row in one transaction, then the NDJSON journal. A crash in between leaves at worst an orphan
-object, which `pipeline audit` reports; never a manifest row pointing at nothing.
+row, its text, review item and journal event in one transaction, then the journal event is copied
+to the store. A crash in between leaves at worst an orphan object, which `pipeline audit` reports,
+or an event still in the outbox, which the next store command copies; never a manifest row
+pointing at nothing.
 
 The rule above all: a document is filed to a patient only when the decision says FILED *and* the
 match names the patient. Anything else lands under the review prefix with its reasons.
@@ -31,9 +33,8 @@ from pipeline.records import (
     Rejection,
     StoredObject,
 )
-from pipeline.store import journal
 from pipeline.store.keys import extension_for, filed_keys, quarantine_key, review_keys
-from pipeline.store.manifest import REVIEW_OPEN, Manifest, new_document_id, review_to_json
+from pipeline.store.manifest import REVIEW_OPEN, Manifest, new_document_id
 from pipeline.store.objects import CHUNK, ObjectStore, sha256_of
 from pipeline.store.rows import ReviewItem, StoredDocument
 
@@ -121,12 +122,10 @@ def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingD
         manifest.record_duplicate(incoming.original_name, incoming.sha256, holder, incoming.received_at)
         return _entry(manifest.get(holder), Outcome.DUPLICATE)
     try:
-        # stamped after the commit: a snapshot taken later than this stamp already holds the row
-        journal.append(store, [doc], texts={doc.sha256: text},
-                       review_items=[review_to_json(review)] if review else (), at=_clock())
+        manifest.flush_journal(store)  # the row's journal event went into the outbox with the row
     except StorageError:
-        log.exception("document %s is filed but its journal entry was not written; "
-                      "`pipeline reindex` will not know it until `pipeline export` is run", document_id)
+        log.warning("document %s is filed; its journal event waits in the outbox for the next store command",
+                    document_id, exc_info=True)
     return _entry(doc, outcome)
 
 

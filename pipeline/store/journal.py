@@ -1,15 +1,21 @@
 """The manifest as NDJSON in the object store, so the store alone can rebuild the index.
 
-Every change to a document row (filed, queued, refiled, merged, resolved) is written as a new
-object under `manifest/` (the store never overwrites), one JSON object per line:
+Every change to a document row or review item (filed, queued, refiled, merged, re-scored, resolved)
+is first written to the `journal_outbox` table *in the same transaction as the change*, then
+copied to the store as a new object under `manifest/` by whoever holds the store (the filing step,
+any store command), and only then deleted from the outbox. So no committed change can miss the
+journal, whichever process made it (an ADT feed without a store, a crash after the commit).
+
+One JSON object per line:
 
     {"kind": "document", "document": {...StoredDocument...}, "text": "..."}   text only when first filed
     {"kind": "review_item", "review_item": {...}}                              keyed by document id
 
-Keys sort by time, then by a per-process sequence number; `replay` reads them in that order and the
-last state of each document wins. Every event is stamped *after* its database commit, so a snapshot
-(`...-snapshot.ndjson`, the whole manifest, stamped before it is read) holds every change stamped
-earlier, and a replay can start at the newest snapshot instead of the first event.
+Every row carries a `revision` (+1 per change), and a replay keeps the highest revision of each
+document and review item, so objects written out of order (two processes flushing at once) or twice
+do no harm. Keys sort by time; a snapshot (`...-snapshot.ndjson`, the whole manifest, stamped before
+it is read) lets a replay skip everything older than the newest snapshot: an event stamped before
+the snapshot was flushed after its commit, so the snapshot already holds that change.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import itertools
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pipeline.store.keys import MANIFEST_PREFIX, manifest_key
@@ -27,32 +33,26 @@ from pipeline.store.rows import StoredDocument
 
 log = logging.getLogger(__name__)
 
+SNAPSHOT_SUFFIX = "-snapshot.ndjson"
 _sequence = itertools.count()
 
 
-def append(store: ObjectStore, documents: Iterable[StoredDocument], *, texts: dict[str, str] | None = None,
-           review_items: Iterable[dict[str, Any]] = (), at: datetime | None = None) -> str | None:
-    """Write one journal object holding these document states; returns its key (None if empty)."""
-    texts = texts or {}
-    lines = []
-    first_id = None
-    for doc in documents:
-        first_id = first_id or doc.document_id
-        line: dict[str, Any] = {"kind": "document", "document": doc.to_json()}
-        if doc.sha256 in texts:
-            line["text"] = texts[doc.sha256]
-        lines.append(json.dumps(line, sort_keys=True))
-    for item in review_items:
-        first_id = first_id or item["document_id"]
-        lines.append(json.dumps({"kind": "review_item", "review_item": item}, sort_keys=True, default=str))
-    if not lines:
-        return None
-    key = manifest_key(at or datetime.now(UTC), next(_sequence), first_id or "batch")
-    store.put(key, ("\n".join(lines) + "\n").encode(), "application/x-ndjson")
+def document_line(doc: StoredDocument, text: str | None = None) -> dict[str, Any]:
+    line: dict[str, Any] = {"kind": "document", "document": doc.to_json()}
+    if text is not None:
+        line["text"] = text
+    return line
+
+
+def review_line(item: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "review_item", "review_item": item}
+
+
+def write_event(store: ObjectStore, lines: Iterable[dict[str, Any]], at: datetime, label: str) -> str:
+    """Write lines as one new journal object; returns its key."""
+    key = manifest_key(at, next(_sequence), label)
+    write_lines(store, key, lines)
     return key
-
-
-SNAPSHOT_SUFFIX = "-snapshot.ndjson"
 
 
 def snapshot_key(at: datetime) -> str:
@@ -60,7 +60,6 @@ def snapshot_key(at: datetime) -> str:
 
 
 def write_lines(store: ObjectStore, key: str, lines: Iterable[dict[str, Any]]) -> int:
-    """Write one journal object from already-built lines (used for snapshots); returns the count."""
     encoded = [json.dumps(line, sort_keys=True, default=str) for line in lines]
     store.put(key, ("\n".join(encoded) + "\n").encode(), "application/x-ndjson")
     return len(encoded)
@@ -80,3 +79,26 @@ def replay(store: ObjectStore) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
             except ValueError:
                 log.warning("%s line %d is not JSON; skipped", key, number)
+
+
+def collect(store: ObjectStore) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, dict[str, Any]]]:
+    """(documents by id, OCR text by SHA-256, review items by document id): highest revision wins."""
+    documents: dict[str, dict[str, Any]] = {}
+    texts: dict[str, str] = {}
+    reviews: dict[str, dict[str, Any]] = {}
+    for line in replay(store):
+        if line.get("kind") == "document":
+            doc = line["document"]
+            _keep_newest(documents, doc["document_id"], doc)
+            if "text" in line:
+                texts.setdefault(doc["sha256"], line["text"])
+        elif line.get("kind") == "review_item":
+            item = line["review_item"]
+            _keep_newest(reviews, item["document_id"], item)
+    return documents, texts, reviews
+
+
+def _keep_newest(states: dict[str, dict[str, Any]], key: str, state: dict[str, Any]) -> None:
+    held = states.get(key)
+    if held is None or int(state.get("revision") or 1) >= int(held.get("revision") or 1):
+        states[key] = state

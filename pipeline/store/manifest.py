@@ -41,6 +41,7 @@ from pipeline.store.tables import (
     DocumentRow,
     DocumentTextRow,
     IntakeEventRow,
+    JournalOutboxRow,
     ReviewCandidateRow,
     ReviewItemRow,
 )
@@ -130,8 +131,11 @@ class Manifest:
             session.add(_to_row(doc))
             session.flush()
             self._add_text(session, doc.sha256, text)
+            lines = [journal.document_line(doc, text)]
             if review is not None:
                 self._add_review(session, review)
+                lines.append(journal.review_line(_review_json(review)))
+            self._outbox(session, lines)
         try:
             self._run("filing a document", work)
         except StorageError as exc:
@@ -154,7 +158,7 @@ class Manifest:
             candidates=candidates_to_json_list(item), identifiers=identifiers_to_json(item.identifiers),
             predicted_doc_type=item.predicted_doc_type, resolution=item.resolution, resolved_by=item.resolved_by,
             resolved_at=item.resolved_at, resolved_doc_type=item.resolved_doc_type,
-            resolved_patient_id=item.resolved_patient_id)
+            resolved_patient_id=item.resolved_patient_id, revision=item.revision)
         session.add(row)
         session.flush()
         for patient_id in sorted({c.patient_id for c in item.candidates}):
@@ -295,11 +299,16 @@ class Manifest:
                           outcome=Outcome.FILED, patient_id=patient_id, patient_mrn=patient_mrn, filed_at=now,
                           filed_by=actor, relates_to=document_id, relates_code="replaces",
                           reasons=(f"refiled: {reason}",))
+            old.revision += 1
             session.add(_to_row(new))
+            lines = [journal.document_line(_from_row(old)), journal.document_line(new)]
             for item in session.scalars(select(ReviewItemRow).where(
                     ReviewItemRow.document_id == document_id, ReviewItemRow.status == REVIEW_OPEN)):
                 item.status, item.resolution, item.resolved_by, item.resolved_at = REVIEW_RESOLVED, "refiled", actor, now
                 item.resolved_patient_id = patient_id
+                item.revision += 1
+                lines.append(journal.review_line(_review_json(_review_from_row(item))))
+            self._outbox(session, lines)
             session.add(AccessLogRow(at=now, actor=actor, action="refiled", document_id=document_id,
                                      patient_mrn=old.patient_mrn, reason=reason))
             session.add(AccessLogRow(at=now, actor=actor, action="refiled", document_id=new.document_id,
@@ -307,7 +316,7 @@ class Manifest:
             session.flush()
             return new
         new = self._run("refiling", work)
-        self._journal([self.get(document_id), new])
+        self._after_change()
         log.info("refiled %s as %s", document_id, new.document_id)
         return new
 
@@ -323,9 +332,12 @@ class Manifest:
                                          reason=f"{reason} (patient {old_patient_id} -> {new_patient_id}, "
                                                 f"was MRN {row.patient_mrn})"))
                 row.patient_id, row.patient_mrn = new_patient_id, new_mrn
+                row.revision += 1
+            if rows:
+                self._outbox(session, [journal.document_line(_from_row(row)) for row in rows])
             return [row.document_id for row in rows]
         moved = self._run("repointing documents", work)
-        self._journal([self.get(d) for d in moved])
+        self._after_change()
         if moved:
             log.info("merge: %d documents moved from patient %d to %d", len(moved), old_patient_id, new_patient_id)
         return len(moved)
@@ -371,7 +383,10 @@ class Manifest:
             session.execute(delete(ReviewCandidateRow).where(ReviewCandidateRow.item_id == item_id))
             for patient_id in sorted({c.patient_id for c in match.candidates}):
                 session.add(ReviewCandidateRow(item_id=item_id, patient_id=patient_id))
+            row.revision += 1
+            self._outbox(session, [journal.review_line(_review_json(_review_from_row(row)))])
         self._run("re-scoring a review item", work)
+        self._after_change()
 
     def resolve_review_item(self, item_id: int, *, actor: str, resolution: str = "filed",
                             patient_id: int | None = None, patient_mrn: str | None = None,
@@ -399,13 +414,17 @@ class Manifest:
                 if doc_type:
                     doc.doc_type, doc.loinc, doc.type_display = doc_type, loinc or doc.loinc, type_display
                 doc.reasons = [*doc.reasons, f"reviewed by {actor}"]
+                doc.revision += 1
+            item.revision += 1
             session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
                                      patient_mrn=patient_mrn, reason=f"review: {resolution}" + (f"; {note}" if note else "")))
+            session.flush()
+            self._outbox(session, [journal.document_line(_from_row(doc)),
+                                   journal.review_line(_review_json(_review_from_row(item)))])
             return item.document_id
         document_id = self._run("resolving a review item", work)
-        doc = self.get(document_id)
-        self._journal([doc], review_items=[_review_json(self.review_item(item_id))])
-        return doc
+        self._after_change()
+        return self.get(document_id)
 
     def reviewed_types(self) -> list[tuple[str, str]]:
         """(OCR text, document type) a clerk confirmed or corrected: training data for the classifier."""
@@ -450,6 +469,8 @@ class Manifest:
             row = session.get(DocumentRow, doc.document_id)
             if row is None:
                 session.add(_to_row(doc))
+            elif row.revision > doc.revision:
+                return False  # the database already holds a newer state
             else:
                 for name, value in _row_values(doc).items():
                     setattr(row, name, value)
@@ -470,7 +491,12 @@ class Manifest:
                 return
             row.status, row.resolution, row.resolved_by = item.status, item.resolution, item.resolved_by
             row.resolved_at, row.resolved_doc_type = item.resolved_at, item.resolved_doc_type
-            row.resolved_patient_id = item.resolved_patient_id
+            row.resolved_patient_id, row.revision = item.resolved_patient_id, item.revision
+            row.reasons, row.match_reasons = list(item.reasons), list(item.match_reasons)
+            row.candidates = candidates_to_json_list(item)
+            session.execute(delete(ReviewCandidateRow).where(ReviewCandidateRow.item_id == row.id))
+            for patient_id in sorted({c.patient_id for c in item.candidates}):
+                session.add(ReviewCandidateRow(item_id=row.id, patient_id=patient_id))
         self._run("restoring a review item", work)
 
     def dump_table(self, name: str) -> list[dict[str, Any]]:
@@ -501,9 +527,44 @@ class Manifest:
 
     # -------------------------------------------------------------------------------- journal
 
-    def _journal(self, docs: list[StoredDocument], review_items: Iterable[dict[str, Any]] = ()) -> None:
+    def _outbox(self, session: Session, lines: list[dict[str, Any]]) -> None:
+        """Queue journal lines in the same transaction as the change they describe."""
+        session.add(JournalOutboxRow(created_at=self.clock(), lines=lines))
+
+    def _after_change(self) -> None:
         if self.store is not None:
-            journal.append(self.store, docs, review_items=review_items, at=self.clock())
+            try:
+                self.flush_journal()
+            except StorageError:
+                log.warning("journal not copied to the store yet; the next store command retries", exc_info=True)
+
+    def flush_journal(self, store: ObjectStore | None = None, batch: int = 100) -> int:
+        """Copy queued journal events to the store (oldest first), then drop them; returns the count.
+
+        Safe to run from several processes at once: an event written twice or out of order is
+        harmless, because a replay keeps each row's highest revision.
+        """
+        store = store or self.store
+        if store is None:
+            return 0
+        written = 0
+        while True:
+            rows = self._run("reading the journal outbox", lambda s: [
+                (r.id, r.lines) for r in s.scalars(select(JournalOutboxRow).order_by(JournalOutboxRow.id).limit(batch))])
+            if not rows:
+                return written
+            for _, lines in rows:
+                label = next((line.get("document", line.get("review_item", {})).get("document_id")
+                              for line in lines), None) or "event"
+                journal.write_event(store, lines, self.clock(), label)  # stamped after the commit
+            ids = [row_id for row_id, _ in rows]
+            self._run("clearing the journal outbox",
+                      lambda s: s.execute(delete(JournalOutboxRow).where(JournalOutboxRow.id.in_(ids))))
+            written += len(rows)
+
+    def pending_journal_events(self) -> int:
+        return self._run("counting the journal outbox", lambda s: s.scalar(
+            select(func.count()).select_from(JournalOutboxRow)))
 
 
 _TABLES = {"documents": DocumentRow, "document_text": DocumentTextRow, "intake_events": IntakeEventRow,
@@ -557,7 +618,7 @@ def _review_from_row(row: ReviewItemRow) -> ReviewItem:
         candidates=candidates_from_json(row.candidates or []), identifiers=identifiers_from_json(row.identifiers or {}),
         predicted_doc_type=row.predicted_doc_type, resolution=row.resolution, resolved_by=row.resolved_by,
         resolved_at=aware(row.resolved_at) if row.resolved_at else None, resolved_doc_type=row.resolved_doc_type,
-        resolved_patient_id=row.resolved_patient_id)
+        resolved_patient_id=row.resolved_patient_id, revision=row.revision or 1)
 
 
 def _review_json(item: ReviewItem) -> dict[str, Any]:
@@ -569,7 +630,8 @@ def _review_json(item: ReviewItem) -> dict[str, Any]:
             "identifiers": identifiers_to_json(item.identifiers), "predicted_doc_type": item.predicted_doc_type,
             "resolution": item.resolution, "resolved_by": item.resolved_by,
             "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
-            "resolved_doc_type": item.resolved_doc_type, "resolved_patient_id": item.resolved_patient_id}
+            "resolved_doc_type": item.resolved_doc_type, "resolved_patient_id": item.resolved_patient_id,
+            "revision": item.revision}
 
 
 review_to_json = _review_json
@@ -583,7 +645,8 @@ def review_from_json(data: dict[str, Any]) -> ReviewItem:
         identifiers=identifiers_from_json(data.get("identifiers") or {}), predicted_doc_type=data.get("predicted_doc_type"),
         resolution=data.get("resolution"), resolved_by=data.get("resolved_by"),
         resolved_at=aware(datetime.fromisoformat(data["resolved_at"])) if data.get("resolved_at") else None,
-        resolved_doc_type=data.get("resolved_doc_type"), resolved_patient_id=data.get("resolved_patient_id"))
+        resolved_doc_type=data.get("resolved_doc_type"), resolved_patient_id=data.get("resolved_patient_id"),
+        revision=int(data.get("revision") or 1))
 
 
 def _row_dict(row: Any) -> dict[str, Any]:

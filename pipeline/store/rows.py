@@ -57,6 +57,7 @@ class StoredDocument:
     versions: dict[str, str]
     reasons: tuple[str, ...]
     source_patient_info: DocumentIdentifiers
+    revision: int = 1  # +1 on every change of this row; the journal keeps the highest
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -84,6 +85,7 @@ class StoredDocument:
         values["reasons"] = tuple(data.get("reasons") or ())
         values["versions"] = dict(data.get("versions") or {})
         values["source_patient_info"] = identifiers_from_json(data.get("source_patient_info") or {})
+        values["revision"] = int(data.get("revision") or 1)
         return cls(**values)
 
 
@@ -103,6 +105,7 @@ class ReviewItem:
     resolved_at: datetime | None = None
     resolved_doc_type: str | None = None
     resolved_patient_id: int | None = None
+    revision: int = 1
 
 
 def aware(value: datetime) -> datetime:

@@ -6,6 +6,7 @@
     intake_events    duplicates and rejections, with the quarantine key
     review_items     the review queue; identifiers and candidates kept as JSON for the reviewer
     review_candidates  (review item, patient id) pairs, so an ADT update finds the items it touches
+    journal_outbox   journal events committed with each change, waiting to be copied to the store
     access_log       who viewed / downloaded / exported / refiled / released / merged what, when, why;
                      append-only (UPDATE and DELETE are rejected by the database itself)
 
@@ -61,6 +62,7 @@ class DocumentRow(Base):
     versions: Mapped[dict[str, Any]] = mapped_column(JSON)
     reasons: Mapped[list[str]] = mapped_column(JSON)
     source_patient_info: Mapped[dict[str, Any]] = mapped_column(JSON)
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # +1 on every change; the journal's last-wins key
 
 
 class DocumentTextRow(Base):
@@ -103,6 +105,7 @@ class ReviewItemRow(Base):
     resolved_doc_type: Mapped[str | None] = mapped_column(String(64))
     resolved_patient_id: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class ReviewCandidateRow(Base):
@@ -123,3 +126,11 @@ class AccessLogRow(Base):
     patient_mrn: Mapped[str | None] = mapped_column(String(64))
     recipient: Mapped[str | None] = mapped_column(String(256))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class JournalOutboxRow(Base):
+    __tablename__ = "journal_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

@@ -271,3 +271,40 @@ def test_reindex_starts_from_the_newest_snapshot(filed_home, tmp_path: Path, cap
     assert [d.document_id for d in fresh_manifest.search(text="margins")] == [later.document_id]
     assert [d.document_id for d in fresh_manifest.search(text="potassium")] == [moved.document_id]
     assert len(fresh_manifest.open_review_items()) == 1
+
+
+def test_changes_made_without_a_store_reach_the_journal_through_the_outbox(filed_home, tmp_path: Path,
+                                                                            capsys) -> None:
+    """An ADT merge runs with the database only: its journal event waits in the outbox until a
+    process holding the store copies it, so a reindex still sees the merge."""
+    from pipeline.store.backup import reindex
+    from pipeline.store.manifest import Manifest
+
+    home, manifest, store, entries = filed_home
+    adt_side = Manifest(manifest.engine)  # no store
+    assert adt_side.repoint_patient(7, 70, "MRN0070", "ADT A40 merge", "adt") == 2
+    assert adt_side.pending_journal_events() == 1
+    assert run(home, "audit", "--json") == 0  # opening the store flushes the outbox first
+    report = json.loads(capsys.readouterr().out)
+    assert "journal-pending" not in report["counts"]
+    assert manifest.pending_journal_events() == 0
+    fresh, _ = open_manifest(Settings(home=tmp_path / "fresh"))
+    reindex(fresh, store)
+    assert {d.document_id for d in fresh.search(patient_mrn="MRN0070")} == {entries[0].document_id,
+                                                                           entries[1].document_id}
+    assert fresh.get(entries[0].document_id).revision == 2
+
+
+def test_replay_keeps_the_highest_revision_whatever_the_key_order(store) -> None:
+    from datetime import UTC, datetime
+
+    from pipeline.store import journal
+
+    base = {"document_id": "d1", "sha256": "a" * 64}
+    later, earlier = datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+    journal.write_event(store, [{"kind": "document", "document": {**base, "revision": 3, "patient_mrn": "NEW"}}],
+                        earlier, "d1")
+    journal.write_event(store, [{"kind": "document", "document": {**base, "revision": 2, "patient_mrn": "OLD"}}],
+                        later, "d1")  # a slow flusher wrote an older state later
+    documents, _, _ = journal.collect(store)
+    assert documents["d1"]["patient_mrn"] == "NEW"

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("versions", sa.JSON, nullable=False),
         sa.Column("reasons", sa.JSON, nullable=False),
         sa.Column("source_patient_info", sa.JSON, nullable=False),
+        sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
         sa.CheckConstraint("status IN ('current', 'entered-in-error')", name="status"),
         sa.CheckConstraint("outcome IN ('filed', 'needs_review')", name="outcome"),
     )
@@ -116,6 +117,7 @@ def upgrade() -> None:
         sa.Column("resolved_doc_type", sa.String(64)),
         sa.Column("resolved_patient_id", sa.Integer),
         sa.Column("note", sa.Text),
+        sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
         sa.CheckConstraint("status IN ('open', 'resolved')", name="status"),
     )
     op.create_index("ix_review_items_document_id", "review_items", ["document_id"])
@@ -142,6 +144,15 @@ def upgrade() -> None:
     op.create_index("ix_access_log_document_id", "access_log", ["document_id"])
     _make_access_log_append_only()
 
+    # journal events written in the same transaction as the change, copied to the object store's
+    # NDJSON journal by whoever holds a store (transactional outbox), then deleted
+    op.create_table(
+        "journal_outbox",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("lines", sa.JSON, nullable=False),
+    )
+
 
 def _make_access_log_append_only() -> None:
     """HIPAA audit trail: rows may be added, never changed or removed, whoever connects."""
@@ -167,5 +178,5 @@ def downgrade() -> None:
     else:
         op.execute("DROP TABLE access_log")
         op.execute("DROP TABLE document_text_fts")
-    for table in ("review_candidates", "review_items", "intake_events", "document_text", "documents"):
+    for table in ("journal_outbox", "review_candidates", "review_items", "intake_events", "document_text", "documents"):
         op.drop_table(table)
