@@ -38,7 +38,9 @@ SUPPORTED_TYPES = (PDF, TIFF, PNG, JPEG)
 
 CHUNK_BYTES = 1 << 20
 HEAD_BYTES = 4096
-TAIL_BYTES = 2048  # PDF readers look for %%EOF in the last 1024 bytes; allow trailing junk
+TAIL_BYTES = 64 * 1024  # read this much of the end, to see past padding some scanners append
+END_WINDOW = 1024  # end markers must sit this close to the end, padding stripped (PDF spec: %%EOF)
+_PADDING = b"\x00\r\n\t \x1a"  # NULs, whitespace and a DOS end-of-file byte after the real end
 PDF_HEADER_WINDOW = 1024  # "%PDF-" may follow a little junk (some scanners prepend bytes)
 
 
@@ -140,28 +142,29 @@ def _read(path: Path, max_bytes: int | None) -> tuple[int, str, bytes, bytes]:
 
 
 def _check(name: str, size: int, head: bytes, tail: bytes) -> str:
+    end = tail.rstrip(_PADDING)[-END_WINDOW:]
     if size == 0:
         raise EmptyFileError(f"{name}: the file is empty (0 bytes)", hint="scan it again and drop the new file in")
     media_type = sniff(head)
     if media_type is None:
         raise UnsupportedFormatError(f"{name}: {_describe_unsupported(head)}", hint=_advice(head))
     if media_type == PDF:
-        if b"%%EOF" not in tail:
+        if b"%%EOF" not in end:
             raise CorruptFileError(
                 f"{name}: the PDF is cut short (no end-of-file marker); the scan or copy did not finish",
                 hint="scan it again, or copy the whole file again, and drop it in",
             )
-        if b"startxref" not in tail:
+        if b"startxref" not in end:
             raise CorruptFileError(
                 f"{name}: the PDF has no cross-reference table; the file is damaged",
                 hint="scan it again and drop the new file in",
             )
-    elif media_type == JPEG and b"\xff\xd9" not in tail:
+    elif media_type == JPEG and b"\xff\xd9" not in end:
         raise CorruptFileError(
             f"{name}: the JPEG is cut short (no end-of-image marker); the copy did not finish",
             hint="copy or scan it again and drop it in",
         )
-    elif media_type == PNG and b"IEND" not in tail:
+    elif media_type == PNG and b"IEND" not in end:
         raise CorruptFileError(
             f"{name}: the PNG is cut short (no IEND chunk); the copy did not finish",
             hint="copy or scan it again and drop it in",

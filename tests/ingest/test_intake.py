@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -105,6 +106,30 @@ def test_truncated_pdf_is_rejected(tmp_path) -> None:
     assert isinstance(result, Rejection) and result.error == "CorruptFileError"
     assert result.reason.startswith("cut.pdf: the PDF is cut short")
     assert "scan it again" in result.reason
+
+
+def test_padding_after_the_end_marker_is_fine_but_only_padding(tmp_path) -> None:
+    whole = _image_bytes("PDF")
+    padded = intake(_write(tmp_path, "padded.pdf", whole + b"\x00" * 10_000 + b"\r\n"), NOW)
+    assert isinstance(padded, IncomingDocument)
+    junk = intake(_write(tmp_path, "junk.pdf", whole + b"garbage" * 500), NOW)
+    assert isinstance(junk, Rejection) and junk.error == "CorruptFileError"
+
+
+def test_a_cut_linearized_pdf_is_caught_despite_its_early_end_marker(tmp_path) -> None:
+    import pikepdf
+
+    source = tmp_path / "source.pdf"
+    noise = np.random.default_rng(0).integers(0, 256, (300, 300), dtype=np.uint8)  # a page of real size
+    Image.fromarray(noise).save(source, format="PDF", quality=90)
+    with pikepdf.open(source) as pdf:
+        pdf.save(tmp_path / "linear.pdf", linearize=True)
+    whole = (tmp_path / "linear.pdf").read_bytes()
+    assert whole.count(b"%%EOF") == 2  # one after the first-page section, one at the end
+    assert isinstance(intake(tmp_path / "linear.pdf", NOW), IncomingDocument)
+    first_eof = whole.index(b"%%EOF") + 5
+    cut = intake(_write(tmp_path, "cut_linear.pdf", whole[: first_eof + (len(whole) - first_eof) // 2]), NOW)
+    assert isinstance(cut, Rejection) and cut.error == "CorruptFileError"
 
 
 def test_pdf_without_cross_reference_is_rejected(tmp_path) -> None:
