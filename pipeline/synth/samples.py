@@ -397,6 +397,10 @@ def _write_readme(results: Sequence[SampleFile], cast: dict[str, SyntheticPatien
         lines.append(f"| `{r.file}` | {r.pages} | {r.made} | {outcome} | {r.why} |")
     lines += [
         "",
+        "To see it: `pipeline --home /tmp/demo patients import samples/patients.csv`, then",
+        "`pipeline --home /tmp/demo process --json samples/scans samples/bad`. A second `process` of the",
+        "same files reports `duplicate` for every scan (and `rejected` again for `bad/`): nothing is filed twice.",
+        "",
         "Ground truth: the text printed on each page is `pipeline.synth.render.ground_truth` of the",
         "page strings; rendering attaches it to each image as `image.info[\"text\"]`.",
         "",
