@@ -30,6 +30,7 @@ STAGE_COMMANDS = (
     "pipeline.ocr.commands",
     "pipeline.classify.commands",
     "pipeline.store.commands",
+    "pipeline.review.commands",
 )
 
 

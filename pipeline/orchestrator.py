@@ -179,7 +179,8 @@ class Pipeline:
         return ProcessResult(str(path), key, Outcome.REJECTED, reasons=(rejection.reason,))
 
     def _versions(self, ocr: OcrResult, classification: Classification | None) -> dict[str, str]:
-        versions = {"pipeline": __version__, "ocr": ocr.engine, "matcher": self.matcher.version}
+        versions = {"pipeline": __version__, "ocr": ocr.engine,
+                    "matcher": f"fellegi-sunter splink {self.matcher.model.meta.get('splink_version', '?')}"}
         if classification is not None:
             versions["classifier"] = classification.model_version
         return versions

@@ -1,0 +1,128 @@
+"""The review queue from the command line: list, show, and resolve what the pipeline was unsure of.
+
+`review resolve ID --patient MRN [--type TYPE]` files a queued document to the patient a clerk chose
+(and the type they confirmed or corrected: that teaches the classifier, `pipeline train
+--from-reviews`). Every decision goes into the access log with the clerk's id and reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+from typing import Any
+
+from pipeline.classify.types import load_types
+from pipeline.errors import EXIT_OK, ConfigurationError, NotFoundError
+from pipeline.patients import index
+from pipeline.settings import Settings
+from pipeline.store.database import make_engine, migrate
+from pipeline.store.manifest import Manifest
+from pipeline.store.rows import ReviewItem
+
+
+def register(subparsers: Any) -> None:
+    review = subparsers.add_parser("review", help="the review queue: list, show and resolve queued documents")
+    review_sub = review.add_subparsers(dest="review_command", metavar="ACTION", required=True)
+
+    listing = review_sub.add_parser("list", help="open items, oldest first")
+    listing.add_argument("--limit", type=int, default=200)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_list)
+
+    show = review_sub.add_parser("show", help="one item: reasons, candidates with per-field verdicts")
+    show.add_argument("item_id", type=int, metavar="ID")
+    show.add_argument("--json", action="store_true")
+    show.add_argument("--user")
+    show.set_defaults(handler=cmd_show)
+
+    resolve = review_sub.add_parser("resolve", help="file a queued document to a patient (and confirm its type)")
+    resolve.add_argument("item_id", type=int, metavar="ID")
+    resolve.add_argument("--patient", required=True, metavar="MRN")
+    resolve.add_argument("--type", dest="doc_type", metavar="TYPE", help="the right document type, if the "
+                         "pipeline's guess was wrong or missing (see `pipeline types`)")
+    resolve.add_argument("--note")
+    resolve.add_argument("--user")
+    resolve.add_argument("--json", action="store_true")
+    resolve.set_defaults(handler=cmd_resolve)
+
+
+def _manifest(settings: Settings) -> Manifest:
+    migrate(settings.database)
+    return Manifest(make_engine(settings.database))
+
+
+def _actor(args: argparse.Namespace) -> str:
+    return getattr(args, "user", None) or os.environ.get("USER") or getpass.getuser() or "unknown"
+
+
+def _item_json(item: ReviewItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "document_id": item.document_id,
+        "status": item.status,
+        "created_at": item.created_at.isoformat(),
+        "reasons": list(item.reasons),
+        "predicted_doc_type": item.predicted_doc_type,
+        "candidates": [
+            {"mrn": c.mrn, "probability": round(c.probability, 4),
+             "fields": {name: str(verdict) for name, verdict in c.fields.items()}}
+            for c in item.candidates
+        ],
+    }
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    items = _manifest(settings).open_review_items(limit=args.limit)
+    for item in items:
+        if args.json:
+            print(json.dumps(_item_json(item)))
+        else:
+            best = item.candidates[0].mrn if item.candidates else "-"
+            print(f"{item.id:>6}  {item.created_at:%Y-%m-%d %H:%M}  {item.predicted_doc_type or '-':<26} "
+                  f"best MRN {best:<12} {'; '.join(item.reasons)[:90]}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    manifest = _manifest(settings)
+    item = manifest.review_item(args.item_id)
+    manifest.record_access(_actor(args), "viewed", document_id=item.document_id, reason="review queue")
+    data = _item_json(item)
+    if args.json:
+        print(json.dumps(data))
+        return EXIT_OK
+    print(f"review item {item.id}  document {item.document_id}  ({item.status})")
+    print(f"predicted type: {item.predicted_doc_type or '-'}")
+    for reason in item.reasons:
+        print(f"  - {reason}")
+    for candidate in data["candidates"]:
+        fields = ", ".join(f"{k} {v}" for k, v in candidate["fields"].items())
+        print(f"  candidate MRN {candidate['mrn']}  p={candidate['probability']:.3f}  {fields}")
+    return EXIT_OK
+
+
+def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    manifest = _manifest(settings)
+    doc_type = loinc = display = None
+    if args.doc_type:
+        types = load_types(settings.types_path)
+        if args.doc_type not in types:
+            raise ConfigurationError(f"--type {args.doc_type}: not in the type list; one of: "
+                                     + ", ".join(types.keys()))
+        chosen = types[args.doc_type]
+        doc_type, loinc, display = chosen.key, chosen.loinc, chosen.display
+    with manifest.engine.connect() as conn:
+        patient_id = index.resolve(conn, args.patient, index.MRN_TYPE)
+        mrn = index.primary_mrn(conn, patient_id) if patient_id is not None else None
+    if patient_id is None or mrn is None:
+        raise NotFoundError(f"no patient with MRN {args.patient}; check the MRN or import the patient first")
+    doc = manifest.resolve_review_item(args.item_id, actor=_actor(args), patient_id=patient_id, patient_mrn=mrn,
+                                       doc_type=doc_type, loinc=loinc, type_display=display, note=args.note)
+    if args.json:
+        print(json.dumps({"id": args.item_id, "document_id": doc.document_id, "patient_mrn": doc.patient_mrn,
+                          "doc_type": doc.doc_type, "loinc": doc.loinc}))
+    else:
+        print(f"filed {doc.document_id} to MRN {doc.patient_mrn} as {doc.doc_type}")
+    return EXIT_OK
