@@ -308,3 +308,16 @@ def test_replay_keeps_the_highest_revision_whatever_the_key_order(store) -> None
                         later, "d1")  # a slow flusher wrote an older state later
     documents, _, _ = journal.collect(store)
     assert documents["d1"]["patient_mrn"] == "NEW"
+
+
+def test_the_real_cli_dispatches_store_commands_and_exit_codes(filed_home, capsys) -> None:
+    from pipeline.cli import main
+
+    home, _, store, entries = filed_home
+    assert main(["--home", str(home.home), "search", "--type", "consent", "--json"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["document_id"] == entries[1].document_id
+    assert main(["--home", str(home.home), "get", "no-such-document"]) == 9
+    (store.root / entries[0].original.key).write_bytes(b"damaged")
+    assert main(["--home", str(home.home), "audit"]) == 10
+    assert "audit found 1 damaged" in capsys.readouterr().err
