@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 IN_INDEX_PRIOR = 0.9
 MAX_CANDIDATES_SHOWN = 5
 NAME_BLOCK_LIMIT = 2000
+SQLITE_MMAP_BYTES = 1 << 30
 _COUNT_TTL = 300.0  # seconds between refreshes of the active-patient count
 
 
@@ -76,6 +77,9 @@ class Matcher:
         doc = cmp.features(ids.family_name, ids.given_name, ids.birth_date, ids.mrn, ids.sex,
                            ids.address, ids.postcode, ids.phone)
         with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # read the index through a memory map: a warm lookup then costs no read() calls
+                conn.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             population = self._population(conn)
             candidate_ids = self._block(conn, doc, ids.birth_date)
             records = self._load(conn, candidate_ids) if candidate_ids else {}
@@ -123,14 +127,33 @@ class Matcher:
             parts.append("SELECT 'm', p.id, p.active, p.merged_into_id, p.birth_date FROM identifiers i "
                          f"JOIN patients p ON p.id = i.patient_id WHERE i.value IN ({q.many(sorted(mrn_variants(doc['mrn'])))})")
         dates = _date_variants(birth_date)
-        if dates:
+        if dates and (doc["family"] or doc["given"]):
+            # same birth date and some trace of the name: a phonetic key, or both initials, in common
+            # (patients sharing only the birth date can never be auto-filed and would crowd review)
+            keys = sorted({x for x in (doc["family_key"], doc["given_key"]) if x}) or [""]
+            f1, g1 = doc["family"][:1], doc["given"][:1]
+            # placeholders are numbered in the order the parameters are added: build left to right
+            sql = ("SELECT DISTINCT 'd', p.id, p.active, p.merged_into_id, p.birth_date FROM patients p "
+                   f"JOIN names n ON n.patient_id = p.id WHERE p.birth_date IN ({q.many([q.date(d) for d in dates])})")
+            sql += f" AND (n.family_key IN ({q.many(keys)}) OR n.given_key IN ({q.many(keys)})"
+            sql += f" OR (substr(n.family, 1, 1) = {q.one(f1)} AND substr(n.given, 1, 1) = {q.one(g1)})"
+            sql += f" OR (substr(n.family, 1, 1) = {q.one(g1)} AND substr(n.given, 1, 1) = {q.one(f1)}))"
+            parts.append(sql)
+        elif dates:
             parts.append("SELECT 'd', id, active, merged_into_id, birth_date FROM patients "
                          f"WHERE birth_date IN ({q.many([q.date(d) for d in dates])})")
         if doc["family_key"] and doc["given_key"]:
             for fk, gk in {(doc["family_key"], doc["given_key"]), (doc["given_key"], doc["family_key"])}:
+                where = f"n.family_key = {q.one(fk)} AND n.given_key = {q.one(gk)}"
+                if birth_date is not None:
+                    # the same birth year, or the same month and day (either order): survives one
+                    # wrong digit or a day/month swap in the printed birth date
+                    year = birth_date.year
+                    where += (f" AND (p.birth_date BETWEEN {q.one(q.date(date(year, 1, 1)))} "
+                              f"AND {q.one(q.date(date(year, 12, 31)))} "
+                              f"OR {q.month_day('p.birth_date')} IN ({q.many(_month_days(birth_date))}))")
                 parts.append("SELECT * FROM (SELECT 'n', p.id, p.active, p.merged_into_id, p.birth_date "
-                             "FROM names n JOIN patients p ON p.id = n.patient_id "
-                             f"WHERE n.family_key = {q.one(fk)} AND n.given_key = {q.one(gk)} "
+                             f"FROM names n JOIN patients p ON p.id = n.patient_id WHERE {where} "
                              f"LIMIT {NAME_BLOCK_LIMIT}) AS nb")
         if doc["phone"]:
             parts.append("SELECT 'p', p.id, p.active, p.merged_into_id, p.birth_date FROM phones ph "
@@ -140,8 +163,6 @@ class Matcher:
         found: set[int] = set()
         merged: set[int] = set()
         for source, pid, active, merged_into, dob in q.run(" UNION ALL ".join(parts)):
-            if source == "n" and birth_date is not None and not _dob_block(birth_date, dob):
-                continue
             if active:
                 found.add(pid)
             elif merged_into is not None:
@@ -318,6 +339,10 @@ class _Sql:
     def date(self, value: date):
         return value.isoformat() if self.sqlite else value
 
+    def month_day(self, column: str) -> str:
+        """SQL for 'MM-DD' of a date column."""
+        return f"substr({column}, 6, 5)" if self.sqlite else f"to_char({column}, 'MM-DD')"
+
     def run(self, sql: str) -> list[tuple]:
         return self.conn.exec_driver_sql(sql, tuple(self.params)).all()
 
@@ -342,10 +367,8 @@ def _date_variants(value: date | None) -> list[date]:
     return out
 
 
-def _dob_block(doc_dob: date, dob) -> bool:
-    if dob is None:
-        return True
-    if isinstance(dob, str):
-        dob = date.fromisoformat(dob)
-    return dob.year == doc_dob.year or (dob.month, dob.day) == (doc_dob.month, doc_dob.day) or (
-        dob.month, dob.day) == (doc_dob.day, doc_dob.month)
+def _month_days(value: date) -> list[str]:
+    out = {f"{value.month:02d}-{value.day:02d}"}
+    if value.day <= 12:
+        out.add(f"{value.day:02d}-{value.month:02d}")
+    return sorted(out)
