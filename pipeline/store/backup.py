@@ -227,7 +227,7 @@ def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
 def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | None = None) -> tuple[str, int]:
     """Write the whole manifest (documents with their text, review items) as one journal snapshot,
     so later reindexes replay from it; returns (key, documents). Nothing older is deleted."""
-    from pipeline.store.manifest import review_to_json
+    from pipeline.store.mapping import review_to_json
 
     manifest.flush_journal(store)
     key = journal.snapshot_key(at or datetime.now(UTC))  # stamped before reading: see journal.py

@@ -11,7 +11,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -26,11 +26,19 @@ from pipeline.records import DocumentIdentifiers, DocumentStatus, Outcome, Patie
 from pipeline.store import journal
 from pipeline.store.database import make_session_factory
 from pipeline.store.objects import ObjectStore
+from pipeline.store.mapping import (
+    document_from_row,
+    document_to_row,
+    json_to_column,
+    review_from_json,
+    review_from_row,
+    review_to_json,
+    row_to_json,
+    row_values,
+)
 from pipeline.store.rows import (
     ReviewItem,
     StoredDocument,
-    aware,
-    candidates_from_json,
     candidates_to_json,
     identifiers_from_json,
     identifiers_to_json,
@@ -116,7 +124,7 @@ class Manifest:
             query = select(IntakeEventRow).order_by(IntakeEventRow.id)
             if kind:
                 query = query.where(IntakeEventRow.kind == kind)
-            return [_row_dict(r) for r in session.scalars(query)]
+            return [row_to_json(r) for r in session.scalars(query)]
         return self._run("reading intake events", work)
 
     # ------------------------------------------------------------------------------- filing
@@ -128,13 +136,13 @@ class Manifest:
         when another worker filed them first (then nothing is added).
         """
         def work(session: Session) -> None:
-            session.add(_to_row(doc))
+            session.add(document_to_row(doc))
             session.flush()
             self._add_text(session, doc.sha256, text)
             lines = [journal.document_line(doc, text)]
             if review is not None:
                 self._add_review(session, review)
-                lines.append(journal.review_line(_review_json(review)))
+                lines.append(journal.review_line(review_to_json(review)))
             self._outbox(session, lines)
         try:
             self._run("filing a document", work)
@@ -155,7 +163,7 @@ class Manifest:
         row = ReviewItemRow(
             document_id=item.document_id, status=item.status, created_at=item.created_at,
             reasons=list(item.reasons), match_reasons=list(item.match_reasons),
-            candidates=candidates_to_json_list(item), identifiers=identifiers_to_json(item.identifiers),
+            candidates=candidates_to_json(item.candidates), identifiers=identifiers_to_json(item.identifiers),
             predicted_doc_type=item.predicted_doc_type, resolution=item.resolution, resolved_by=item.resolved_by,
             resolved_at=item.resolved_at, resolved_doc_type=item.resolved_doc_type,
             resolved_patient_id=item.resolved_patient_id, revision=item.revision)
@@ -172,7 +180,7 @@ class Manifest:
         if row is None:
             raise NotFoundError(f"no document {document_id} in the manifest",
                                 hint="find its id with `pipeline search`")
-        return _from_row(row)
+        return document_from_row(row)
 
     def text_of(self, sha256: str) -> str | None:
         return self._run("reading OCR text", lambda s: s.scalar(
@@ -240,7 +248,7 @@ class Manifest:
                     query = query.join(_FTS, _FTS.c.rowid == DocumentTextRow.id).where(match) \
                         .order_by(_FTS.c.rowid.desc())
         query = query.limit(limit)
-        docs = self._run("searching", lambda s: [_from_row(r) for r in s.scalars(query)])
+        docs = self._run("searching", lambda s: [document_from_row(r) for r in s.scalars(query)])
         if text is not None:
             # versions sharing one text (a refile chain) come together: newest filing first
             first: dict[str, int] = {}
@@ -261,7 +269,7 @@ class Manifest:
             if not rows:
                 return
             for row in rows:
-                yield _from_row(row)
+                yield document_from_row(row)
             last = (rows[-1].filed_at, rows[-1].document_id)
 
     def count(self) -> int:
@@ -295,19 +303,19 @@ class Manifest:
                 raise StorageError(f"document {document_id} is {old.status}; refile its current version"
                                    + (f" {newer}" if newer else ""))
             old.status = str(DocumentStatus.ENTERED_IN_ERROR)
-            new = replace(_from_row(old), document_id=new_document_id(), status=DocumentStatus.CURRENT,
+            new = replace(document_from_row(old), document_id=new_document_id(), status=DocumentStatus.CURRENT,
                           outcome=Outcome.FILED, patient_id=patient_id, patient_mrn=patient_mrn, filed_at=now,
                           filed_by=actor, relates_to=document_id, relates_code="replaces",
                           reasons=(f"refiled: {reason}",))
             old.revision += 1
-            session.add(_to_row(new))
-            lines = [journal.document_line(_from_row(old)), journal.document_line(new)]
+            session.add(document_to_row(new))
+            lines = [journal.document_line(document_from_row(old)), journal.document_line(new)]
             for item in session.scalars(select(ReviewItemRow).where(
                     ReviewItemRow.document_id == document_id, ReviewItemRow.status == REVIEW_OPEN)):
                 item.status, item.resolution, item.resolved_by, item.resolved_at = REVIEW_RESOLVED, "refiled", actor, now
                 item.resolved_patient_id = patient_id
                 item.revision += 1
-                lines.append(journal.review_line(_review_json(_review_from_row(item))))
+                lines.append(journal.review_line(review_to_json(review_from_row(item))))
             self._outbox(session, lines)
             session.add(AccessLogRow(at=now, actor=actor, action="refiled", document_id=document_id,
                                      patient_mrn=old.patient_mrn, reason=reason))
@@ -334,7 +342,7 @@ class Manifest:
                 row.patient_id, row.patient_mrn = new_patient_id, new_mrn
                 row.revision += 1
             if rows:
-                self._outbox(session, [journal.document_line(_from_row(row)) for row in rows])
+                self._outbox(session, [journal.document_line(document_from_row(row)) for row in rows])
             return [row.document_id for row in rows]
         moved = self._run("repointing documents", work)
         self._after_change()
@@ -348,15 +356,15 @@ class Manifest:
         row = self._run("reading a review item", lambda s: s.get(ReviewItemRow, item_id))
         if row is None:
             raise NotFoundError(f"no review item {item_id}")
-        return _review_from_row(row)
+        return review_from_row(row)
 
     def open_review_items(self, limit: int = 200) -> list[ReviewItem]:
-        return self._run("listing the review queue", lambda s: [_review_from_row(r) for r in s.scalars(
+        return self._run("listing the review queue", lambda s: [review_from_row(r) for r in s.scalars(
             select(ReviewItemRow).where(ReviewItemRow.status == REVIEW_OPEN).order_by(ReviewItemRow.id).limit(limit))])
 
     def review_items(self) -> list[ReviewItem]:
         """Every review item, open and resolved, oldest first."""
-        return self._run("listing review items", lambda s: [_review_from_row(r) for r in s.scalars(
+        return self._run("listing review items", lambda s: [review_from_row(r) for r in s.scalars(
             select(ReviewItemRow).order_by(ReviewItemRow.id))])
 
     def review_items_for_patients(self, patient_ids: set[int]) -> list[tuple[int, DocumentIdentifiers]]:
@@ -378,13 +386,13 @@ class Manifest:
             row = session.get(ReviewItemRow, item_id)
             if row is None:
                 raise NotFoundError(f"no review item {item_id}")
-            row.candidates = candidates_to_json(match)
+            row.candidates = candidates_to_json(match.candidates)
             row.match_reasons = list(match.reasons)
             session.execute(delete(ReviewCandidateRow).where(ReviewCandidateRow.item_id == item_id))
             for patient_id in sorted({c.patient_id for c in match.candidates}):
                 session.add(ReviewCandidateRow(item_id=item_id, patient_id=patient_id))
             row.revision += 1
-            self._outbox(session, [journal.review_line(_review_json(_review_from_row(row)))])
+            self._outbox(session, [journal.review_line(review_to_json(review_from_row(row)))])
         self._run("re-scoring a review item", work)
         self._after_change()
 
@@ -419,8 +427,8 @@ class Manifest:
             session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
                                      patient_mrn=patient_mrn, reason=f"review: {resolution}" + (f"; {note}" if note else "")))
             session.flush()
-            self._outbox(session, [journal.document_line(_from_row(doc)),
-                                   journal.review_line(_review_json(_review_from_row(item)))])
+            self._outbox(session, [journal.document_line(document_from_row(doc)),
+                                   journal.review_line(review_to_json(review_from_row(item)))])
             return item.document_id
         document_id = self._run("resolving a review item", work)
         self._after_change()
@@ -452,7 +460,7 @@ class Manifest:
             query = select(AccessLogRow).order_by(AccessLogRow.id)
             if document_id:
                 query = query.where(AccessLogRow.document_id == document_id)
-            return [_row_dict(r) for r in session.scalars(query)]
+            return [row_to_json(r) for r in session.scalars(query)]
         return self._run("reading the access log", work)
 
     # ------------------------------------------------------------------- restore (import/reindex)
@@ -468,11 +476,11 @@ class Manifest:
         def work(session: Session) -> bool:
             row = session.get(DocumentRow, doc.document_id)
             if row is None:
-                session.add(_to_row(doc))
+                session.add(document_to_row(doc))
             elif row.revision > doc.revision:
                 return False  # the database already holds a newer state
             else:
-                for name, value in _row_values(doc).items():
+                for name, value in row_values(doc).items():
                     setattr(row, name, value)
             session.flush()
             if text is not None:
@@ -493,7 +501,7 @@ class Manifest:
             row.resolved_at, row.resolved_doc_type = item.resolved_at, item.resolved_doc_type
             row.resolved_patient_id, row.revision = item.resolved_patient_id, item.revision
             row.reasons, row.match_reasons = list(item.reasons), list(item.match_reasons)
-            row.candidates = candidates_to_json_list(item)
+            row.candidates = candidates_to_json(item.candidates)
             session.execute(delete(ReviewCandidateRow).where(ReviewCandidateRow.item_id == row.id))
             for patient_id in sorted({c.patient_id for c in item.candidates}):
                 session.add(ReviewCandidateRow(item_id=row.id, patient_id=patient_id))
@@ -502,7 +510,7 @@ class Manifest:
     def dump_table(self, name: str) -> list[dict[str, Any]]:
         """Every row of one manifest table as JSON-ready dicts (for `pipeline export`)."""
         table = _TABLES[name]
-        return self._run(f"reading {name}", lambda s: [_row_dict(r) for r in s.scalars(
+        return self._run(f"reading {name}", lambda s: [row_to_json(r) for r in s.scalars(
             select(table).order_by(*inspect(table).primary_key))])
 
     def load_table(self, name: str, rows: Iterable[dict[str, Any]]) -> int:
@@ -513,7 +521,7 @@ class Manifest:
         def work(session: Session) -> int:
             count = 0
             for data in rows:
-                values = {k: _from_json_value(columns[k], v) for k, v in data.items() if k in columns}
+                values = {k: json_to_column(columns[k], v) for k, v in data.items() if k in columns}
                 session.add(table(**values))
                 count += 1
             session.flush()
@@ -572,105 +580,3 @@ _TABLES = {"documents": DocumentRow, "document_text": DocumentTextRow, "intake_e
 
 #: export/import order: parents before children
 TABLE_ORDER = tuple(_TABLES)
-
-
-# ------------------------------------------------------------------------------------ mapping
-
-
-def _row_values(doc: StoredDocument) -> dict[str, Any]:
-    values = {f.name: getattr(doc, f.name) for f in fields(doc)}
-    values["outcome"] = str(doc.outcome)
-    values["status"] = str(doc.status)
-    values["reasons"] = list(doc.reasons)
-    values["versions"] = dict(doc.versions)
-    values["source_patient_info"] = identifiers_to_json(doc.source_patient_info)
-    values["received_at"] = doc.received_at.astimezone(UTC)
-    values["filed_at"] = doc.filed_at.astimezone(UTC)
-    return values
-
-
-def _to_row(doc: StoredDocument) -> DocumentRow:
-    return DocumentRow(**_row_values(doc))
-
-
-def _from_row(row: DocumentRow) -> StoredDocument:
-    values = {f.name: getattr(row, f.name) for f in fields(StoredDocument)}
-    values["outcome"] = Outcome(row.outcome)
-    values["status"] = DocumentStatus(row.status)
-    values["reasons"] = tuple(row.reasons or ())
-    values["versions"] = dict(row.versions or {})
-    values["source_patient_info"] = identifiers_from_json(row.source_patient_info or {})
-    values["received_at"] = aware(row.received_at)
-    values["filed_at"] = aware(row.filed_at)
-    return StoredDocument(**values)
-
-
-def candidates_to_json_list(item: ReviewItem) -> list[dict[str, Any]]:
-    from pipeline.records import MatchOutcome
-
-    return candidates_to_json(PatientMatch(MatchOutcome.REVIEW, None, item.candidates))
-
-
-def _review_from_row(row: ReviewItemRow) -> ReviewItem:
-    return ReviewItem(
-        id=row.id, document_id=row.document_id, status=row.status, created_at=aware(row.created_at),
-        reasons=tuple(row.reasons or ()), match_reasons=tuple(row.match_reasons or ()),
-        candidates=candidates_from_json(row.candidates or []), identifiers=identifiers_from_json(row.identifiers or {}),
-        predicted_doc_type=row.predicted_doc_type, resolution=row.resolution, resolved_by=row.resolved_by,
-        resolved_at=aware(row.resolved_at) if row.resolved_at else None, resolved_doc_type=row.resolved_doc_type,
-        resolved_patient_id=row.resolved_patient_id, revision=row.revision or 1)
-
-
-def _review_json(item: ReviewItem) -> dict[str, Any]:
-    from pipeline.records import MatchOutcome
-
-    return {"document_id": item.document_id, "status": item.status, "created_at": item.created_at.isoformat(),
-            "reasons": list(item.reasons), "match_reasons": list(item.match_reasons),
-            "candidates": candidates_to_json(PatientMatch(MatchOutcome.REVIEW, None, item.candidates)),
-            "identifiers": identifiers_to_json(item.identifiers), "predicted_doc_type": item.predicted_doc_type,
-            "resolution": item.resolution, "resolved_by": item.resolved_by,
-            "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
-            "resolved_doc_type": item.resolved_doc_type, "resolved_patient_id": item.resolved_patient_id,
-            "revision": item.revision}
-
-
-review_to_json = _review_json
-
-
-def review_from_json(data: dict[str, Any]) -> ReviewItem:
-    return ReviewItem(
-        id=0, document_id=data["document_id"], status=data["status"],
-        created_at=aware(datetime.fromisoformat(data["created_at"])), reasons=tuple(data.get("reasons") or ()),
-        match_reasons=tuple(data.get("match_reasons") or ()), candidates=candidates_from_json(data.get("candidates") or []),
-        identifiers=identifiers_from_json(data.get("identifiers") or {}), predicted_doc_type=data.get("predicted_doc_type"),
-        resolution=data.get("resolution"), resolved_by=data.get("resolved_by"),
-        resolved_at=aware(datetime.fromisoformat(data["resolved_at"])) if data.get("resolved_at") else None,
-        resolved_doc_type=data.get("resolved_doc_type"), resolved_patient_id=data.get("resolved_patient_id"),
-        revision=int(data.get("revision") or 1))
-
-
-def _row_dict(row: Any) -> dict[str, Any]:
-    out = {}
-    for column in inspect(type(row)).columns:
-        value = getattr(row, column.key)
-        if isinstance(value, datetime):
-            value = aware(value).isoformat()
-        elif isinstance(value, date):
-            value = value.isoformat()
-        out[column.key] = value
-    return out
-
-
-def _from_json_value(column: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    python_type = None
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
-        return value
-    if python_type is datetime:
-        return aware(datetime.fromisoformat(value))
-    if python_type is date:
-        return date.fromisoformat(value)
-    return value

@@ -6,6 +6,7 @@ The JSON form is used for the NDJSON manifest in the object store, `pipeline exp
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,7 +18,6 @@ from pipeline.records import (
     Evidence,
     FieldVerdict,
     Outcome,
-    PatientMatch,
 )
 
 
@@ -158,12 +158,10 @@ def _evidence_from_json(data: dict[str, Any]) -> Evidence:
 # ---------------------------------------------------------------------------------- candidates
 
 
-def candidates_to_json(match: PatientMatch | None) -> list[dict[str, Any]]:
-    if match is None:
-        return []
+def candidates_to_json(candidates: Iterable[Candidate]) -> list[dict[str, Any]]:
     return [{"patient_id": c.patient_id, "mrn": c.mrn, "probability": c.probability,
              "match_weight": c.match_weight, "fields": {k: str(v) for k, v in c.fields.items()},
-             "display_name": c.display_name} for c in match.candidates]
+             "display_name": c.display_name} for c in candidates]
 
 
 def candidates_from_json(data: list[dict[str, Any]]) -> tuple[Candidate, ...]:
