@@ -118,16 +118,15 @@ def _flush(conn, batch: list[PatientRecord], report: ImportReport) -> None:
 
 def _csv_record(row: list[str], col: dict[str, int], row_number: int, report: ImportReport,
                 seen: dict[str, int]) -> PatientRecord | None:
-    def get(name: str) -> str:
-        i = col.get(name)
-        return row[i].strip() if i is not None and i < len(row) else ""
-
+    width = len(row)
+    values = {name: (row[i].strip() if i < width else "") for name, i in col.items()}
+    get = values.get
     today = report.today
 
-    if not any(cell.strip() for cell in row):
+    if not any(values.values()):
         return None
-    mrn = normalize.identifier(get("mrn"))
-    family, given, dob_text = get("family_name"), get("given_name"), get("birth_date")
+    mrn = normalize.identifier(get("mrn", ""))
+    family, given, dob_text = get("family_name", ""), get("given_name", ""), get("birth_date", "")
     problems = []
     if not mrn:
         problems.append("mrn is empty")
@@ -143,7 +142,7 @@ def _csv_record(row: list[str], col: dict[str, int], row_number: int, report: Im
     else:
         if birth_date > today or birth_date.year < 1880:
             problems.append(f"birth_date {dob_text!r} is out of range")
-    sex = get("sex")
+    sex = get("sex", "")
     if sex and normalize.sex(sex) is None:
         problems.append(f"sex {sex!r} is not M, F or U")
     if mrn and mrn in seen and not problems:

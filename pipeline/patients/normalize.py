@@ -85,21 +85,26 @@ def identifier(text: str | None) -> str:
     return value.upper()
 
 
+_NON_DIGITS = re.compile(r"\D")
+
+
 def phone(text: str | None) -> str:
     """The last 10 digits of a phone number ('' when fewer than 7 digits)."""
     if not text:
         return ""
-    digits = re.sub(r"\D", "", str(text).translate(_DIGIT_FOR_LETTER))
+    digits = _NON_DIGITS.sub("", text if text.isdigit() else str(text).translate(_DIGIT_FOR_LETTER))
     if len(digits) < 7:
         return ""
     return digits[-10:]
 
 
+_SEX = {"M": "M", "F": "F", "W": "F", "U": "U", "O": "U", "X": "U"}
+
+
 def sex(text: str | None) -> str | None:
     if not text:
         return None
-    value = text.strip().upper()[:1]
-    return {"M": "M", "F": "F", "W": "F", "U": "U", "O": "U", "X": "U"}.get(value)
+    return _SEX.get(text.strip()[:1].upper())
 
 
 _ADDRESS_WORDS = {
@@ -110,18 +115,25 @@ _ADDRESS_WORDS = {
 }
 
 
+_ADDRESS_JUNK = re.compile(r"[^A-Z0-9# ]")
+_FIVE_DIGITS = re.compile(r"\d{5}")
+
+
 def address(text: str | None) -> str:
     """A street line as compared: upper case, punctuation dropped, common words abbreviated."""
     if not text:
         return ""
-    words = re.sub(r"[^A-Z0-9# ]", " ", fold(text)).split()
-    return " ".join(_ADDRESS_WORDS.get(w, w) for w in words)
+    words = _ADDRESS_JUNK.sub(" ", fold(text)).split()
+    get = _ADDRESS_WORDS.get
+    return " ".join([get(w, w) for w in words])
 
 
 def postcode(text: str | None) -> str:
     if not text:
         return ""
-    match = re.search(r"\d{5}", str(text).translate(_DIGIT_FOR_LETTER))
+    if len(text) == 5 and text.isdigit():
+        return text
+    match = _FIVE_DIGITS.search(str(text).translate(_DIGIT_FOR_LETTER))
     return match.group(0) if match else ""
 
 
