@@ -104,6 +104,29 @@ def intake(path: Path, now: datetime, *, max_bytes: int | None = None) -> Incomi
     )
 
 
+def looks_complete(path: Path) -> bool:
+    """Whether a file looks fully written: not empty, and its end marker there (PDF, JPEG, PNG).
+
+    Reads only the first and last few kilobytes. The watcher uses it to wait longer for a copy
+    that stalled part-way; a file of an unknown type counts as complete (intake rejects it).
+    """
+    try:
+        with Path(path).open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - TAIL_BYTES))
+            tail = handle.read(TAIL_BYTES)
+    except OSError:
+        return False
+    try:
+        _check(Path(path).name, size, head, tail)
+    except (EmptyFileError, CorruptFileError):
+        return False
+    except InputError:
+        return True
+    return True
+
+
 def sniff(head: bytes) -> str | None:
     """The supported media type the first bytes of a file show, or None."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):

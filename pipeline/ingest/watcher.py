@@ -6,6 +6,9 @@
   reports them (created, modified, moved in), recursively.
 - A file is handed over only after its size and modification time have not changed for
   `settle_seconds` (by `clock`): a scan still being copied in, slowly, is never read half-written.
+  A file that still looks incomplete then (empty, or a PDF / JPEG / PNG without its end marker:
+  `intake.looks_complete`) gets `incomplete_seconds` (default ten times settle, at least 10 s)
+  before it is handed over anyway, so a copy that stalls for a while is not rejected as cut short.
 - Each file is handled once. If it is still there afterwards and unchanged it is left alone; if
   it is rewritten (another size or mtime) or removed and dropped in again, it is handled again.
 - An exception from `handle` is logged with its traceback and the watcher goes on; that file is
@@ -35,6 +38,7 @@ from watchdog.observers.polling import PollingObserver
 
 from pipeline.errors import NotFoundError
 from pipeline.ingest.discover import is_candidate, iter_inputs
+from pipeline.ingest.intake import looks_complete
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ class _Signature:
 class _Pending:
     signature: _Signature | None  # last seen; None before the first stat
     since: float  # clock() when that signature was first seen
+    complete: bool | None = None  # intake.looks_complete for that signature, once asked
 
 
 class _Inbox(FileSystemEventHandler):
@@ -112,6 +117,7 @@ def watch(
     clock: Callable[[], float] = time.monotonic,
     rescan_seconds: float = DEFAULT_RESCAN_SECONDS,
     polling: bool = False,
+    incomplete_seconds: float | None = None,
 ) -> None:
     """Watch `inbox` until `stop` is set, handing each complete file to `handle` once."""
     if settle_seconds < 0 or poll_seconds <= 0:
@@ -123,7 +129,8 @@ def watch(
     observer.schedule(events, str(inbox), recursive=True)
     observer.start()  # before the first scan, so nothing dropped in between is missed
     try:
-        _Loop(inbox, handle, settle_seconds, clock, events).run(stop, poll_seconds, rescan_seconds)
+        patience = incomplete_seconds if incomplete_seconds is not None else max(10 * settle_seconds, 10.0)
+        _Loop(inbox, handle, settle_seconds, patience, clock, events).run(stop, poll_seconds, rescan_seconds)
     finally:
         observer.stop()
         observer.join(timeout=10)
@@ -135,12 +142,14 @@ class _Loop:
         inbox: Path,
         handle: Callable[[Path], None],
         settle_seconds: float,
+        incomplete_seconds: float,
         clock: Callable[[], float],
         events: _Inbox,
     ) -> None:
         self.inbox = inbox
         self.handle = handle
         self.settle = settle_seconds
+        self.patience = max(incomplete_seconds, settle_seconds)
         self.clock = clock
         self.events = events
         self.pending: dict[Path, _Pending] = {}
@@ -192,10 +201,16 @@ class _Loop:
             state = self.pending[path]
             now = self.clock()
             if state.signature != signature:
-                state.signature, state.since = signature, now
+                state.signature, state.since, state.complete = signature, now, None
                 continue
             if now - state.since < self.settle:
                 continue
+            if state.complete is None:
+                state.complete = looks_complete(path)
+            if not state.complete and now - state.since < self.patience:
+                continue  # a stalled copy, most likely: give it longer
+            if not state.complete:
+                log.info("inbox: %s still looks incomplete after %.0f s; handing it over", path.name, self.patience)
             self.pending.pop(path)
             self.handled[path] = signature
             self._handle(path)

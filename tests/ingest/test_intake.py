@@ -180,3 +180,17 @@ def test_the_committed_samples_get_the_intake_outcome_their_table_promises() -> 
         result = intake(path, NOW)
         assert isinstance(result, IncomingDocument), path.name
         assert result.media_type == types[path.suffix]
+
+
+def test_looks_complete_reads_only_the_ends(tmp_path) -> None:
+    from pipeline.ingest.intake import looks_complete
+
+    whole = _image_bytes("PDF")
+    assert looks_complete(_write(tmp_path, "whole.pdf", whole))
+    assert not looks_complete(_write(tmp_path, "half.pdf", whole[: len(whole) // 2]))
+    assert not looks_complete(_write(tmp_path, "empty.pdf", b""))
+    assert looks_complete(_write(tmp_path, "notes.pdf", b"just text"))  # intake rejects it; no point waiting
+    jpeg = _image_bytes("JPEG")
+    assert looks_complete(_write(tmp_path, "a.jpg", jpeg))
+    assert not looks_complete(_write(tmp_path, "cut.jpg", jpeg[:-30]))
+    assert not looks_complete(tmp_path / "missing.pdf")

@@ -70,7 +70,8 @@ def run_watcher(tmp_path: Path) -> Iterator[Callable[..., tuple[Path, Recorder]]
     threads: list[threading.Thread] = []
 
     def start(recorder: Recorder | None = None, *, settle: float = 0.15, clock=time.monotonic,
-              before: Callable[[Path], None] | None = None, polling: bool = False) -> tuple[Path, Recorder]:
+              before: Callable[[Path], None] | None = None, polling: bool = False,
+              incomplete: float | None = None) -> tuple[Path, Recorder]:
         inbox = tmp_path / "inbox"
         inbox.mkdir(exist_ok=True)
         if before:
@@ -80,7 +81,7 @@ def run_watcher(tmp_path: Path) -> Iterator[Callable[..., tuple[Path, Recorder]]
             target=watch,
             args=(inbox, recorder),
             kwargs={"settle_seconds": settle, "poll_seconds": 0.02, "stop": stop, "clock": clock,
-                    "polling": polling},
+                    "polling": polling, "incomplete_seconds": incomplete},
             daemon=True,
         )
         thread.start()
@@ -156,6 +157,28 @@ def test_nothing_is_handed_over_before_settle_seconds(run_watcher) -> None:
     threading.Event().wait(0.3)
     assert recorder.names() == []
     wait_for(lambda: len(recorder.names()) == 2 or (clock.advance(1.0) and False), "both files")
+
+
+def test_a_copy_that_stalls_part_way_is_given_longer(run_watcher) -> None:
+    clock = FakeClock()
+    inbox, recorder = run_watcher(settle=5.0, clock=clock, incomplete=1000.0)
+    half = inbox / "a_stalled.pdf"
+    half.write_bytes(b"%PDF-1.4\n" + b"x" * 5000)  # no startxref / %%EOF yet
+    (inbox / "a_empty.pdf").write_bytes(b"")
+    # a complete file sorted after them: once it is handled, the loop has looked at all three
+    (inbox / "z_probe.pdf").write_bytes(b"%PDF-1.4\nstartxref\n0\n%%EOF\n")
+    wait_for(lambda: "z_probe.pdf" in recorder.names() or (clock.advance(1.0) and False), "the probe")
+    clock.advance(300.0)  # well past settle, far short of the 1000 s patience
+    (inbox / "zz_probe.pdf").write_bytes(b"%PDF-1.4\nstartxref\n0\n%%EOF\n")
+    wait_for(lambda: "zz_probe.pdf" in recorder.names() or (clock.advance(1.0) and False), "the second probe")
+    assert sorted(recorder.names()) == ["z_probe.pdf", "zz_probe.pdf"]
+    with half.open("ab") as handle:  # the copy resumes and finishes
+        handle.write(b"\nstartxref\n0\n%%EOF\n")
+    wait_for(lambda: "a_stalled.pdf" in recorder.names() or (clock.advance(1.0) and False), "the finished copy")
+    assert recorder.calls[-1][2].endswith(b"%%EOF\n")
+    # the empty file never grows: after the patience it goes to the handler anyway (intake rejects it)
+    wait_for(lambda: "a_empty.pdf" in recorder.names() or (clock.advance(100.0) and False), "the empty file")
+    assert recorder.names().count("a_empty.pdf") == 1
 
 
 def test_a_failing_handler_is_logged_and_the_watcher_goes_on(run_watcher, caplog) -> None:
