@@ -96,6 +96,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     docs = manifest.search(patient_mrn=args.patient, doc_type=args.doc_type, date_from=args.date_from,
                            date_to=args.date_to, text=args.text, limit=args.limit,
                            status=None if args.all else DocumentStatus.CURRENT)
+    if args.patient:  # looking at a patient's chart index is an access too
+        manifest.record_access(actor_of(args), "viewed", patient_mrn=args.patient,
+                               reason=f"search: {len(docs)} documents listed")
     if args.json:
         for doc in docs:
             _print_json(_summary(doc))

@@ -68,6 +68,9 @@ def test_search_and_get_log_views(filed_home, capsys) -> None:
     assert {f["document_id"] for f in found} == {entries[0].document_id, entries[1].document_id}
     assert run(home, "search", "--text", "potassium") == 0
     assert entries[2].document_id in capsys.readouterr().out
+    chart_view = [e for e in manifest.access_log() if e["patient_mrn"] == "MRN0007"]
+    assert [(e["action"], e["document_id"], e["reason"]) for e in chart_view] == \
+        [("viewed", None, "search: 2 documents listed")]
     assert run(home, "get", entries[0].document_id, "--user", "clerk.ann", "--reason", "QA") == 0
     assert "MRN0007" in capsys.readouterr().out
     [entry] = manifest.access_log(entries[0].document_id)
