@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_sse: str | None = None  # "AES256" or "aws:kms"
     s3_kms_key_id: str | None = None
+    s3_object_lock_days: int | None = None  # S3 Object Lock (COMPLIANCE) retention per object; bucket needs lock on
 
     # --- workers -------------------------------------------------------------------------------
     workers: int = 0  # 0 = one per core

@@ -3,7 +3,10 @@
 Each put sends the object's SHA-256 (`ChecksumSHA256`, so the server rejects bytes damaged in
 transit) and keeps the hex digest in the object's metadata; each get asks for the checksum back and
 verifies the bytes. Puts are conditional (`If-None-Match: *`) so nothing is ever overwritten, even
-by a racing writer. Server-side encryption: `AES256`, or `aws:kms` with a key id.
+by a racing writer. Server-side encryption: `AES256`, or `aws:kms` with a key id. With
+`object_lock_days`, each object is put under S3 Object Lock in COMPLIANCE mode for that long
+(the bucket must have been created with Object Lock, which also turns versioning on), so not even
+an administrator can delete or overwrite a filed document before then.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +36,19 @@ META_SHA256 = "sha256"  # x-amz-meta-sha256: hex digest, what the manifest recor
 
 class S3Store:
     def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str | None = None,
-                 sse: str | None = None, kms_key_id: str | None = None, client: Any = None) -> None:
+                 sse: str | None = None, kms_key_id: str | None = None, object_lock_days: int | None = None,
+                 client: Any = None) -> None:
         problems = []
         if sse is not None and sse not in SSE_MODES:
             problems.append(f"s3_sse (PIPELINE_S3_SSE): {sse!r} is not one of {', '.join(SSE_MODES)}")
         if kms_key_id and sse != "aws:kms":
             problems.append("s3_kms_key_id (PIPELINE_S3_KMS_KEY_ID) needs PIPELINE_S3_SSE=aws:kms")
+        if object_lock_days is not None and object_lock_days < 1:
+            problems.append("s3_object_lock_days (PIPELINE_S3_OBJECT_LOCK_DAYS): must be 1 or more "
+                            "(HIPAA records: at least 2190, six years)")
         if problems:
             raise ConfigurationError(problems)
+        self.object_lock_days = object_lock_days
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.sse = sse
@@ -54,7 +63,8 @@ class S3Store:
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
         return cls(settings.s3_bucket or "", endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
-                   sse=settings.s3_sse, kms_key_id=settings.s3_kms_key_id)
+                   sse=settings.s3_sse, kms_key_id=settings.s3_kms_key_id,
+                   object_lock_days=settings.s3_object_lock_days)
 
     def __repr__(self) -> str:
         return f"S3Store(s3://{self.bucket})"
@@ -74,6 +84,9 @@ class S3Store:
             extra["ServerSideEncryption"] = self.sse
         if self.kms_key_id:
             extra["SSEKMSKeyId"] = self.kms_key_id
+        if self.object_lock_days:
+            extra["ObjectLockMode"] = "COMPLIANCE"
+            extra["ObjectLockRetainUntilDate"] = datetime.now(UTC) + timedelta(days=self.object_lock_days)
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
@@ -150,6 +163,7 @@ class S3Store:
         code = _code(exc) if isinstance(exc, ClientError) else type(exc).__name__
         hint = {"NoSuchBucket": "create the bucket or fix PIPELINE_S3_BUCKET",
                 "AccessDenied": "check the credentials and the bucket policy",
+                "InvalidRequest": "Object Lock needs a bucket created with Object Lock enabled",
                 "NoSuchKey": "run `pipeline audit`"}.get(code, "check PIPELINE_S3_ENDPOINT_URL and that the service is up")
         return StorageError(f"S3 {verb} s3://{self.bucket}/{key} failed ({code})", hint=hint)
 

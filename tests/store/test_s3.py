@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import boto3
+from botocore.exceptions import ClientError
 import pytest
 
 from pipeline.errors import ConfigurationError, IntegrityError, StorageError
@@ -109,3 +110,18 @@ def test_filing_audit_and_reindex_on_s3(moto_endpoint: str, bucket: str, sqlite_
     assert fresh.get(filed.document_id) == manifest.get(filed.document_id)
     assert [d.document_id for d in fresh.search(text="hernia")] == [filed.document_id]
     assert [i.document_id for i in fresh.open_review_items()] == [queued.document_id]
+
+
+def test_object_lock_keeps_objects_from_being_deleted(moto_endpoint: str) -> None:
+    raw = _raw(moto_endpoint)
+    raw.create_bucket(Bucket="locked-records", ObjectLockEnabledForBucket=True)
+    store = S3Store("locked-records", endpoint_url=moto_endpoint, region="us-east-1", object_lock_days=2190)
+    store.put("patients/6/consent/2025/d.pdf", b"kept for six years", "application/pdf")
+    head = raw.head_object(Bucket="locked-records", Key="patients/6/consent/2025/d.pdf")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert (head["ObjectLockRetainUntilDate"] - head["LastModified"]).days >= 2189
+    with pytest.raises(ClientError, match="AccessDenied"):
+        raw.delete_object(Bucket="locked-records", Key="patients/6/consent/2025/d.pdf", VersionId=head["VersionId"])
+    assert store.get("patients/6/consent/2025/d.pdf") == b"kept for six years"
+    with pytest.raises(ConfigurationError, match="2190"):
+        S3Store("locked-records", object_lock_days=0)
