@@ -6,7 +6,11 @@ the package (`pipeline/store/migrations/`), so no `alembic.ini` is needed at run
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, event, text
@@ -21,6 +25,8 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 #: an arbitrary constant: the PostgreSQL advisory lock that serialises concurrent `migrate` calls
 _MIGRATION_LOCK_ID = 0x70697065
+#: Alembic's `context` and `op` are process-wide: one migration at a time per process
+_MIGRATING = threading.Lock()
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -59,8 +65,8 @@ def make_session_factory(engine: Engine) -> sessionmaker:
 def migrate(url: str) -> None:
     """Upgrade the database at `url` to the newest revision (`alembic upgrade head`); idempotent.
 
-    On PostgreSQL an advisory lock makes concurrent callers (several workers starting at once)
-    take turns; on SQLite the database file's own lock does the same.
+    Concurrent callers (several workers starting at once) take turns: threads through a process
+    lock, processes through a PostgreSQL advisory lock or, on SQLite, a lock file beside the database.
     """
     from alembic import command
     from alembic.config import Config
@@ -69,7 +75,7 @@ def migrate(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
+        with _MIGRATING, _sqlite_file_lock(engine), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
             config.attributes["connection"] = connection
@@ -80,3 +86,20 @@ def migrate(url: str) -> None:
     finally:
         engine.dispose()
     log.debug("database at revision head")
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on `<database>.migrate-lock` while a SQLite file database is migrated."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -32,6 +32,19 @@ def test_migrate_is_idempotent_and_creates_every_table(db_url: str, tmp_path, mo
             "access_log"} <= tables
 
 
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def test_workers_starting_at_once_migrate_without_tripping_over_each_other(backend, tmp_path, request) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: migrate(url), range(4)))  # raises if any of them failed
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
+
+
 def test_migrate_reports_an_unreachable_database_as_a_storage_error() -> None:
     with pytest.raises(StorageError, match="cannot migrate") as info:
         migrate("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
