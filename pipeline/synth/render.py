@@ -14,8 +14,9 @@ scanner or fax machine would. Page text is plain text with a few line markers:
 
 Text that does not fit continues on another sheet, so a string may give more than one image.
 Each image carries its ground truth in `image.info`: `"text"` (the words printed on it, line by
-line, markers removed; barcode payloads excluded except as printed), `"rotation"`, `"skew"` and
-`"dpi"`. `ground_truth(pages)` gives the same text without rendering.
+line, markers removed; barcode payloads excluded except as printed; a fax header line first),
+`"rotation"`, `"skew"`, `"dpi"` and `"stamp"` (a rubber stamp's words, kept out of `"text"`: it
+lies slanted across other print). `ground_truth(pages)` gives the same text without rendering.
 
 `save_scan(images, path)` writes PDF (image-only, JPEG or CCITT G4 streams, through Pillow),
 multi-page TIFF, PNG or JPEG by the suffix, atomically (a `.part` file renamed into place, which
@@ -79,6 +80,8 @@ class Degradation:
     fax: bool = False  # 1-bit, 204x98 dpi sampling, stretched back: the fax look
     jpeg_quality: int | None = None  # pass the page through JPEG at this quality
     color: bool = False  # RGB with a faint paper tint instead of greyscale
+    fax_header: str = ""  # the sending machine's line across the top; "{page}" and "{pages}" filled in
+    stamp: str = ""  # a slanted grey rubber stamp over the upper right, e.g. "RECEIVED JAN 05 2026"
 
     def __post_init__(self) -> None:
         if self.rotation not in ROTATIONS:
@@ -140,16 +143,21 @@ def render_pages(
         raise ValueError(f"dpi must be 50..600, got {dpi}")
     fonts = _load_fonts(font, dpi)
     images: list[Image.Image] = []
-    for page in pages:
-        for sheet_lines in _paginate(_parse(page), fonts, dpi):
-            sheet, text = _draw(sheet_lines, fonts, dpi)
-            rng = np.random.default_rng([seed, len(images)])
-            scanned = _degrade(sheet, degrade, dpi, rng)
-            out_dpi = FAX_DPI[0] if degrade.fax else dpi
-            scanned.info.update(
-                text=text, rotation=degrade.rotation, skew=degrade.skew_degrees, dpi=(out_dpi, out_dpi)
-            )
-            images.append(scanned)
+    sheets = [blocks for page in pages for blocks in _paginate(_parse(page), fonts, dpi)]
+    for number, blocks in enumerate(sheets, start=1):
+        sheet, text = _draw(blocks, fonts, dpi)
+        text = _marks(sheet, degrade, dpi, number, len(sheets), text)
+        rng = np.random.default_rng([seed, len(images)])
+        scanned = _degrade(sheet, degrade, dpi, rng)
+        out_dpi = FAX_DPI[0] if degrade.fax else dpi
+        scanned.info.update(
+            text=text,
+            rotation=degrade.rotation,
+            skew=degrade.skew_degrees,
+            dpi=(out_dpi, out_dpi),
+            stamp=degrade.stamp,
+        )
+        images.append(scanned)
     return images
 
 
@@ -460,6 +468,29 @@ def _draw_table(
         font = fonts.bold if row == 0 else fonts.body
         for c, cell in enumerate(line.cells):
             draw.text((xs[c] + lh // 3, y + row * lh + lh // 8), cell, font=font, fill=0)
+
+
+def _marks(sheet: Image.Image, d: Degradation, dpi: int, number: int, count: int, text: str) -> str:
+    """What a fax machine or a clerk adds to the paper: a header line, a rubber stamp."""
+    if d.fax_header:
+        header = d.fax_header.replace("{page}", str(number)).replace("{pages}", str(count))
+        font = _font("mono", round(8.5 * dpi / 72))
+        ImageDraw.Draw(sheet).text((round(0.35 * dpi), round(0.2 * dpi)), header, font=font, fill=0)
+        text = " ".join(header.split()) + "\n" + text
+    if d.stamp:
+        font = _font("sans-bold", round(15 * dpi / 72))
+        pad = round(0.08 * dpi)
+        width = round(font.getlength(d.stamp)) + 2 * pad
+        height = round(15 * dpi / 72 * 1.3) + 2 * pad
+        mark = Image.new("L", (width, height), 0)
+        draw = ImageDraw.Draw(mark)
+        draw.rectangle((0, 0, width - 1, height - 1), outline=255, width=max(2, dpi // 60))
+        draw.text((pad, pad), d.stamp, font=font, fill=255)
+        mark = mark.rotate(8, expand=True, resample=Image.Resampling.BICUBIC)
+        ink = Image.new("L", mark.size, 90)
+        where = (sheet.width - mark.width - round(0.6 * dpi), round(0.55 * dpi))
+        sheet.paste(ink, where, mark)
+    return text
 
 
 # ---------------------------------------------------------------------------- degradation

@@ -24,7 +24,7 @@ import csv
 import random
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -88,7 +88,9 @@ class _Spec:
 _SPECS: tuple[_Spec, ...] = (
     _Spec("discharge_summary.pdf", "discharge_summary", "a", "label", 2, OFFICE_SCAN, FILED,
           "name, birth date and MRN on every page agree with one patient"),
-    _Spec("lab_report_fax.tif", "laboratory_report", "b", "inline", 2, FAX, FILED,
+    _Spec("lab_report_fax.tif", "laboratory_report", "b", "inline", 2,
+          replace(FAX, fax_header="01/05/2026 08:12  FROM: 217 555 0148  SPRINGFIELD LAB SVCS  PAGE {page} OF {pages}"),
+          FILED,
           "faxed (1-bit, 204x98 dpi look); name + birth date + MRN agree"),
     _Spec("progress_note.png", "progress_note", "c", "lines", 1,
           Degradation(skew_degrees=-1.2, blur=0.8, speckles=80), FILED,
@@ -96,7 +98,10 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("consent_color.jpg", "consent", "d", "dotted", 1,
           Degradation(skew_degrees=1.8, noise=0.03, color=True), FILED,
           "colour JPEG, skewed; name + D.O.B. (dd Mon yyyy) + chart number agree", font="serif"),
-    _Spec("referral_fax.pdf", "referral", "e", "label", 1, FAX, FILED,
+    _Spec("referral_fax.pdf", "referral", "e", "label", 1,
+          replace(FAX, fax_header="JAN-05-2026 09:31  FROM: 413 555 0190  NORTHGATE FAMILY PRACTICE  P.{page}/{pages}",
+                  stamp="RECEIVED JAN 05 2026"),
+          FILED,
           "fax in a PDF (CCITT G4 image); name + birth date + MRN agree"),
     _Spec("imaging_report_upside_down.pdf", "imaging_report", "f", "lines", 1,
           Degradation(rotation=180, skew_degrees=0.5, noise=0.03), FILED,
@@ -107,7 +112,8 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("history_and_physical.tiff", "history_and_physical", "h", "inline", 3,
           Degradation(skew_degrees=0.7, noise=0.04, blur=0.5, background=250), FILED,
           "three-page greyscale TIFF; name + birth date + MRN on every page", font="serif"),
-    _Spec("consult_note_unknown_patient.pdf", "consult_note", "outsider", "label", 1, OFFICE_SCAN, NEEDS_REVIEW,
+    _Spec("consult_note_unknown_patient.pdf", "consult_note", "outsider", "label", 1,
+          replace(OFFICE_SCAN, stamp="SCANNED JAN 06 2026"), NEEDS_REVIEW,
           "the patient is not in the index: no candidate agrees on name and birth date"),
     _Spec("lab_report_mrn_only.png", "laboratory_report", "mrn_only", "mrn_only", 1,
           Degradation(speckles=40, skew_degrees=0.4), NEEDS_REVIEW,
@@ -337,6 +343,10 @@ def _describe(spec: _Spec, patient: SyntheticPatient, pages: int) -> str:
         parts.append(f"JPEG q{d.jpeg_quality}")
     if d.color:
         parts.append("colour")
+    if d.fax_header:
+        parts.append("fax header line")
+    if d.stamp:
+        parts.append(f"stamp \"{d.stamp}\"")
     parts.append(f"{spec.dpi} dpi, {spec.font}")
     return "; ".join(parts)
 

@@ -88,6 +88,22 @@ def test_degradations_change_the_image_the_way_they_say() -> None:
     assert colour.mode == "RGB"
 
 
+def test_fax_header_and_stamp() -> None:
+    header = "JAN-05-2026 09:31  FROM: 555 201 4432  P.{page}/{pages}"
+    marked = Degradation(fax_header=header, stamp="RECEIVED JAN 05 2026")
+    images = render_pages([PAGE, PAGE], dpi=DPI, degrade=marked)
+    assert [im.info["text"].splitlines()[0] for im in images] == [
+        "JAN-05-2026 09:31 FROM: 555 201 4432 P.1/2",
+        "JAN-05-2026 09:31 FROM: 555 201 4432 P.2/2",
+    ]
+    assert images[0].info["stamp"] == "RECEIVED JAN 05 2026" and "RECEIVED" not in images[0].info["text"]
+    plain = np.asarray(render_pages([PAGE], dpi=DPI)[0])
+    stamped = np.asarray(images[0])
+    top_right = (slice(0, DPI * 2), slice(DPI * 4, DPI * 8))
+    assert (stamped[top_right] < 200).sum() > (plain[top_right] < 200).sum() + 500
+    assert (stamped[: DPI // 3] < 128).any() and not (plain[: DPI // 3] < 128).any()  # the header line
+
+
 @pytest.mark.parametrize(
     "kwargs", [{"rotation": 45}, {"noise": 2.0}, {"jpeg_quality": 0}, {"blur": -1.0}, {"background": 300}]
 )
