@@ -167,3 +167,14 @@ def test_get_unknown_document_is_not_found(manifest) -> None:
     with pytest.raises(NotFoundError, match="no document nope") as info:
         manifest.get("nope")
     assert info.value.exit_code == 9
+
+
+def test_the_same_bytes_inserted_by_two_workers_are_kept_once(manifest, filed) -> None:
+    from dataclasses import replace
+
+    first = manifest.get(filed().document_id)
+    racing = replace(first, document_id="racing-worker-copy", original_key="originals/review/x.pdf")
+    assert manifest.insert_document(racing, "text") == first.document_id
+    assert manifest.count() == 1
+    with pytest.raises(NotFoundError):
+        manifest.get("racing-worker-copy")
