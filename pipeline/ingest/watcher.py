@@ -24,6 +24,7 @@ which paths to look at. `stop.set()` ends the loop within `poll_seconds`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -88,10 +89,8 @@ class _Inbox(FileSystemEventHandler):
         path = Path(os.fsdecode(raw))
         with self._lock:
             if is_directory:  # a folder moved in whole: its files came with it
-                try:
+                with contextlib.suppress(NotFoundError, OSError):  # gone again already
                     self._touched.update(iter_inputs([path]))
-                except (NotFoundError, OSError):  # gone again already
-                    pass
             else:
                 self._touched.add(path)
         self.wakeup.set()

@@ -166,7 +166,9 @@ def ground_truth(pages: Sequence[str]) -> str:
     return "\n\f".join("\n".join(_visible(line) for line in _parse(page)).strip("\n") for page in pages)
 
 
-def barcode_image(payload: str, format: str = "QRCode", *, module_px: int = 4, human_readable: bool = False) -> Image.Image:
+def barcode_image(
+    payload: str, format: str = "QRCode", *, module_px: int = 4, human_readable: bool = False
+) -> Image.Image:
     """A barcode as a greyscale PIL image, through zxing-cpp's writer (3.x `create_barcode`).
 
     `format` is a zxing-cpp format name ("QRCode", "DataMatrix", "Code128", "PDF417", ...);

@@ -144,7 +144,10 @@ def _dmy(d: date) -> str:
 
 
 def _header_label(p: SyntheticPatient) -> list[str]:
-    return [f"> Patient: {p.family_name.upper()}, {p.given_name.upper()}", f"> DOB: {_mdy(p.birth_date)}    MRN: {p.mrn}"]
+    return [
+        f"> Patient: {p.family_name.upper()}, {p.given_name.upper()}",
+        f"> DOB: {_mdy(p.birth_date)}    MRN: {p.mrn}",
+    ]
 
 
 def _header_inline(p: SyntheticPatient) -> list[str]:

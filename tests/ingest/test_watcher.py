@@ -143,7 +143,7 @@ def test_a_slowly_copied_file_is_read_only_when_complete(run_watcher) -> None:
             pause.wait(0.03)  # ...and is slow in real time too, so the watcher looks mid-copy
             assert recorder.names() == [], "read while still being written"
     wait_for(lambda: recorder.names() == ["slow.pdf"] or (clock.advance(1.0) and False), "slow.pdf")
-    name, size, data = recorder.calls[0]
+    _, size, data = recorder.calls[0]
     assert size == 12_000 and data == b"".join(chunks)
 
 
