@@ -35,9 +35,12 @@ def _files(root: Path) -> set[str]:
 
 def test_committed_samples_are_what_the_generator_makes(generated: Path) -> None:
     assert _files(generated) == _files(COMMITTED)
-    # text files must match exactly; image bytes may differ with library versions
-    for name in ("patients.csv", "expected.csv", "README.md"):
-        assert (generated / name).read_text() == (COMMITTED / name).read_text(), name
+    assert (generated / "patients.csv").read_text() == (COMMITTED / "patients.csv").read_text()
+    # who each file is about and what must come of it; page counts and pixels follow the body
+    # text of pipeline.synth.documents, which may be reworded without invalidating the samples
+    stable = ("file", "expected", "mrn", "truth_mrn", "doc_type")
+    fresh = [tuple(r[k] for k in stable) for r in read_expected(generated / "expected.csv")]
+    assert fresh == [tuple(r[k] for k in stable) for r in read_expected(COMMITTED / "expected.csv")]
 
 
 def test_the_set_is_small_and_varied(generated: Path) -> None:
@@ -52,11 +55,13 @@ def test_the_set_is_small_and_varied(generated: Path) -> None:
     assert Counter(r["expected"] for r in rows) == {"filed": 8, "needs_review": 5, "rejected": 3}
 
 
-def test_each_scan_has_the_format_and_pages_the_table_says(generated: Path) -> None:
-    for row in read_expected(generated / "expected.csv"):
+@pytest.mark.parametrize("which", ["committed", "generated"])
+def test_each_scan_has_the_format_and_pages_the_table_says(generated: Path, which: str) -> None:
+    root = COMMITTED if which == "committed" else generated
+    for row in read_expected(root / "expected.csv"):
         if not row["file"].startswith("scans/"):
             continue
-        path = generated / row["file"]
+        path = root / row["file"]
         head = path.read_bytes()[:8]
         assert head.startswith(MAGIC[path.suffix]), row["file"]
         if path.suffix == ".pdf":
