@@ -393,7 +393,8 @@ def _write_readme(results: Sequence[SampleFile], cast: dict[str, SyntheticPatien
         "",
         "Everything here is invented by `pipeline.synth` (no real patient data). Regenerate with",
         "`make samples` or `python -m pipeline.synth.samples samples --seed " + str(seed) + "`: the same",
-        "seed gives the same files. `expected.csv` holds the table below for tests.",
+        "seed gives the same files (given the same body-text generator and library versions).",
+        "`expected.csv` holds the table below for tests.",
         "",
         f"- `patients.csv`: {INDEX_SIZE} patients in the import format "
         "(`pipeline patients import samples/patients.csv`), with a twin pair "
@@ -413,6 +414,7 @@ def _write_readme(results: Sequence[SampleFile], cast: dict[str, SyntheticPatien
         "To see it: `pipeline --home /tmp/demo patients import samples/patients.csv`, then",
         "`pipeline --home /tmp/demo process --json samples/scans samples/bad`. A second `process` of the",
         "same files reports `duplicate` for every scan (and `rejected` again for `bad/`): nothing is filed twice.",
+        "After regenerating, run `pytest tests/test_end_to_end.py`: the outcomes above must still hold.",
         "",
         "Ground truth: the text printed on each page is `pipeline.synth.render.ground_truth` of the",
         "page strings; rendering attaches it to each image as `image.info[\"text\"]`.",
