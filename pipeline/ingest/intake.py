@@ -192,9 +192,23 @@ def _check(name: str, size: int, head: bytes, tail: bytes) -> str:
             f"{name}: the PNG is cut short (no IEND chunk); the copy did not finish",
             hint="copy or scan it again and drop it in",
         )
-    elif media_type == TIFF and size < 16:
-        raise CorruptFileError(f"{name}: the TIFF is cut short ({size} bytes)", hint="scan it again and drop it in")
+    elif media_type == TIFF and not _tiff_directory_inside(head, size):
+        raise CorruptFileError(
+            f"{name}: the TIFF is cut short (its page directory lies past the end of the file)",
+            hint="copy or scan it again and drop it in",
+        )
     return media_type
+
+
+def _tiff_directory_inside(head: bytes, size: int) -> bool:
+    """Whether the first image directory's offset (header bytes 4-8, BigTIFF 8-16) is in the file."""
+    order = "little" if head[:2] == b"II" else "big"
+    big = head[2:4] in (b"+\x00", b"\x00+")
+    field = head[8:16] if big else head[4:8]
+    if len(field) < (8 if big else 4):
+        return False
+    offset = int.from_bytes(field, order)
+    return (16 if big else 8) <= offset < size - 2
 
 
 def _known(head: bytes) -> _Unsupported | None:

@@ -146,6 +146,15 @@ def test_truncated_images_are_rejected(tmp_path, fmt, name, marker) -> None:
     assert result.reason.startswith(f"{name}: ") and marker in result.reason
 
 
+def test_truncated_tiff_is_rejected_when_its_directory_is_gone(tmp_path) -> None:
+    whole = (SAMPLES / "scans" / "lab_report_fax.tif").read_bytes()  # libtiff puts the directory after the data
+    directory = int.from_bytes(whole[4:8], "little")
+    result = intake(_write(tmp_path, "fax.tif", whole[: directory - 100]), NOW)
+    assert isinstance(result, Rejection) and result.error == "CorruptFileError"
+    assert result.reason.startswith("fax.tif: the TIFF is cut short")
+    assert isinstance(intake(_write(tmp_path, "tiny.tif", b"II*\x00"), NOW), Rejection)
+
+
 def test_size_limit(tmp_path) -> None:
     path = _write(tmp_path, "huge.png", _image_bytes("PNG"))
     result = intake(path, NOW, max_bytes=10)
