@@ -86,7 +86,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _name_rows(pid: int, names: Iterable[tuple[str, str, str, str]]) -> list[dict]:
+def _name_rows(pid: int, names: Iterable[tuple[str, str, str, str]], birth_date: date | None) -> list[dict]:
     rows = []
     for family, given, middle, use in names:
         if not family or not given:
@@ -94,6 +94,7 @@ def _name_rows(pid: int, names: Iterable[tuple[str, str, str, str]]) -> list[dic
         rows.append({
             "patient_id": pid, "family": family, "given": given, "middle": middle or None, "use": use,
             "family_key": normalize.phonetic(family), "given_key": normalize.phonetic(given),
+            "birth_date": birth_date,
         })
     return rows
 
@@ -143,14 +144,15 @@ def upsert(conn: Connection, records: Sequence[PatientRecord]) -> UpsertResult:
         birth = rec.birth_date.isoformat() if sqlite and rec.birth_date else rec.birth_date
         patients.append((pid, birth, rec.sex, True, None, rec.source, stamp, stamp))
         idents.extend((pid, v, a, t, ID_ACTIVE) for v, a, t in rec.identifiers)
-        names.extend((pid, family, given, middle or None, use, normalize.phonetic(family), normalize.phonetic(given))
-                     for family, given, middle, use in rec.names if family and given)
+        names.extend((pid, family, given, middle or None, use, normalize.phonetic(family), normalize.phonetic(given),
+                      birth) for family, given, middle, use in rec.names if family and given)
         addrs.extend((pid, line or None, city or None, state or None, pc or None)
                      for line, city, state, pc in rec.addresses)
         phones.extend((pid, p) for p in rec.phones)
     bulk_insert(conn, "patients", _PATIENT_COLUMNS, patients)
     bulk_insert(conn, "identifiers", ("patient_id", "value", "authority", "type_code", "status"), idents)
-    bulk_insert(conn, "names", ("patient_id", "family", "given", "middle", "use", "family_key", "given_key"), names)
+    bulk_insert(conn, "names", ("patient_id", "family", "given", "middle", "use", "family_key", "given_key",
+                                "birth_date"), names)
     bulk_insert(conn, "addresses", ("patient_id", "line", "city", "state", "postcode"), addrs)
     bulk_insert(conn, "phones", ("patient_id", "digits"), phones)
     for pid, rec in updates:
@@ -184,6 +186,9 @@ def _update(conn: Connection, pid: int, rec: PatientRecord, now: datetime) -> No
     if rec.sex:
         values["sex"] = rec.sex
     conn.execute(update(Patient).where(Patient.id == pid).values(**values))
+    birth = conn.execute(select(Patient.birth_date).where(Patient.id == pid)).scalar()
+    if rec.birth_date:
+        conn.execute(update(Name).where(Name.patient_id == pid).values(birth_date=birth))
     if rec.names:
         current = {(r.family, r.given, r.use) for r in conn.execute(
             select(Name.family, Name.given, Name.use).where(Name.patient_id == pid))}
@@ -196,7 +201,7 @@ def _update(conn: Connection, pid: int, rec: PatientRecord, now: datetime) -> No
         if official:
             conn.execute(delete(Name).where(Name.patient_id == pid, Name.use == NAME_ALIAS,
                                             Name.family == official[0][0], Name.given == official[0][1]))
-        rows = _name_rows(pid, new)
+        rows = _name_rows(pid, new, birth)
         if rows:
             conn.execute(insert(Name), rows)
     if rec.addresses:
@@ -226,7 +231,9 @@ def merge(conn: Connection, old_id: int, new_id: int) -> None:
         if (row.family, row.given) in survivor:
             conn.execute(delete(Name).where(Name.id == row.id))
         else:
-            conn.execute(update(Name).where(Name.id == row.id).values(patient_id=new_id, use=NAME_ALIAS))
+            conn.execute(update(Name).where(Name.id == row.id).values(
+                patient_id=new_id, use=NAME_ALIAS,
+                birth_date=select(Patient.birth_date).where(Patient.id == new_id).scalar_subquery()))
     conn.execute(update(Patient).where(Patient.id == old_id)
                  .values(active=False, merged_into_id=new_id, updated_at=now))
     conn.execute(update(Patient).where(Patient.id == new_id).values(updated_at=now))

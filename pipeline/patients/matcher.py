@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 IN_INDEX_PRIOR = 0.9
 MAX_CANDIDATES_SHOWN = 5
-NAME_BLOCK_LIMIT = 2000
+NAME_BLOCK_LIMIT = 2000  # name-key candidates when the birth year or month/day narrows them
+NAME_ONLY_BLOCK_LIMIT = 50  # without a birth date: a document that can only go to review
 SQLITE_MMAP_BYTES = 1 << 30
 _COUNT_TTL = 300.0  # seconds between refreshes of the active-patient count
 
@@ -149,12 +150,13 @@ class Matcher:
                     # the same birth year, or the same month and day (either order): survives one
                     # wrong digit or a day/month swap in the printed birth date
                     year = birth_date.year
-                    where += (f" AND (p.birth_date BETWEEN {q.one(q.date(date(year, 1, 1)))} "
+                    where += (f" AND (n.birth_date BETWEEN {q.one(q.date(date(year, 1, 1)))} "
                               f"AND {q.one(q.date(date(year, 12, 31)))} "
-                              f"OR {q.month_day('p.birth_date')} IN ({q.many(_month_days(birth_date))}))")
+                              f"OR {q.month_day('n.birth_date')} IN ({q.many(_month_days(birth_date))}))")
+                limit = NAME_BLOCK_LIMIT if birth_date is not None else NAME_ONLY_BLOCK_LIMIT
                 parts.append("SELECT * FROM (SELECT 'n', p.id, p.active, p.merged_into_id, p.birth_date "
                              f"FROM names n JOIN patients p ON p.id = n.patient_id WHERE {where} "
-                             f"LIMIT {NAME_BLOCK_LIMIT}) AS nb")
+                             f"LIMIT {limit}) AS nb")
         if doc["phone"]:
             parts.append("SELECT 'p', p.id, p.active, p.merged_into_id, p.birth_date FROM phones ph "
                          f"JOIN patients p ON p.id = ph.patient_id WHERE ph.digits = {q.one(doc['phone'])}")

@@ -8,7 +8,8 @@
     encounters      A01 admit .. A03 discharge, by visit number
     adt_messages    every ADT message seen, keyed by MSH-10 so a repeat is applied once
 
-Blocking lookups use the indexes: identifiers.value, names (family_key, given_key),
+Blocking lookups use the indexes: identifiers.value, names (family_key, given_key, birth_date:
+the patient's birth date is copied onto each name so a name + birth-year lookup reads one index),
 patients.birth_date, phones.digits.
 """
 
@@ -76,7 +77,7 @@ class Identifier(Base):
 
 class Name(Base):
     __tablename__ = "names"
-    __table_args__ = (Index("ix_names_family_key_given_key", "family_key", "given_key"),)
+    __table_args__ = (Index("ix_names_family_key_given_key", "family_key", "given_key", "birth_date"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(
@@ -88,6 +89,7 @@ class Name(Base):
     use: Mapped[str] = mapped_column(String(10), default=NAME_OFFICIAL, nullable=False)
     family_key: Mapped[str] = mapped_column(String(32), nullable=False)  # phonetic (metaphone)
     given_key: Mapped[str] = mapped_column(String(32), nullable=False)
+    birth_date: Mapped[date | None] = mapped_column(Date)  # the patient's, copied for name+year blocking
 
 
 class Address(Base):

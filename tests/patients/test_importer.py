@@ -129,3 +129,5 @@ def test_hl7_file_is_applied_message_by_message(engine, tmp_path: Path) -> None:
     assert report.errors == ["message 3: PID-3 has no patient identifier"]
     with engine.connect() as conn:
         assert conn.execute(select(Patient.birth_date)).scalar() == date(1980, 1, 3)
+        # the copy on the name row (for name + birth-year blocking) follows the update
+        assert conn.execute(select(Name.birth_date)).scalars().all() == [date(1980, 1, 3)]

@@ -64,9 +64,10 @@ def upgrade() -> None:
         sa.Column("use", sa.String(10), nullable=False),
         sa.Column("family_key", sa.String(32), nullable=False),
         sa.Column("given_key", sa.String(32), nullable=False),
+        sa.Column("birth_date", sa.Date()),
     )
     op.create_index("ix_names_patient_id", "names", ["patient_id"])
-    op.create_index("ix_names_family_key_given_key", "names", ["family_key", "given_key"])
+    op.create_index("ix_names_family_key_given_key", "names", ["family_key", "given_key", "birth_date"])
 
     op.create_table(
         "addresses",
