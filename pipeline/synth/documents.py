@@ -531,58 +531,136 @@ def _pathology_report(rng: random.Random, p: dict[str, str]) -> str:
     return f"{title}\n\n{_sections(rng, parts)}\n\nPathologist: {_clinician(rng)}\nSigned out {_fmt_date(rng, _date(rng))}"
 
 
+def _mix(rng: random.Random, pool: Sequence[str], low: int, high: int) -> list[str]:
+    """Between `low` and `high` distinct items of `pool`, in random order."""
+    return rng.sample(list(pool), min(len(pool), rng.randrange(low, high + 1)))
+
+
+def _blank(rng: random.Random, value: str, p: float = 0.3) -> str:
+    """The value filled in, or an empty blank on the form."""
+    return "_" * rng.randrange(8, 24) if _chance(rng, p) else value
+
+
+def _numbered(rng: random.Random, items: Sequence[str]) -> str:
+    style = rng.randrange(4)
+    if style == 0:
+        return "\n".join(f"{i + 1}. {x}" for i, x in enumerate(items))
+    if style == 1:
+        return "\n".join(f"- {x}" for x in items)
+    if style == 2:
+        return "\n\n".join(items)
+    return " ".join(items)
+
+
+def _insurer(rng: random.Random) -> str:
+    if _chance(rng, 0.4):
+        return _pick(rng, INSURERS)
+    first = _pick(rng, ("Great Lakes", "Sunrise", "Evergreen", "Prairie", "Coastal", "Granite State", "Heartland",
+                        "Three Rivers", "Golden Gate", "Blue Ridge", "Northstar", "Silver Valley", "Keystone"))
+    last = _pick(rng, ("Health Plan", "Health Partners", "Insurance Company", "Community Care", "Medicaid",
+                       "Medicare Advantage", "HMO", "Mutual", "Dental", "Health Alliance", "Care Network"))
+    return f"{first} {last}"
+
+
+def _sig(rng: random.Random, drug: tuple[str, str, str, str, str]) -> str:
+    """Directions for a drug, spelled out or in prescription shorthand fitting its form."""
+    if _chance(rng, 0.5):
+        return drug[3]
+    form = drug[2]
+    if "injection" in form:
+        return _pick(rng, (f"{drug[1]} SC qHS", f"{drug[1]} SC daily"))
+    if "inhaler" in form:
+        return _pick(rng, ("2 puffs q4-6h PRN", "2 puffs BID", "1-2 puffs q4h PRN wheeze"))
+    unit = "cap" if "capsule" in form else "tab"
+    return _pick(rng, (f"1 {unit} PO daily", f"1 {unit} PO BID", f"1 {unit} PO TID", f"1 {unit} PO QHS",
+                       f"1 {unit} PO q6h PRN", f"1 {unit} PO qAM", f"2 {unit}s PO daily", f"1 {unit} PO QID x 7 days"))
+
+
+_NUMBER_WORDS = {14: "fourteen", 20: "twenty", 28: "twenty-eight", 30: "thirty", 60: "sixty", 90: "ninety"}
+
+
 # ------------------------------------------------------------------------- administrative docs
 
 
 def _referral(rng: random.Random, p: dict[str, str]) -> str:
     specialty = _pick(rng, SPECIALTIES)
-    title = _title(rng, "Referral Form", "Outpatient Referral", f"Referral to {specialty}", "Request for Specialist Referral", "Referral / Authorization Request")
-    urgency = _pick(rng, ("Routine", "Urgent", "STAT", "Within 2 weeks"))
-    fields = [
-        ("Referring provider", _clinician(rng)),
-        ("Referring practice", _pick(rng, FACILITIES)),
-        ("Phone", _phone(rng)),
-        ("Refer to", f"{specialty} - {_clinician(rng)}"),
-        ("Priority", urgency),
-        ("Diagnosis / ICD-10", f"{_pick(rng, PROBLEMS)} ({_pick(rng, 'EIKMNR')}{rng.randrange(10, 99)}.{rng.randrange(0, 9)})"),
-        ("Insurance", _pick(rng, INSURERS)),
-        ("Authorization #", _digits(rng, 9) if _chance(rng, 0.6) else "pending"),
-        ("Number of visits requested", str(rng.randrange(1, 12))),
-    ]
+    title = _title(rng, "Referral Form", "Outpatient Referral", f"Referral to {specialty}", "Request for Specialist Referral",
+                   "Referral / Authorization Request", "Request for Consultation / Referral", f"{specialty} referral",
+                   "Specialty Care Referral", "Order for Referral", "Physical Therapy Referral")
+    dx = _pick(rng, PROBLEMS + COMPLAINTS)
+    code = f"{_pick(rng, 'EIKMNRGJ')}{rng.randrange(10, 99)}.{rng.randrange(0, 999)}"
+    fields = _mix(rng, [
+        (_pick(rng, ("Referring provider", "From", "Referred by", "Ordering clinician")), _clinician(rng)),
+        (_pick(rng, ("Referring practice", "Clinic", "Office")), _pick(rng, FACILITIES)),
+        (_pick(rng, ("Phone", "Tel", "Office phone")), _phone(rng)),
+        (_pick(rng, ("Fax", "Fax #", "Return fax")), _phone(rng)),
+        (_pick(rng, ("Refer to", "To", "Specialist", "Referred to")), f"{specialty} - {_clinician(rng)}"),
+        (_pick(rng, ("Priority", "Urgency", "Timeframe")), _pick(rng, ("Routine", "Urgent", "STAT", "Within 2 weeks", "Next available", "Soon"))),
+        (_pick(rng, ("Diagnosis / ICD-10", "Diagnosis", "Dx", "Reason / ICD code")), f"{dx} ({code})"),
+        (_pick(rng, ("Insurance", "Payer", "Health plan")), _insurer(rng)),
+        (_pick(rng, ("Authorization #", "Auth no.", "Prior auth", "Referral number")), _digits(rng, 9) if _chance(rng, 0.6) else "pending"),
+        (_pick(rng, ("Number of visits requested", "Visits approved", "Visits")), str(rng.randrange(1, 12))),
+        (_pick(rng, ("Frequency", "Duration")), f"{rng.randrange(1, 4)}x/week for {rng.randrange(2, 9)} weeks"),
+    ], 5, 10)
     reason = _pick(rng, (
-        f"Reason for referral: evaluate and treat {_pick(rng, PROBLEMS)}; not responding to first-line therapy.",
-        f"Please see patient for {_pick(rng, COMPLAINTS)}. Records and recent labs enclosed.",
-        f"Requesting consultation and co-management of {_pick(rng, PROBLEMS)}.",
+        f"Reason for referral: evaluate and treat {dx}; not responding to first-line therapy.",
+        f"Please see patient for {dx}. Records and recent labs enclosed.",
+        f"Requesting consultation and co-management of {dx}.",
+        f"Evaluate and treat. {_pick(rng, ('Modalities as indicated.', 'Home exercise program.', 'Please advise on surgical options.'))}",
+        f"Question for the specialist: is further work-up of {dx} needed? Please send your findings to the referring office.",
+        f"Referred for {_pick(rng, ('second opinion', 'evaluation', 'management', 'procedure'))} of {dx}.",
     ))
-    checks = "\n".join(_checkbox(rng, x) for x in rng.sample((
-        "Consult only", "Consult and treat", "Office notes attached", "Imaging attached",
-        "Labs attached", "Patient notified of appointment", "Prior authorization required"), rng.randrange(2, 5)))
-    return f"{title}\n\n{_kv(rng, fields)}\n\n{reason}\n{checks}\n\n{_signature(rng, _clinician(rng), _date(rng), 'Referring provider signature')}"
+    checks = "\n".join(_checkbox(rng, x) for x in _mix(rng, (
+        "Consult only", "Consult and treat", "Office notes attached", "Imaging attached", "Evaluate and treat",
+        "Labs attached", "Patient notified of appointment", "Prior authorization required", "Transfer of care",
+        "Patient to call for appointment", "Specialist to call patient"), 0, 5))
+    body = f"{title}\n\n{_kv(rng, fields)}\n\n{reason}\n{checks}".rstrip()
+    return f"{body}\n\n{_signature(rng, _clinician(rng), _date(rng), _pick(rng, ('Referring provider signature', 'Signature', 'Ordering provider')))}"
 
 
 def _letter(rng: random.Random, p: dict[str, str]) -> str:
     when = _date(rng)
-    recipient = _pick(rng, (f"Dr. {_name(rng)}", p["name"], "To Whom It May Concern", f"{_pick(rng, INSURERS)} Appeals Department"))
-    salutation = "To Whom It May Concern:" if recipient.startswith("To Whom") else f"Dear {recipient}:"
-    body = _pick(rng, (
+    recipient = _pick(rng, (f"Dr. {_name(rng)}", p["name"], "To Whom It May Concern", f"{_insurer(rng)} Appeals Department",
+                            f"Ms. {_pick(rng, FAMILY)}", f"Mr. {_pick(rng, FAMILY)}", "Dear Colleague"))
+    salutation = (f"{recipient}:" if recipient.startswith(("To Whom", "Dear")) else f"Dear {recipient}:")
+    if _chance(rng, 0.3):
+        salutation = salutation.replace(":", ",")
+    bodies = (
         f"Thank you for referring {p['name']} to our office. I saw {p['his']} today for {_pick(rng, COMPLAINTS)}. My impression is {_pick(rng, PROBLEMS)}, and I have recommended {_pick(rng, ('a trial of physical therapy', 'starting medication', 'further imaging'))}. I will see {p['his']} again in {rng.randrange(2, 12)} weeks and keep you informed.",
         f"This letter is to confirm that {p['name']} is under my care for {_pick(rng, PROBLEMS)} and was unable to attend work from {_fmt_date(rng, when)} for {rng.randrange(2, 15)} days. {p['he'].capitalize()} may return to full duty without restrictions.",
         f"I am writing on behalf of my patient {p['name']} to request coverage of {_pick(rng, DRUGS)[0]}. The patient has tried and failed two alternative agents. I believe this medication is medically necessary.",
         f"We were unable to reach you by phone regarding your recent test results. Please call our office at {_phone(rng)} to schedule a follow-up appointment at your earliest convenience.",
-        f"Your recent results were reviewed and are within normal limits. No changes to your treatment are needed at this time. Please continue your medications as prescribed.",
-    ))
-    closing = _pick(rng, ("Sincerely,", "Best regards,", "Respectfully,", "Yours truly,", "With kind regards,"))
+        "Your recent results were reviewed and are within normal limits. No changes to your treatment are needed at this time. Please continue your medications as prescribed.",
+        f"We are writing to let you know that {_clinician(rng)} will be leaving our practice. Your care will continue with another physician who has reviewed your history. If you would prefer a different physician, please call the front desk.",
+        f"{p['name']} was seen in our clinic today and may return to school on {_fmt_date(rng, when)}. Please excuse {p['his']} absence and allow {p['his']} to sit out of physical education for one week.",
+        f"Our records show that you missed your appointment on {_fmt_date(rng, when)}. Regular follow-up is important for your health. Please contact us to reschedule.",
+        f"Please excuse {p['name']} from jury duty. Because of {p['his']} medical condition, {p['he']} is unable to sit for long periods.",
+        f"Welcome to our practice. We look forward to caring for you. Enclosed you will find our office hours, how to reach the on-call provider after hours, and our financial policy.",
+        f"It was a pleasure to see {p['name']} in follow-up. Since the last visit {p['he']} has done well. Examination today was unremarkable. I have made no changes and will see {p['his']} in six months. A copy of this letter goes to the primary care physician.",
+    )
+    body = _pick(rng, bodies)
+    if _chance(rng, 0.4):
+        body += "\n\n" + _pick(rng, bodies)
+    closing = _pick(rng, ("Sincerely,", "Best regards,", "Respectfully,", "Yours truly,", "With kind regards,", "Warm regards,", "Thank you,"))
+    signer = _pick(rng, (_clinician(rng), f"The staff of {_pick(rng, FACILITIES)}", f"{_name(rng)}\nPractice Manager"))
     cc = f"\n\ncc: {_clinician(rng)}" if _chance(rng, 0.3) else ""
-    re = f"RE: {p['name']}\n" if _chance(rng, 0.6) else ""
-    return (f"{_facility_block(rng)}\n\n{_fmt_date(rng, when)}\n\n{recipient}\n{_address(rng) if _chance(rng, 0.5) else ''}\n\n"
-            f"{re}{salutation}\n\n{body}\n\n{_pick(rng, ('Please do not hesitate to contact me with any questions.', 'Thank you for your attention to this matter.', ''))}\n\n"
-            f"{closing}\n\n{_clinician(rng)}{cc}")
+    re_line = f"RE: {p['name']}" + (f"  DOB {p['birth']}" if _chance(rng, 0.3) else "") + "\n" if _chance(rng, 0.5) else ""
+    head = _facility_block(rng) if _chance(rng, 0.7) else ""
+    return (f"{head}\n\n{_fmt_date(rng, when)}\n\n{recipient if not recipient.startswith(('To Whom', 'Dear')) else ''}\n"
+            f"{_address(rng) if _chance(rng, 0.4) else ''}\n\n{re_line}{salutation}\n\n{body}\n\n"
+            f"{_pick(rng, ('Please do not hesitate to contact me with any questions.', 'Thank you for your attention to this matter.', 'Please call with any questions.', ''))}\n\n"
+            f"{closing}\n\n{signer}{cc}")
 
 
 def _consent(rng: random.Random, p: dict[str, str]) -> str:
-    proc = _pick(rng, [x[0] for x in PROCEDURES + BEDSIDE] + ["blood transfusion", "anesthesia", "treatment and care", "photography for the medical record", "HIV testing"])
-    title = _title(rng, "Informed Consent for Procedure", "Consent to Treatment", f"Consent for {proc}", "Authorization and Consent", "Patient Consent Form")
-    paragraphs = rng.sample((
+    proc = _pick(rng, [x[0] for x in PROCEDURES + BEDSIDE] + [
+        "blood transfusion", "anesthesia", "treatment and care", "photography for the medical record", "HIV testing",
+        "upper endoscopy", "moderate sedation", "vaccination", "telehealth visits", "a research study", "dental extraction"])
+    title = _title(rng, "Informed Consent for Procedure", "Consent to Treatment", f"Consent for {proc}", "Authorization and Consent",
+                   "Patient Consent Form", f"Permission for {proc}", f"Agreement to {proc}", "Request and Consent",
+                   "Consent for Surgery or Special Procedure", "Consent for Sedation", "Acknowledgement and Consent",
+                   "General Consent for Care", "Refusal of Treatment / Against Medical Advice")
+    legal = (
         f"I, {p['name']}, authorize {_clinician(rng)} and such assistants as may be selected to perform the following procedure: {proc}.",
         "The nature and purpose of the procedure, the risks, benefits and possible alternatives, including no treatment, have been explained to me.",
         "I understand that risks include bleeding, infection, injury to nearby structures, reaction to medication and, rarely, death.",
@@ -591,167 +669,261 @@ def _consent(rng: random.Random, p: dict[str, str]) -> str:
         "I have had the opportunity to ask questions and all my questions have been answered to my satisfaction.",
         "I understand that I may withdraw this consent at any time before the procedure begins.",
         "If an unforeseen condition arises, I authorize the physician to perform such additional procedures as are deemed necessary.",
-    ), rng.randrange(3, 7))
+        "I consent to the presence of students and observers for educational purposes.",
+        "I consent to photographs or video being taken for my medical record.",
+    )
+    plain = (
+        f"My doctor explained to me that {proc} will be done and why I need it.",
+        "I was told about possible problems such as bleeding, infection, or a bad reaction to the medicine used to make me sleepy.",
+        "Other choices, including not having the treatment, were discussed with me.",
+        f"I agree to have {proc} and I give my permission.",
+        "I know I can change my mind before it starts.",
+        "I have read this form or had it read to me, and I understand it.",
+        "I agree that tissue removed may be examined and then disposed of.",
+        "I was given time to ask questions and my questions were answered.",
+        "I give permission for sedation or anesthesia as needed.",
+    )
+    paragraphs = _mix(rng, legal if _chance(rng, 0.5) else plain, 3, 6)
+    text = _numbered(rng, paragraphs)
+    extra = "\n".join(_mix(rng, (
+        _checkbox(rng, "Interpreter used", _chance(rng, 0.2)) + ("  Language: ________" if _chance(rng, 0.3) else ""),
+        _checkbox(rng, "I refuse blood products"),
+        f"Relationship to patient: {_blank(rng, _pick(rng, ('self', 'spouse', 'parent', 'guardian')), 0.5)}",
+        f"Time: {rng.randrange(1, 13)}:{rng.randrange(60):02d} {_pick(rng, ('AM', 'PM'))}",
+    ), 0, 3))
+    sigs = [_signature(rng, p["name"], _date(rng), _pick(rng, ("Patient signature", "Signature of patient or legal representative", "Signed (patient / guardian)")))]
+    if _chance(rng, 0.7):
+        sigs.append(_signature(rng, _name(rng), _date(rng), _pick(rng, ("Witness", "Witnessed by"))))
     if _chance(rng, 0.5):
-        paragraphs = [f"{i + 1}. {x}" for i, x in enumerate(paragraphs)]
-    interp = _checkbox(rng, "Interpreter used", _chance(rng, 0.2)) + ("\nLanguage: ________" if _chance(rng, 0.3) else "")
-    sigs = [_signature(rng, p["name"], _date(rng), _pick(rng, ("Patient signature", "Signature of patient or legal representative"))),
-            _signature(rng, _name(rng), _date(rng), "Witness"),]
-    if _chance(rng, 0.6):
-        sigs.append(_signature(rng, _clinician(rng), _date(rng), "Physician"))
-    return f"{_facility_block(rng)}\n\n{title}\n\n" + "\n\n".join(paragraphs) + f"\n\n{interp}\n\n" + "\n\n".join(sigs)
+        sigs.append(_signature(rng, _clinician(rng), _date(rng), _pick(rng, ("Physician", "Provider obtaining consent"))))
+    head = _facility_block(rng) + "\n\n" if _chance(rng, 0.6) else ""
+    return f"{head}{title}\n\n{text}\n\n{extra}\n\n" + "\n\n".join(sigs)
 
 
 def _advance_directive(rng: random.Random, p: dict[str, str]) -> str:
     title = _title(rng, "Advance Health Care Directive", "Living Will", "Durable Power of Attorney for Health Care",
-                   "Advance Directive", "POLST - Physician Orders for Life-Sustaining Treatment", "Health Care Proxy")
+                   "Advance Directive", "POLST - Physician Orders for Life-Sustaining Treatment", "Health Care Proxy",
+                   "My Health Care Wishes", "Do Not Resuscitate Order", "Out-of-Hospital DNR Order", "MOLST",
+                   "Appointment of Health Care Agent", "Five Wishes")
     agent = _name(rng)
-    parts = rng.sample((
+    role = _pick(rng, ("health care agent", "health care proxy", "surrogate", "attorney-in-fact for health care", "decision maker"))
+    pool = (
         f"I, {p['name']}, being of sound mind, willfully and voluntarily make known my wishes regarding life-prolonging procedures.",
-        f"I designate {agent}, my {_pick(rng, ('spouse', 'daughter', 'son', 'sister', 'friend'))}, phone {_phone(rng)}, as my health care agent to make health care decisions for me if I am unable to make my own decisions.",
+        f"I designate {agent}, my {_pick(rng, ('spouse', 'daughter', 'son', 'sister', 'friend', 'husband', 'wife'))}, phone {_phone(rng)}, as my {role} to make health care decisions for me if I am unable to make my own decisions.",
         "If I have a terminal condition or am permanently unconscious, I direct that life-sustaining treatment be withheld or withdrawn.",
         "I do / do not want artificial nutrition and hydration if it would only prolong the process of dying.",
         "I want comfort care and pain relief at all times, even if it hastens my death.",
         "This document revokes any prior advance directive I have signed.",
         "Organ donation: upon my death I wish to donate any needed organs and tissues.",
-    ), rng.randrange(3, 6))
-    choices = "\n".join(_checkbox(rng, x) for x in rng.sample((
-        "Attempt resuscitation (CPR)", "Do not attempt resuscitation (DNR)", "Full treatment",
-        "Selective treatment", "Comfort-focused treatment", "Long-term artificial nutrition by tube",
-        "No artificial nutrition by tube", "Trial period of mechanical ventilation"), rng.randrange(2, 5)))
-    sigs = _signature(rng, p["name"], _date(rng), "Signature of principal") + "\n\n" + \
-        _signature(rng, _name(rng), _date(rng), _pick(rng, ("Witness 1", "Witness", "Notary public")))
+        "If my doctors believe I will not recover, I do not want to be kept alive on machines.",
+        "In the event of cardiac or respiratory arrest, no chest compressions, artificial ventilation, defibrillation or cardiac drugs are to be given.",
+        "This order was discussed with the patient or the patient's legal surrogate.",
+        "I do not want a feeding tube if I cannot eat on my own and will not get better.",
+        f"If {agent} is not available, I name {_name(rng)} as my alternate.",
+        "I want to die at home if possible.",
+    )
+    parts = _mix(rng, pool, 3, 7)
+    choices = "\n".join(_checkbox(rng, x) for x in _mix(rng, (
+        "Attempt resuscitation (CPR)", "Do not attempt resuscitation (DNR)", "Full treatment", "Selective treatment",
+        "Comfort-focused treatment", "Long-term artificial nutrition by tube", "No artificial nutrition by tube",
+        "Trial period of mechanical ventilation", "Do not intubate (DNI)", "Transfer to hospital only if comfort needs cannot be met"), 0, 5))
+    sigs = _signature(rng, p["name"], _date(rng), _pick(rng, ("Signature of principal", "Signed", "Patient or surrogate signature"))) + "\n\n" + \
+        _signature(rng, _name(rng), _date(rng), _pick(rng, ("Witness 1", "Witness", "Notary public", "Physician signature")))
     state = _pick(rng, CITIES)[1]
-    return f"{title}\n{_pick(rng, ('State of ' + state, 'Pursuant to state law', ''))}\n\n" + "\n\n".join(parts) + f"\n\n{choices}\n\n{sigs}"
+    return (f"{title}\n{_pick(rng, ('State of ' + state, 'Pursuant to state law', '', ''))}\n\n"
+            f"{_numbered(rng, parts)}\n\n{choices}\n\n{sigs}")
 
 
 def _insurance_card(rng: random.Random, p: dict[str, str]) -> str:
-    insurer = _pick(rng, INSURERS)
-    plan = _pick(rng, ("PPO", "HMO", "EPO", "POS", "Medicare Advantage", "Medicaid Managed Care", "Choice Plus"))
+    insurer = _insurer(rng)
+    plan = _pick(rng, ("PPO", "HMO", "EPO", "POS", "Medicare Advantage", "Medicaid Managed Care", "Choice Plus", "Gold 80", "Bronze HSA", "Dental PPO"))
+    member_id = _pick(rng, (f"{_pick(rng, ('XQ', 'W', 'ABC', 'H', 'GLH ', 'ZGP'))}{_digits(rng, 9)}",
+                            f"{_digits(rng, 4)} {_digits(rng, 4)} {_digits(rng, 4)}", f"{_digits(rng, 3)}-{_digits(rng, 2)}-{_digits(rng, 4)}-{_digits(rng, 2)}"))
     fields = [
-        ("Member", p["name"].upper() if _chance(rng, 0.5) else p["name"]),
-        (_pick(rng, ("Member ID", "ID #", "Subscriber ID", "Identification No.")), f"{_pick(rng, ('XQ', 'W', 'ABC', 'H'))}{_digits(rng, 9)}"),
-        (_pick(rng, ("Group", "Group No.", "GRP #")), _digits(rng, 6)),
-        ("Plan", plan),
+        (_pick(rng, ("Member", "Member Name", "Subscriber", "Name", "Recipient", "Enrollee")), p["name"].upper() if _chance(rng, 0.5) else p["name"]),
+        (_pick(rng, ("Member ID", "ID #", "Subscriber ID", "Identification No.", "Member #", "ID No.")), member_id),
+        (_pick(rng, ("Group", "Group No.", "GRP #", "Group Number")), _digits(rng, rng.randrange(5, 9))),
+        (_pick(rng, ("Plan", "Plan type", "Product", "Plan Code")), plan),
         ("RxBIN", _digits(rng, 6)), ("RxPCN", _pick(rng, ("ADV", "RXPCS", "9999", "MEDDPRIME"))),
         ("RxGrp", _pick(rng, ("RX1234", "HPRX", "GRX77"))),
-        (_pick(rng, ("Copay PCP", "Office visit")), f"${rng.choice((10, 15, 20, 25, 30, 40))}"),
-        (_pick(rng, ("Copay Specialist", "Specialist")), f"${rng.choice((30, 40, 50, 60, 75))}"),
-        (_pick(rng, ("ER", "Emergency room")), f"${rng.choice((100, 150, 250, 300))}"),
-        ("Effective date", _fmt_date(rng, _date(rng))),
+        (_pick(rng, ("Copay PCP", "Office visit", "PCP copay", "Primary care")), f"${rng.choice((0, 10, 15, 20, 25, 30, 40))}"),
+        (_pick(rng, ("Copay Specialist", "Specialist", "SPC")), f"${rng.choice((30, 40, 50, 60, 75))}"),
+        (_pick(rng, ("ER", "Emergency room", "ER copay")), f"${rng.choice((100, 150, 200, 250, 300))}"),
+        (_pick(rng, ("Urgent care", "UC")), f"${rng.choice((25, 50, 75))}"),
+        (_pick(rng, ("Effective date", "Issue date", "Coverage start", "Eff.")), _fmt_date(rng, _date(rng))),
+        (_pick(rng, ("PCP", "Primary care provider")), _clinician(rng)),
+        ("Dependents", f"{_pick(rng, ('01', '02', '03'))} {_pick(rng, GIVEN).upper()}"),
     ]
-    rng.shuffle(fields)
-    front = f"{insurer.upper() if _chance(rng, 0.5) else insurer}\n{_pick(rng, ('Health Insurance Card', 'Member ID Card', 'Subscriber Card', ''))}\n{_kv(rng, fields[: rng.randrange(6, len(fields) + 1)])}"
-    back = "\n".join(rng.sample((
+    chosen = _mix(rng, fields, 4, 10)
+    heading = _pick(rng, ("Health Insurance Card", "Member ID Card", "Subscriber Card", "Identification Card", "", "", "www.example-health.org"))
+    front = f"{insurer.upper() if _chance(rng, 0.5) else insurer}\n{heading}\n{_kv(rng, chosen)}"
+    back = "\n".join(_mix(rng, (
         f"Member services: {_phone(rng)}", f"Provider services: 1-800-{rng.randrange(200, 999)}-{rng.randrange(1000, 9999)}",
         f"Pharmacist help desk: {_phone(rng)}", f"Send claims to: PO Box {rng.randrange(1000, 99999)}, {_pick(rng, CITIES)[0]}",
         "Present this card each time you receive services.", "Possession of this card does not guarantee eligibility.",
         f"24-hour nurse line {_phone(rng)}", "Emergency? Call 911 or go to the nearest emergency room.",
-        "Precertification required for inpatient admissions.",
-    ), rng.randrange(3, 7)))
-    return front + ("\n\n--- back of card ---\n" if _chance(rng, 0.5) else "\n\n") + back
+        "Precertification required for inpatient admissions.", "This card is not proof of coverage.",
+        "Show this card at every visit.", f"Customer Service 1-888-{rng.randrange(200, 999)}-{rng.randrange(1000, 9999)}",
+        "Behavioral health: call the number on the back of this card.", "Out-of-network benefits may apply.",
+    ), 2, 7))
+    return front + ("\n\n--- back of card ---\n" if _chance(rng, 0.4) else "\n\n") + back
 
 
 def _medication_list(rng: random.Random, p: dict[str, str]) -> str:
-    title = _title(rng, "Medication List", "Current Medications", "Medication Reconciliation", "My Medicines", "Active Medication Summary")
+    title = _title(rng, "Medication List", "Current Medications", "Medication Reconciliation", "My Medicines", "Active Medication Summary",
+                   "Home Medications", "Discharge Medication List", "Medication Record", "Medication reconciliation at admission",
+                   "List of medicines I take", "Outpatient Medication Profile")
     meds = rng.sample(DRUGS, rng.randrange(3, 11))
-    style = rng.randrange(3)
+    style = rng.randrange(5)
     lines = []
     if style == 0:
-        lines.append(f"{'Medication':<26}{'Dose':<18}{'How to take':<40}For")
+        head = _pick(rng, (("Medication", "Dose", "How to take", "For"), ("Name of medicine", "How much", "When", "Why"), ("Drug", "Strength", "Directions", "Indication")))
+        lines.append(f"{head[0]:<26}{head[1]:<18}{head[2]:<40}{head[3]}")
         for m in meds:
-            lines.append(f"{m[0]:<26}{m[1]:<18}{m[3]:<40}{m[4]}")
+            lines.append(f"{m[0]:<26}{m[1]:<18}{_sig(rng, m):<40}{m[4] if _chance(rng, 0.8) else ''}")
     elif style == 1:
         for i, m in enumerate(meds):
             lines.append(f"{i + 1}. {m[0].capitalize()} {m[1]} {m[2]} - take {m[3]} ({m[4]})")
-    else:
+    elif style == 2:
         for m in meds:
-            lines.append(f"{m[0].upper()} {m[1]} {m[2].upper()}\n   Sig: {m[3]}   Last dose: {_fmt_date(rng, _date(rng))}   {_checkbox(rng, 'Continue')}")
-    extra = _pick(rng, (
+            lines.append(f"{m[0].upper()} {m[1]} {m[2].upper()}\n   Sig: {_sig(rng, m)}   Last dose: {_fmt_date(rng, _date(rng))}   {_checkbox(rng, 'Continue')}")
+    elif style == 3:
+        lines.append("Drug / dose / route / frequency / last taken / continue?")
+        for m in meds:
+            lines.append(f"{m[0].capitalize()} {m[1]} {_pick(rng, ('PO', 'SC', 'inhaled', 'PO'))} {_pick(rng, ('daily', 'BID', 'TID', 'QHS', 'PRN'))} - "
+                         f"{_pick(rng, ('this AM', 'yesterday', 'last night', 'unknown'))} - {_pick(rng, ('yes', 'hold', 'stop', 'yes'))}")
+    else:
+        lines.append("Morning | Noon | Evening | Bedtime")
+        for m in meds:
+            slots = " | ".join(_pick(rng, ("X", "", "1", "")) for _ in range(4))
+            lines.append(f"{m[0]} {m[1]}: {slots}")
+    extra = _mix(rng, (
         f"Allergies: {_pick(rng, ('NKDA', 'Penicillin', 'Codeine', 'Sulfa', 'Latex'))}",
         f"Pharmacy: {_pick(rng, ('Main Street Pharmacy', 'CarePlus Drugs', 'Hilltop Apothecary'))} {_phone(rng)}",
         "Bring this list to every appointment. Include over-the-counter medicines and supplements.",
         f"Reviewed with patient on {_fmt_date(rng, _date(rng))} by {_clinician(rng)}",
-    ))
-    return f"{title}\n\n" + "\n".join(lines) + f"\n\n{extra}"
+        f"Stopped: {_pick(rng, DRUGS)[0]} ({_pick(rng, ('side effects', 'stomach upset', 'no longer needed', 'rash'))})",
+        "Over-the-counter / supplements: vitamin D, fish oil, acetaminophen as needed",
+        "Reconciled by pharmacist ________",
+    ), 1, 3)
+    return f"{title}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(extra)
 
 
 def _prescription(rng: random.Random, p: dict[str, str]) -> str:
     prescriber = _clinician(rng)
     drug = _pick(rng, DRUGS)
-    head = f"{prescriber}\n{_pick(rng, FACILITIES)}\n{_address(rng)}\nDEA# {_pick(rng, 'ABFM')}{_pick(rng, 'KLMRS')}{_digits(rng, 7)}   NPI {_digits(rng, 10)}"
+    qty = rng.choice((14, 20, 28, 30, 60, 90))
+    ids = _mix(rng, (f"DEA# {_pick(rng, 'ABFM')}{_pick(rng, 'KLMRS')}{_digits(rng, 7)}", f"NPI {_digits(rng, 10)}", f"Lic. {_digits(rng, 5)}",
+                     _phone(rng)), 1, 3)
+    head = f"{prescriber}\n{_pick(rng, FACILITIES) if _chance(rng, 0.7) else _pick(rng, SPECIALTIES)}\n{_address(rng) if _chance(rng, 0.6) else ''}\n{'   '.join(ids)}"
     body = _pick(rng, (
-        f"Rx\n{drug[0].capitalize()} {drug[1]} {drug[2]}\nSig: {drug[3]}\nDisp: #{rng.choice((14, 30, 60, 90))} ({_pick(rng, ('thirty', 'sixty', 'ninety', 'fourteen'))})\nRefills: {rng.randrange(0, 6)}",
-        f"℞  {drug[0]} {drug[1]}\nTake {drug[3]}.\nQuantity: {rng.choice((14, 30, 60, 90))}   Refills: {_pick(rng, ('0', '1', '2', '3', 'PRN', 'none'))}",
-        f"PRESCRIPTION\nDrug: {drug[0].upper()}  Strength: {drug[1]}  Form: {drug[2]}\nDirections: {drug[3]}\nDispense: {rng.choice((14, 30, 60, 90))}  Refill x {rng.randrange(0, 6)}",
+        f"Rx\n{drug[0].capitalize()} {drug[1]} {drug[2]}\nSig: {_sig(rng, drug)}\nDisp: #{qty} ({_NUMBER_WORDS[qty]})\nRefills: {rng.randrange(0, 6)}",
+        f"℞  {drug[0]} {drug[1]}\nTake {drug[3]}.\nQuantity: {qty}   Refills: {_pick(rng, ('0', '1', '2', '3', 'PRN', 'none', 'NR'))}",
+        f"PRESCRIPTION\nDrug: {drug[0].upper()}  Strength: {drug[1]}  Form: {drug[2]}\nDirections: {_sig(rng, drug)}\nDispense: {qty}  Refill x {rng.randrange(0, 6)}",
+        f"R/\n{drug[0].capitalize()} {drug[1]} {_pick(rng, ('tabs', 'caps', drug[2]))}\n{_sig(rng, drug)}\n#{qty}\nRefill: {_pick(rng, ('NR', '0', '1', '2'))}",
+        f"e-Rx printout\nMedication: {drug[0]} {drug[1]} {drug[2]}\nInstructions: {drug[3]}\nQty: {qty}   Days supply: {rng.choice((7, 10, 30, 90))}   Refills: {rng.randrange(0, 6)}",
     ))
-    sub = _pick(rng, ("Substitution permitted", "Dispense as written", "Generic substitution allowed  [ ] DAW", "May substitute"))
-    return f"{head}\n\nPatient: {p['name']}   DOB: {p['birth']}\nAddress: {p['address']}\nDate: {_fmt_date(rng, _date(rng))}\n\n{body}\n\n{sub}\n\n{_signature(rng, prescriber, _date(rng), 'Prescriber signature')}"
+    patient_line = _pick(rng, (
+        f"Patient: {p['name']}   DOB: {p['birth']}\nAddress: {p['address']}",
+        f"Name of patient: {p['name']}   Age: {p['age']}",
+        f"For: {p['name']}",
+        "Name ____________________   Age ____",
+    ))
+    sub = _pick(rng, ("Substitution permitted", "Dispense as written", "Generic substitution allowed  [ ] DAW", "May substitute",
+                      "Label [x]   Do not substitute [ ]", "Product selection permitted", ""))
+    return f"{head}\n\n{patient_line}\nDate: {_fmt_date(rng, _date(rng))}\n\n{body}\n\n{sub}\n\n{_signature(rng, prescriber, _date(rng), _pick(rng, ('Prescriber signature', 'Signature', 'M.D.')))}"
 
 
 def _intake_form(rng: random.Random, p: dict[str, str]) -> str:
-    title = _title(rng, "New Patient Intake Form", "Patient Health Questionnaire", "Medical History Form", "Patient Registration and Health History", "Pre-Visit Questionnaire")
-    demo = _kv(rng, [("Name", p["name"]), ("Date of birth", p["birth"]), ("Address", p["address"]), ("Phone", p["phone"]),
-                     ("Emergency contact", f"{_name(rng)} {_phone(rng)}"), ("Primary care physician", _clinician(rng)),
-                     ("Preferred language", _pick(rng, ("English", "Spanish", "Vietnamese", "Arabic")))][: rng.randrange(4, 8)])
-    conditions = "\n".join(_checkbox(rng, c) for c in rng.sample((
-        "High blood pressure", "Diabetes", "Heart disease", "Asthma", "Cancer", "Stroke", "Thyroid disease",
-        "Depression / anxiety", "Kidney disease", "Arthritis", "Seizures", "Bleeding disorder"), rng.randrange(5, 11)))
-    questions = "\n".join(rng.sample((
-        f"Do you smoke?  {_pick(rng, ('Yes', 'No', 'Former'))}", f"Alcohol use: {_pick(rng, ('None', 'Occasional', '1-2 drinks/day'))}",
-        "List any surgeries: ____________________", f"Allergies to medications: {_pick(rng, ('none', 'penicillin', 'aspirin'))}",
-        "Are you pregnant or could you be pregnant?  Y / N", f"Pain level today (0-10): {rng.randrange(0, 11)}",
-        "Have you fallen in the past 12 months?  Yes  No", f"Exercise per week: {rng.randrange(0, 7)} days",
-        "Family history (parents, siblings): ______________"), rng.randrange(4, 8)))
-    sections = [("Patient information", demo), ("Have you ever had", conditions), ("Lifestyle and other", questions)]
-    rng.shuffle(sections[1:])
-    return f"{_facility_block(rng)}\n{title}\n\n{_sections(rng, sections)}\n\n{_signature(rng, p['name'], _date(rng), 'Patient signature')}"
+    title = _title(rng, "New Patient Intake Form", "Patient Health Questionnaire", "Medical History Form", "Patient Registration and Health History",
+                   "Pre-Visit Questionnaire", "Health History Questionnaire", "Welcome! Please complete before your visit", "Pediatric Health History",
+                   "Annual Wellness Questionnaire", "Dental Health History", "Sports Pre-participation Questionnaire")
+    demo = _kv(rng, _mix(rng, [("Name", _blank(rng, p["name"])), ("Date of birth", _blank(rng, p["birth"])), ("Address", _blank(rng, p["address"])),
+                               ("Phone", _blank(rng, p["phone"])), ("Emergency contact", _blank(rng, f"{_name(rng)} {_phone(rng)}")),
+                               ("Primary care physician", _blank(rng, _clinician(rng))), ("Preferred language", _pick(rng, ("English", "Spanish", "Vietnamese", "Arabic"))),
+                               ("Reason for today's visit", _blank(rng, _pick(rng, COMPLAINTS), 0.5)), ("Pharmacy", _blank(rng, "Main Street Pharmacy", 0.6)),
+                               ("Occupation", _blank(rng, _pick(rng, ("teacher", "retired", "driver", "nurse")), 0.5))], 3, 8))
+    conditions = "\n".join(_checkbox(rng, c) for c in _mix(rng, (
+        "High blood pressure", "Diabetes", "Heart disease", "Asthma", "Cancer", "Stroke", "Thyroid disease", "Headaches",
+        "Depression / anxiety", "Kidney disease", "Arthritis", "Seizures", "Bleeding disorder", "Chest pain", "Shortness of breath",
+        "High cholesterol", "Ear infections", "Acid reflux"), 4, 12))
+    questions = "\n".join(_mix(rng, (
+        f"Do you smoke?  {_pick(rng, ('Yes', 'No', 'Former', 'Y / N'))}", f"Alcohol use: {_pick(rng, ('None', 'Occasional', '1-2 drinks/day', '____ drinks per week'))}",
+        "List any surgeries: ____________________", f"Allergies to medications: {_pick(rng, ('none', 'penicillin', 'aspirin', '__________'))}",
+        "Are you pregnant or could you be pregnant?  Y / N", f"Pain level today (0-10): {_pick(rng, ('____', str(rng.randrange(0, 11))))}",
+        "Have you fallen in the past 12 months?  Yes  No", f"Exercise per week: {_pick(rng, ('____', str(rng.randrange(0, 7))))} days",
+        "Family history (parents, siblings): ______________", "Do you feel safe at home?  Y / N", "Who lives with you? __________",
+        "Immunizations up to date?  yes / no / not sure", "Has the patient ever been hospitalized? ____",
+        "Previous operations and year: ______________", "Do you wear glasses or hearing aids?  Y / N"), 3, 8))
+    heads = (_pick(rng, ("Patient information", "About you", "Demographics")), _pick(rng, ("Have you ever had", "Medical history - check any that apply", "Conditions")),
+             _pick(rng, ("Lifestyle and other", "Other questions", "Social history")))
+    sections = [(heads[0], demo), (heads[1], conditions), (heads[2], questions)]
+    rng.shuffle(sections)
+    head = _facility_block(rng) + "\n" if _chance(rng, 0.6) else ""
+    sign = _signature(rng, p["name"], _date(rng), _pick(rng, ("Patient signature", "Parent/guardian completing form", "Signature")))
+    return f"{head}{title}\n\n{_sections(rng, sections)}\n\n{sign}"
 
 
 def _outside_records(rng: random.Random, p: dict[str, str]) -> str:
     source = _pick(rng, FACILITIES)
-    title = _title(rng, "Medical Records", "Copy of Medical Records", "Records Transfer", "Outside Medical Records", "Health Information Management - Records Copy")
-    enclosed = "\n".join(f"- {x}" for x in rng.sample((
-        "Office visit notes", "Discharge summary", "Laboratory results", "Imaging reports", "Operative report",
-        "Immunization record", "Problem list", "Medication list", "Consultation reports", "Pathology reports"), rng.randrange(3, 7)))
+    title = _title(rng, "Medical Records", "Copy of Medical Records", "Records Transfer", "Outside Medical Records",
+                   "Health Information Management - Records Copy", "Transmittal of Records", "Records Enclosed",
+                   "Certification of Records", "Continuity of Care Records")
+    enclosed = _numbered(rng, _mix(rng, (
+        "Office visit notes", "Discharge summary", "Laboratory results", "Imaging reports", "Operative report", "Emergency visit record",
+        "Immunization record", "Problem list", "Medication list", "Consultation reports", "Pathology reports", "Nursing notes"), 2, 7))
     statement = _pick(rng, (
         f"Enclosed are copies of medical records for the above patient from {source}, covering dates of service {_fmt_date(rng, _date(rng, 2010, 2018))} through {_fmt_date(rng, _date(rng, 2019, 2026))}.",
         f"These records are provided at the request of the patient / authorized requester. Total pages: {rng.randrange(5, 240)}.",
         f"Records received from {source} for continuity of care. Please file into the patient's chart.",
+        f"Per your request dated {_fmt_date(rng, _date(rng))}, please find enclosed {rng.randrange(3, 300)} pages of records for the patient named above.",
+        f"The following records are forwarded from {source} following the patient's transfer of care.",
     ))
     cert = _pick(rng, (
         "I certify that the enclosed are true and complete copies of records maintained in the regular course of business.",
         "CONFIDENTIAL: This information has been disclosed to you from records protected by federal confidentiality rules. Redisclosure is prohibited.",
-        "Custodian of records certification attached.",
-    ))
-    return f"{source}\n{title}\n\n{statement}\n\nContents:\n{enclosed}\n\n{cert}\n\n{_signature(rng, _name(rng), _date(rng), 'Custodian of records')}"
+        "Custodian of records certification attached.", "These copies are certified as true and exact copies of the original records.", ""))
+    return (f"{source}\n{title}\n\n{statement}\n\n{_pick(rng, ('Contents:', 'Enclosed:', 'Records included:', 'Included:'))}\n{enclosed}\n\n{cert}\n\n"
+            f"{_signature(rng, _name(rng), _date(rng), _pick(rng, ('Custodian of records', 'HIM specialist', 'Release of information clerk')))}")
 
 
 def _release_of_information(rng: random.Random, p: dict[str, str]) -> str:
     title = _title(rng, "Authorization for Release of Information", "Authorization to Disclose Protected Health Information",
-                   "Request for Medical Records", "HIPAA Authorization Form", "Release of Information Request")
-    recipient = _pick(rng, (f"{_pick(rng, ('Law offices of', 'Attorney'))} {_name(rng)}", _pick(rng, INSURERS), _pick(rng, FACILITIES), "Myself (patient)", "Social Security Administration"))
-    purpose = _pick(rng, ("Continuity of care", "Legal", "Insurance claim", "Personal use", "Disability determination", "At the request of the individual"))
-    fields = [("Patient name", p["name"]), ("Date of birth", p["birth"]), ("Release records from", _pick(rng, FACILITIES)),
-              ("Release to", recipient), ("Address", _address(rng)), ("Purpose of disclosure", purpose),
-              ("Dates of service", f"{_fmt_date(rng, _date(rng, 2012, 2019))} to {_fmt_date(rng, _date(rng, 2020, 2026))}")]
-    items = "\n".join(_checkbox(rng, x) for x in rng.sample((
-        "Entire record", "Discharge summary", "History and physical", "Lab results", "Radiology reports",
-        "Progress notes", "Billing records", "Mental health records*", "HIV / STD test results*",
-        "Alcohol and drug treatment records*"), rng.randrange(3, 8)))
-    legal = rng.sample((
+                   "Request for Medical Records", "HIPAA Authorization Form", "Release of Information Request",
+                   "Request to Release Health Records", "Authorization - Disclosure of PHI", "Patient Request for Access to Records",
+                   "Authorization to Obtain and Release Records")
+    recipient = _pick(rng, (f"{_pick(rng, ('Law offices of', 'Attorney', 'Legal group of'))} {_name(rng)}", _insurer(rng), _pick(rng, FACILITIES),
+                            "Myself (patient)", "Social Security Administration", f"my {_pick(rng, ('daughter', 'son', 'spouse'))}, {_name(rng)}",
+                            "Disability Determination Services", "My new physician"))
+    purpose = _pick(rng, ("Continuity of care", "Legal", "Insurance claim", "Personal use", "Disability determination",
+                          "At the request of the individual", "Legal matter", "Second opinion", "School / camp"))
+    fields = _mix(rng, [("Patient name", _blank(rng, p["name"], 0.2)), ("Date of birth", _blank(rng, p["birth"], 0.2)),
+                        (_pick(rng, ("Release records from", "Disclose from", "Provider holding records")), _pick(rng, FACILITIES)),
+                        (_pick(rng, ("Release to", "Send records to", "Recipient")), recipient), ("Address", _address(rng)),
+                        (_pick(rng, ("Purpose of disclosure", "Purpose", "Reason for request")), purpose),
+                        (_pick(rng, ("Dates of service", "Records wanted", "Time period")),
+                         f"{_fmt_date(rng, _date(rng, 2012, 2019))} to {_pick(rng, (_fmt_date(rng, _date(rng, 2020, 2026)), 'present'))}"),
+                        ("Delivery", _pick(rng, ("mail", "fax", "pick up", "secure e-mail", "CD")))], 4, 8)
+    items = "\n".join(_checkbox(rng, x) for x in _mix(rng, (
+        "Entire record", "Discharge summary", "History and physical", "Lab results", "Radiology reports", "Progress notes",
+        "Billing records", "Mental health records*", "HIV / STD test results*", "Alcohol and drug treatment records*",
+        "Verbal communication", "Immunization record"), 2, 8))
+    legal = _mix(rng, (
         "I understand that I may revoke this authorization at any time by written notice, except to the extent action has already been taken.",
         f"This authorization expires on {_fmt_date(rng, _date(rng, 2026, 2028))} or one year from the date signed.",
         "Information disclosed may be subject to redisclosure by the recipient and no longer protected by federal privacy regulations.",
         "Treatment, payment, enrollment or eligibility will not be conditioned on signing this authorization.",
-        "A reasonable copying fee may be charged.",
-    ), rng.randrange(2, 5))
-    return f"{_facility_block(rng)}\n\n{title}\n\n{_kv(rng, fields)}\n\nInformation to be released:\n{items}\n\n" + "\n".join(legal) + \
-        f"\n\n{_signature(rng, p['name'], _date(rng), 'Signature of patient or legal representative')}"
+        "A reasonable copying fee may be charged.", "This request ends 90 days after I sign it. I can cancel it in writing at any time.",
+        "Records released may be shared again by the receiver and lose privacy protection.",
+        "I have a right to receive a copy of this authorization.",
+    ), 1, 4)
+    head = _facility_block(rng) + "\n\n" if _chance(rng, 0.7) else ""
+    return (f"{head}{title}\n\n{_kv(rng, fields)}\n\n{_pick(rng, ('Information to be released:', 'Records requested:', 'Please release:', 'I authorize release of:'))}\n{items}\n\n"
+            + _numbered(rng, legal) + f"\n\n{_signature(rng, p['name'], _date(rng), _pick(rng, ('Signature of patient or legal representative', 'Patient signature', 'Signature')))}")
 
 
 def _other(rng: random.Random, p: dict[str, str]) -> str:
-    kind = rng.randrange(6)
+    kind = rng.randrange(8)
     if kind == 0:
         return (f"FAX {_pick(rng, ('COVER SHEET', 'TRANSMITTAL', ''))}\nTo: {_name(rng)}   Fax: {_phone(rng)}\nFrom: {_pick(rng, FACILITIES)}\n"
                 f"Pages (including cover): {rng.randrange(1, 20)}\nRe: {_pick(rng, ('Information as requested', 'Please call', 'Follow up'))}\n\n"
@@ -771,8 +943,32 @@ def _other(rng: random.Random, p: dict[str, str]) -> str:
                 + _pick(rng, ("Eat more vegetables and whole grains. Limit salt and sugar.", "Check your blood pressure at home and keep a log.",
                               "Keep the area clean and dry. Call if you notice redness or fever.", "Wash your hands often and get vaccinated each year."))
                 + "\nThis handout is for general information only.")
+    if kind == 5:
+        return (f"Notice of Privacy Practices - acknowledgement of receipt\nI acknowledge that I received a copy of the {_pick(rng, FACILITIES)} "
+                "Notice of Privacy Practices.\n" + _signature(rng, p["name"], _date(rng), "Signature"))
+    if kind == 6:
+        return (f"Financial policy\nPayment is due at the time of service. We accept cash, checks and major credit cards. A fee of ${rng.randrange(20, 50)} "
+                f"is charged for returned checks. Missed appointments without 24 hours notice may be charged ${rng.randrange(25, 75)}.\n"
+                + _signature(rng, p["name"], _date(rng), "Responsible party"))
     return (f"Visitor sign-in sheet\nDate: {_fmt_date(rng, _date(rng))}\n"
             + "\n".join(f"{_name(rng)}    {rng.randrange(8, 17)}:{rng.randrange(60):02d}" for _ in range(rng.randrange(2, 8))))
+
+
+def _furniture(rng: random.Random, body: str) -> str:
+    """What any scanned page may carry whatever its type: fax headers, page numbers, stamps, form numbers."""
+    top, bottom = [], []
+    if _chance(rng, 0.15):
+        top.append(f"{_fmt_date(rng, _date(rng))} {rng.randrange(0, 24):02d}:{rng.randrange(60):02d}  FROM: {_phone(rng)}  "
+                   f"TO: {_phone(rng)}  P.{rng.randrange(1, 9):03d}/{rng.randrange(9, 20):03d}")
+    if _chance(rng, 0.08):
+        top.append(_pick(rng, ("COPY", "CONFIDENTIAL", "RECEIVED", "ORIGINAL", "SCANNED")))
+    if _chance(rng, 0.2):
+        bottom.append(f"Page {_pick(rng, ('1', '2'))} of {_pick(rng, ('2', '3', '4'))}")
+    if _chance(rng, 0.1):
+        bottom.append(_pick(rng, (f"Form {_pick(rng, ('HIM', 'MR', 'ADM', 'CL'))}-{_digits(rng, 3)} Rev. {rng.randrange(1, 13)}/{rng.randrange(10, 26)}",
+                                  f"Printed {_fmt_date(rng, _date(rng))} by {_pick(rng, GIVEN).lower()}{_digits(rng, 2)}",
+                                  f"{_pick(rng, FACILITIES)} - confidential patient information")))
+    return "\n".join([*top, body, *bottom])
 
 
 GENERATORS: dict[str, Callable[[random.Random, dict[str, str]], str]] = {
@@ -812,4 +1008,4 @@ def generate_document(doc_type: str, rng: random.Random, patient: Mapping[str, A
         generator = GENERATORS[doc_type]
     except KeyError:
         raise KeyError(f"no generator for document type {doc_type!r}; known: {', '.join(DOCUMENT_TYPES)}") from None
-    return generator(rng, _patient(rng, patient)).strip() + "\n"
+    return _furniture(rng, generator(rng, _patient(rng, patient)).strip()).strip() + "\n"
