@@ -8,6 +8,7 @@ unique per call, so each has its own SHA-256.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -35,6 +36,43 @@ from pipeline.store.manifest import Manifest
 from pipeline.store.objects import LocalStore
 
 RECEIVED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+#: as in tests/conftest.py: the server's maintenance database, next to which test databases are made
+POSTGRES_ADMIN_URL = os.environ.get("PIPELINE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database that per-test databases are copied from (faster than migrating each)."""
+    from sqlalchemy import create_engine, text
+
+    name = f"pipeline_tmpl_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        migrate(f"{POSTGRES_ADMIN_URL.rpartition('/')[0]}/{name}")
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def migrated_postgres_url(pg_template: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test (a copy of the template), dropped after."""
+    from sqlalchemy import create_engine, text
+
+    name = f"pipeline_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rpartition('/')[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
@@ -42,10 +80,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty manifest database: SQLite in tmp_path, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'manifest.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    migrate(url)
-    return url
+        migrate(url)
+        return url
+    return request.getfixturevalue("migrated_postgres_url")
 
 
 @pytest.fixture
