@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.errors import CorruptFileError, EncryptedFileError, LimitExceededError
 from pipeline.records import Word
@@ -81,7 +81,9 @@ def render_page(source: Path, name: str, media_type: str, index: int, dpi: int,
             raise CorruptFileError(f"{name}: page {index + 1} is missing; rescan the document") from exc
         _check_pixels(name, index, image.width, image.height, max_pixels)
         try:
-            page = image.convert("L") if image.mode != "L" else image.copy()
+            # a phone photo says in EXIF which way up it was taken; apply that first
+            upright = ImageOps.exif_transpose(image) if media_type == "image/jpeg" else image
+            page = upright.convert("L") if upright.mode != "L" else upright.copy()
         except (OSError, SyntaxError, ValueError) as exc:
             raise CorruptFileError(
                 f"{name}: page {index + 1} is damaged or truncated ({exc}); rescan the document"

@@ -237,3 +237,17 @@ def test_a_daemonic_process_ocrs_in_process(tmp_path: Path) -> None:
     child.join(timeout=30)
     assert child.exitcode == 0
     assert "metoprolol" in text
+
+
+def test_jpeg_exif_orientation_is_applied(engine: OcrEngine, tmp_path: Path) -> None:
+    # A phone photo stored sideways with EXIF Orientation 6 ("rotate 90 clockwise to view").
+    stored = preprocess.turn(draw_page(TEXT), 270)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "photo.jpg"
+    stored.save(path, quality=95, exif=exif)
+
+    page = engine.recognize(document(path), tmp_path).pages[0]
+
+    assert page.rotation == 0 and (page.width, page.height) == (stored.height, stored.width)
+    assert words_of(" ".join(TEXT)) <= words_of(page.text)
