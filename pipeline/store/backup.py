@@ -205,27 +205,31 @@ class Reindexed:
     documents: int
     added: int
     review_items: int
+    access_entries_restored: int = 0
 
     def to_json(self) -> dict[str, int]:
-        return {"documents": self.documents, "added": self.added, "review_items": self.review_items}
+        return {"documents": self.documents, "added": self.added, "review_items": self.review_items,
+                "access_entries_restored": self.access_entries_restored}
 
 
 def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
     """Rebuild the manifest rows from the store's NDJSON journal (the last state of each wins)."""
     manifest.flush_journal(store)
-    documents, texts, reviews = journal.collect(store)
+    found = journal.collect(store)
     added = 0
-    for data in documents.values():
+    for data in found.documents.values():
         doc = StoredDocument.from_json(data)
-        added += manifest.upsert_document(doc, texts.get(doc.sha256))
-    for item in reviews.values():
+        added += manifest.upsert_document(doc, found.texts.get(doc.sha256))
+    for item in found.reviews.values():
         manifest.upsert_review_item(item)
-    log.info("reindex: %d documents (%d new), %d review items", len(documents), added, len(reviews))
-    return Reindexed(len(documents), added, len(reviews))
+    restored = manifest.restore_access_entries(sorted(found.access.values(), key=lambda e: e["id"]))
+    log.info("reindex: %d documents (%d new), %d review items, %d access-log entries put back",
+             len(found.documents), added, len(found.reviews), restored)
+    return Reindexed(len(found.documents), added, len(found.reviews), restored)
 
 
 def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | None = None) -> tuple[str, int]:
-    """Write the whole manifest (documents with their text, review items) as one journal snapshot,
+    """Write the whole manifest (documents with their text, review items, access log) as one snapshot,
     so later reindexes replay from it; returns (key, documents). Nothing older is deleted."""
     from pipeline.store.mapping import review_to_json
 
@@ -244,6 +248,8 @@ def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | Non
             yield journal.document_line(doc, text)
         for item in manifest.review_items():
             yield journal.review_line(review_to_json(item))
+        for entry in manifest.access_log():
+            yield journal.access_line(entry)
 
     journal.write_lines(store, key, lines())
     log.info("snapshot of %d documents written to %s", count, key)

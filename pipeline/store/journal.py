@@ -10,6 +10,10 @@ One JSON object per line:
 
     {"kind": "document", "document": {...StoredDocument...}, "text": "..."}   text only when first filed
     {"kind": "review_item", "review_item": {...}}                              keyed by document id
+    {"kind": "access", "access": {...access_log row...}}                       keyed by its id
+
+The access log rides along: on a store with Object Lock its copy in the journal cannot be altered
+even by someone who can alter the database.
 
 Every row carries a `revision` (+1 per change), and a replay keeps the highest revision of each
 document and review item, so objects written out of order (two processes flushing at once) or twice
@@ -24,6 +28,7 @@ import itertools
 import json
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +51,10 @@ def document_line(doc: StoredDocument, text: str | None = None) -> dict[str, Any
 
 def review_line(item: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "review_item", "review_item": item}
+
+
+def access_line(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "access", "access": entry}
 
 
 def write_event(store: ObjectStore, lines: Iterable[dict[str, Any]], at: datetime, label: str) -> str:
@@ -81,11 +90,18 @@ def replay(store: ObjectStore) -> Iterator[dict[str, Any]]:
                 log.warning("%s line %d is not JSON; skipped", key, number)
 
 
-def collect(store: ObjectStore) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, dict[str, Any]]]:
-    """(documents by id, OCR text by SHA-256, review items by document id): highest revision wins."""
-    documents: dict[str, dict[str, Any]] = {}
-    texts: dict[str, str] = {}
-    reviews: dict[str, dict[str, Any]] = {}
+@dataclass
+class Collected:
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # by document id
+    texts: dict[str, str] = field(default_factory=dict)  # OCR text by SHA-256
+    reviews: dict[str, dict[str, Any]] = field(default_factory=dict)  # by document id
+    access: dict[int, dict[str, Any]] = field(default_factory=dict)  # by access-log id
+
+
+def collect(store: ObjectStore) -> Collected:
+    """The newest state of everything in the journal: the highest revision of each row wins."""
+    out = Collected()
+    documents, texts, reviews = out.documents, out.texts, out.reviews
     for line in replay(store):
         if line.get("kind") == "document":
             doc = line["document"]
@@ -95,7 +111,9 @@ def collect(store: ObjectStore) -> tuple[dict[str, dict[str, Any]], dict[str, st
         elif line.get("kind") == "review_item":
             item = line["review_item"]
             _keep_newest(reviews, item["document_id"], item)
-    return documents, texts, reviews
+        elif line.get("kind") == "access":
+            out.access[int(line["access"]["id"])] = line["access"]
+    return out
 
 
 def _keep_newest(states: dict[str, dict[str, Any]], key: str, state: dict[str, Any]) -> None:

@@ -316,12 +316,11 @@ class Manifest:
                 item.resolved_patient_id = patient_id
                 item.revision += 1
                 lines.append(journal.review_line(review_to_json(review_from_row(item))))
-            self._outbox(session, lines)
             session.add(AccessLogRow(at=now, actor=actor, action="refiled", document_id=document_id,
                                      patient_mrn=old.patient_mrn, reason=reason))
             session.add(AccessLogRow(at=now, actor=actor, action="refiled", document_id=new.document_id,
                                      patient_mrn=patient_mrn, reason=reason))
-            session.flush()
+            self._outbox(session, lines)
             return new
         new = self._run("refiling", work)
         self._after_change()
@@ -426,7 +425,6 @@ class Manifest:
             item.revision += 1
             session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
                                      patient_mrn=patient_mrn, reason=f"review: {resolution}" + (f"; {note}" if note else "")))
-            session.flush()
             self._outbox(session, [journal.document_line(document_from_row(doc)),
                                    journal.review_line(review_to_json(review_from_row(item)))])
             return item.document_id
@@ -451,9 +449,12 @@ class Manifest:
                       patient_mrn: str | None = None, reason: str | None = None, recipient: str | None = None) -> None:
         if action not in ACCESS_ACTIONS:
             raise ValueError(f"unknown access-log action {action!r}")
-        self._run("writing the access log", lambda s: s.add(AccessLogRow(
-            at=self.clock(), actor=actor, action=action, document_id=document_id, patient_mrn=patient_mrn,
-            reason=reason, recipient=recipient)))
+        def work(session: Session) -> None:
+            session.add(AccessLogRow(at=self.clock(), actor=actor, action=action, document_id=document_id,
+                                     patient_mrn=patient_mrn, reason=reason, recipient=recipient))
+            self._outbox(session, [])
+        self._run("writing the access log", work)
+        self._after_change()
 
     def access_log(self, document_id: str | None = None) -> list[dict[str, Any]]:
         def work(session: Session) -> list[dict[str, Any]]:
@@ -507,6 +508,17 @@ class Manifest:
                 session.add(ReviewCandidateRow(item_id=row.id, patient_id=patient_id))
         self._run("restoring a review item", work)
 
+    def restore_access_entries(self, entries: Iterable[dict[str, Any]]) -> int:
+        """Put back journaled access-log entries the database lacks (by id); returns how many."""
+        entries = list(entries)
+        if not entries:
+            return 0
+        have = set(self._run("reading access-log ids", lambda s: list(s.scalars(select(AccessLogRow.id)))))
+        missing = [e for e in entries if e["id"] not in have]
+        if missing:
+            self.load_table("access_log", missing)
+        return len(missing)
+
     def dump_table(self, name: str) -> list[dict[str, Any]]:
         """Every row of one manifest table as JSON-ready dicts (for `pipeline export`)."""
         table = _TABLES[name]
@@ -536,8 +548,13 @@ class Manifest:
     # -------------------------------------------------------------------------------- journal
 
     def _outbox(self, session: Session, lines: list[dict[str, Any]]) -> None:
-        """Queue journal lines in the same transaction as the change they describe."""
-        session.add(JournalOutboxRow(created_at=self.clock(), lines=lines))
+        """Queue journal lines in the same transaction as the change they describe, with every
+        access-log entry this transaction adds (the journal keeps the audit trail too)."""
+        entries = [obj for obj in session.new if isinstance(obj, AccessLogRow)]
+        session.flush()
+        lines = lines + [journal.access_line(row_to_json(row)) for row in sorted(entries, key=lambda r: r.id)]
+        if lines:
+            session.add(JournalOutboxRow(created_at=self.clock(), lines=lines))
 
     def _after_change(self) -> None:
         if self.store is not None:
@@ -562,8 +579,8 @@ class Manifest:
             if not rows:
                 return written
             for _, lines in rows:
-                label = next((line.get("document", line.get("review_item", {})).get("document_id")
-                              for line in lines), None) or "event"
+                label = next((line[line["kind"]].get("document_id") for line in lines
+                              if line[line["kind"]].get("document_id")), None) or "event"
                 journal.write_event(store, lines, self.clock(), label)  # stamped after the commit
             ids = [row_id for row_id, _ in rows]
             self._run("clearing the journal outbox",
