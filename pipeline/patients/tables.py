@@ -8,7 +8,7 @@
     encounters      A01 admit .. A03 discharge, by visit number
     adt_messages    every ADT message seen, keyed by MSH-10 so a repeat is applied once
 
-Blocking lookups use the indexes: identifiers.value, names (family_key, given_key, birth_date:
+Blocking lookups use the indexes: identifiers (value, authority, type_code), names (family_key, given_key, birth_date:
 the patient's birth date is copied onto each name so a name + birth-year lookup reads one index),
 patients.birth_date, phones.digits.
 """
@@ -69,7 +69,7 @@ class Identifier(Base):
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), index=True, nullable=False
     )
-    value: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    value: Mapped[str] = mapped_column(String(64), nullable=False)  # looked up via the unique index
     authority: Mapped[str] = mapped_column(String(64), default=DEFAULT_AUTHORITY, nullable=False)
     type_code: Mapped[str] = mapped_column(String(8), default=MRN_TYPE, nullable=False)
     status: Mapped[str] = mapped_column(String(8), default=ID_ACTIVE, nullable=False)

@@ -22,3 +22,19 @@ def test_migrated_schema_matches_the_models(engine) -> None:
         tables = set(conn.dialect.get_table_names(conn))
     assert MINE <= tables
     assert differences == []
+
+
+def test_a_bulk_load_rebuilds_the_indexes_it_dropped(engine, tmp_path, monkeypatch) -> None:
+    from sqlalchemy import inspect
+
+    from pipeline.patients import importer
+
+    from .conftest import PATIENTS, write_csv
+
+    before = {t: {i["name"] for i in inspect(engine).get_indexes(t)} for t in MINE}
+    monkeypatch.setattr(importer, "BULK_INDEX_REBUILD_ROWS", 1)  # treat the tiny file as a big load
+    report = importer.import_file(write_csv(tmp_path / "p.csv", PATIENTS), engine)
+    assert report.imported == len(PATIENTS)
+    after = {t: {i["name"] for i in inspect(engine).get_indexes(t)} for t in MINE}
+    assert after == before and "ix_names_family_key_given_key" in after["names"]
+    test_migrated_schema_matches_the_models(engine)

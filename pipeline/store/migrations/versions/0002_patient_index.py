@@ -52,7 +52,6 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_identifiers_patient_id", "identifiers", ["patient_id"])
-    op.create_index("ix_identifiers_value", "identifiers", ["value"])
 
     op.create_table(
         "names",
