@@ -89,6 +89,8 @@ def _identifiers(args: argparse.Namespace) -> DocumentIdentifiers:
             text = args.document.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             raise InputError(f"{args.document}: cannot be read ({exc.strerror})", hint="check the path") from exc
+        if text.lstrip().startswith("{"):
+            return _identifiers_from_ocr_json(args.document, text)
         return extract_from_text(text)
     birth = None
     if args.dob:
@@ -103,6 +105,26 @@ def _identifiers(args: argparse.Namespace) -> DocumentIdentifiers:
         birth_date=birth, mrn=normalize.identifier(args.mrn) or None, sex=normalize.sex(args.sex),
         phone=normalize.phone(args.phone) or None, address=args.address, postcode=args.postcode,
     )
+
+
+def _identifiers_from_ocr_json(path: Path, text: str) -> DocumentIdentifiers:
+    """`pipeline ocr --json` output: {"pages": [{"number", "text", ...}], ...}; barcodes if listed."""
+    from pipeline.patients.extract import extract_identifiers
+    from pipeline.records import Barcode, OcrPage, OcrResult
+
+    try:
+        data = json.loads(text)
+        pages = tuple(
+            OcrPage(number=int(p.get("number", i + 1)), text=str(p.get("text", "")),
+                    confidence=float(p.get("confidence", -1.0)),
+                    barcodes=tuple(Barcode(int(p.get("number", i + 1)), str(b.get("format", "")), str(b.get("text", "")))
+                                   for b in p.get("barcodes", []) if isinstance(b, dict)))
+            for i, p in enumerate(data["pages"])
+        )
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{path}: not OCR JSON (expected the output of `pipeline ocr --json`)",
+                         hint="or give a plain text file") from exc
+    return extract_identifiers(OcrResult(pages=pages, searchable_pdf=None, engine="json"))
 
 
 def match_to_json(match: PatientMatch, *, show_names: bool = True) -> dict:

@@ -85,3 +85,18 @@ def test_bad_input_exit_codes_and_messages(tmp_path: Path, capsys) -> None:
     assert code == 4 and "match: no identifiers given" in err
     code, _, err = run(capsys, home, "match", "--dob", "someday")
     assert code == 4 and "--dob 'someday': not a date" in err
+
+
+def test_match_ocr_json_with_a_barcode(tmp_path: Path, capsys) -> None:
+    home = tmp_path / "home"
+    run(capsys, home, "patients", "import", str(write_csv(tmp_path / "p.csv", PATIENTS)))
+    ocr = tmp_path / "ocr.json"
+    ocr.write_text(json.dumps({"pages": [{"number": 1, "text": "Patient: DOE, JANE", "confidence": 91.0,
+                                          "barcodes": [{"format": "QRCode", "text": "MRN:10000001|DOB:1980-01-02"}]}]}))
+    code, out, _ = run(capsys, home, "match", "--json", "--document", str(ocr))
+    data = json.loads(out)
+    assert code == 0 and data["outcome"] == "auto_file" and data["patient_mrn"] == "10000001"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"nope": 1}')
+    code, _, err = run(capsys, home, "match", "--document", str(bad))
+    assert code == 4 and "bad.json: not OCR JSON" in err
