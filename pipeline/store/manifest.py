@@ -1,8 +1,10 @@
 """The manifest: what was filed where, for whom, as what; the review queue; the access log.
 
-`Manifest(engine)` is safe to share between threads (a session per call). When built with
-`store=`, every change to a document row is also journaled as NDJSON in the object store
-(`journal.py`), so `pipeline reindex` can rebuild the index from the store alone.
+`Manifest(engine)` is safe to share between threads (a session per call). Every change to a
+document row, a review item or the access log also queues a journal event in the same transaction
+(`journal.py`); a Manifest built with `store=` copies them to the object store's NDJSON journal
+right away (otherwise the next process holding the store does), so `pipeline reindex` can rebuild
+the index from the store alone. All times are stored in UTC.
 """
 
 from __future__ import annotations
@@ -111,12 +113,12 @@ class Manifest:
     def record_duplicate(self, source_name: str, sha256: str, document_id: str, received_at: datetime) -> None:
         """Link a second copy of known bytes to the document that holds them; nothing is stored twice."""
         self._run("recording a duplicate", lambda s: s.add(IntakeEventRow(
-            kind="duplicate", at=received_at, source_name=source_name, sha256=sha256, document_id=document_id)))
+            kind="duplicate", at=received_at.astimezone(UTC), source_name=source_name, sha256=sha256, document_id=document_id)))
 
     def record_rejection(self, source_name: str, sha256: str | None, error: str, reason: str,
                          quarantine_key: str | None, received_at: datetime) -> None:
         self._run("recording a rejection", lambda s: s.add(IntakeEventRow(
-            kind="rejected", at=received_at, source_name=source_name, sha256=sha256, error=error,
+            kind="rejected", at=received_at.astimezone(UTC), source_name=source_name, sha256=sha256, error=error,
             reason=reason, quarantine_key=quarantine_key)))
 
     def intake_events(self, kind: str | None = None) -> list[dict[str, Any]]:
@@ -450,7 +452,7 @@ class Manifest:
         if action not in ACCESS_ACTIONS:
             raise ValueError(f"unknown access-log action {action!r}")
         def work(session: Session) -> None:
-            session.add(AccessLogRow(at=self.clock(), actor=actor, action=action, document_id=document_id,
+            session.add(AccessLogRow(at=self.clock().astimezone(UTC), actor=actor, action=action, document_id=document_id,
                                      patient_mrn=patient_mrn, reason=reason, recipient=recipient))
             self._outbox(session, [])
         self._run("writing the access log", work)
