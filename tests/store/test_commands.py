@@ -341,3 +341,28 @@ def test_the_access_log_is_journaled_and_a_reindex_puts_it_back(filed_home, tmp_
     assert reindex(fresh, store).access_entries_restored == 3
     assert fresh.access_log() == original_log
     assert reindex(fresh, store).access_entries_restored == 0  # nothing twice
+
+
+def test_bad_command_line_input_gets_its_exit_code_and_advice(filed_home, tmp_path: Path, capsys) -> None:
+    home, manifest, _, entries = filed_home
+    not_a_backup = tmp_path / "random-folder"
+    not_a_backup.mkdir()
+    with manifest.engine.begin() as conn:  # one MRN under two assigning authorities
+        conn.execute(text("INSERT INTO patients (id, birth_date, sex, active, merged_into_id, source, created_at, "
+                          "updated_at) VALUES (60, NULL, 'M', 1, NULL, 'csv', '2026-01-01', '2026-01-01')"))
+        conn.execute(text("INSERT INTO identifiers (patient_id, value, authority, type_code, status) "
+                          "VALUES (60, 'MRN0008', 'OTHER-HOSPITAL', 'MR', 'active')"))
+    cases = [
+        (("export", "fhirr", str(tmp_path / "x.ndjson")), 9, "unknown export 'fhirr'"),
+        (("import", str(tmp_path / "nowhere")), 9, "no such folder"),
+        (("import", str(not_a_backup)), 9, "no SHA256SUMS file"),
+        (("release", "--patient", "MRN0007", "--to", " ", "--purpose", "care", str(tmp_path / "r.zip")), 7,
+         "needs the requester"),
+        (("refile", entries[0].document_id, "--patient", "MRN0008", "--reason", "x"), 6,
+         "MRN MRN0008 belongs to 2 patients"),
+        (("export", str(tmp_path / "random-folder")), 7, "not empty"),
+    ]
+    (not_a_backup / "something.txt").write_text("x")
+    for argv, code, message in cases:
+        assert run(home, *argv) == code, argv
+        assert message in capsys.readouterr().out, argv
