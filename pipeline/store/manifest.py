@@ -515,8 +515,13 @@ class Manifest:
         entries = list(entries)
         if not entries:
             return 0
-        have = set(self._run("reading access-log ids", lambda s: list(s.scalars(select(AccessLogRow.id)))))
+        have = {row["id"]: row for row in self.access_log()}
         missing = [e for e in entries if e["id"] not in have]
+        clashing = [e["id"] for e in entries if e["id"] in have and have[e["id"]] != e]
+        if clashing:
+            log.warning("%d access-log entries in the journal (first id %d) differ from the database's entries "
+                        "with the same id; the database keeps its own, the journal keeps the other",
+                        len(clashing), clashing[0])
         if missing:
             self.load_table("access_log", missing)
         return len(missing)
