@@ -141,3 +141,23 @@ def test_train_from_reviews_adds_what_clerks_confirmed(capsys, tmp_path: Path) -
     assert code == 0, err
     counts = read_header(out_path).training_counts
     assert sum(counts.values()) + json.loads(out)["metrics"]["heldout_documents"] == 9 + 12
+
+
+@pytest.mark.integration
+def test_train_corpus_scans_are_read_by_the_ocr_engine(tmp_path: Path) -> None:
+    """A .png in a corpus folder is rendered here, then read by the real OCR engine (Tesseract)."""
+    from pipeline.classify.commands import load_corpus
+    from pipeline.classify.types import load_types
+    from pipeline.settings import load_settings
+    from pipeline.synth.render import render_pages, save_scan
+
+    corpus = tmp_path / "corpus"
+    (corpus / "letter").mkdir(parents=True)
+    (corpus / "letter" / "typed.txt").write_text("Dear Dr. Moreno, thank you for seeing my patient.")
+    [image] = render_pages(["Dear Doctor Quarrington,\nThank you for the kind referral of your patient.\nSincerely yours"], dpi=200)
+    save_scan([image], corpus / "letter" / "scan.png")
+    settings = load_settings(tmp_path / "home", ocr_searchable_pdf=False, workers=1)
+    loaded = load_corpus(corpus, load_types(), settings)
+    assert loaded.labels == ("letter", "letter")
+    scanned = next(t for t in loaded.texts if "Moreno" not in t)
+    assert "Quarrington" in scanned and "referral" in scanned
