@@ -8,7 +8,9 @@
     DIR/SHA256SUMS             `sha256sum -c` compatible, for every file above
 
 `import_home` checks every checksum first, then fills an *empty* home, so the restore is bit for
-bit. `release` bundles a patient's filed documents into a zip and logs the disclosure.
+bit. `release` bundles a patient's filed documents into a zip (the PDFs, `index.json`, and
+`DocumentReference.ndjson` whose attachment URLs are the file names in the zip) and logs the
+disclosure.
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ def release(manifest: Manifest, store: ObjectStore, *, patient_mrn: str, recipie
     if not docs:
         raise NotFoundError(f"no filed documents for MRN {patient_mrn}; check the MRN with `pipeline search`")
     now = clock()
-    index = []
+    index, references = [], []
     with atomic_file(out) as handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for doc in sorted(docs, key=lambda d: (d.date_of_service or d.filed_at.date(), d.document_id)):
             key = doc.searchable_key or doc.original_key
@@ -182,6 +184,10 @@ def release(manifest: Manifest, store: ObjectStore, *, patient_mrn: str, recipie
             index.append({"file": name, "document_id": doc.document_id, "type": doc.type_display or doc.doc_type,
                           "loinc": doc.loinc, "date_of_service": doc.date_of_service.isoformat()
                           if doc.date_of_service else None, "sha256": hashlib.sha256(data).hexdigest()})
+            reference = document_reference(doc, lambda k, n=name, key=key: n if k == key else k)
+            reference["content"] = [c for c in reference["content"] if c["attachment"]["url"] == name]
+            references.append(json.dumps(reference, sort_keys=True))
+        bundle.writestr("DocumentReference.ndjson", "\n".join(references) + "\n")
         bundle.writestr("index.json", json.dumps({
             "patient_mrn": patient_mrn, "recipient": recipient, "purpose": purpose, "released_at": now.isoformat(),
             "released_by": actor, "documents": index}, indent=2))

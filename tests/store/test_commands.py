@@ -162,9 +162,13 @@ def test_release_bundles_the_patients_documents_and_logs_the_disclosure(filed_ho
     with zipfile.ZipFile(out) as bundle:
         names = bundle.namelist()
         index = json.loads(bundle.read("index.json"))
-        assert len(names) == 3
+        assert len(names) == 4
         for item in index["documents"]:
             assert bundle.read(item["file"]) == store.get(manifest.get(item["document_id"]).searchable_key)
+        references = [DocumentReference.model_validate_json(line)
+                      for line in bundle.read("DocumentReference.ndjson").decode().splitlines()]
+        assert [[c.attachment.url for c in r.content] for r in references] == \
+            [[i["file"]] for i in index["documents"]]
     assert {d["document_id"] for d in index["documents"]} == {entries[0].document_id, entries[1].document_id}
     released = [e for e in manifest.access_log() if e["action"] == "released"]
     assert len(released) == 2 and released[0]["recipient"].startswith("Dr. Example")
