@@ -50,6 +50,7 @@ def register(subparsers: Any) -> None:
     get.add_argument("--original", action="store_true", help="with --out: the untouched original scan")
     get.add_argument("--reason", help="why you are looking (goes into the access log)")
     get.add_argument("--json", action="store_true")
+    get.add_argument("--fhir", action="store_true", help="print the entry as a FHIR R4 DocumentReference")
 
     refile = add("refile", "move a misfiled document to the right patient (the old entry stays, "
                            "marked entered-in-error)", cmd_refile)
@@ -128,6 +129,11 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
         manifest.record_access(actor, "viewed", document_id=doc.document_id, patient_mrn=doc.patient_mrn,
                                reason=args.reason)
     history = [d.document_id for d in manifest.history(doc.document_id)]
+    if args.fhir:
+        from pipeline.store.fhir import document_reference
+
+        _print_json(document_reference(doc, store.url))
+        return EXIT_OK
     if args.json:
         _print_json({**doc.to_json(), "history": history})
         return EXIT_OK

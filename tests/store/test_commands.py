@@ -75,6 +75,9 @@ def test_search_and_get_log_views(filed_home, capsys) -> None:
     assert "MRN0007" in capsys.readouterr().out
     [entry] = manifest.access_log(entries[0].document_id)
     assert (entry["actor"], entry["action"], entry["reason"]) == ("clerk.ann", "viewed", "QA")
+    assert run(home, "get", entries[0].document_id, "--fhir") == 0
+    resource = DocumentReference.model_validate_json(capsys.readouterr().out)
+    assert resource.id == entries[0].document_id and resource.subject.reference == "Patient/7"
 
 
 def test_get_out_writes_the_verified_pdf_and_logs_a_download(filed_home, tmp_path: Path, make_filing) -> None:
