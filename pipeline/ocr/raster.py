@@ -1,7 +1,9 @@
 """Opening inputs and turning one page at a time into a grayscale image.
 
-PDF pages are rendered with pypdfium2 (about twice as fast per page as pdf2image/pdftoppm here,
-see docs/benchmarks/ocr.md); TIFF/PNG/JPEG pages are decoded with Pillow, one frame at a time.
+A scanner's PDF page (one full-page image, nothing else) is decoded straight from its image
+stream; any other PDF page is rendered with pypdfium2 (about twice as fast per page as
+pdf2image/pdftoppm here, see docs/benchmarks/ocr.md). TIFF/PNG/JPEG pages are decoded with Pillow,
+one frame at a time.
 Only one page image exists at once, so memory does not grow with the page count.
 
 pdfium is not thread-safe, so this module is used only inside the OCR worker processes (each
@@ -17,6 +19,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import pikepdf
+import pikepdf.models.image as pikepdf_image
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -57,6 +61,9 @@ def render_page(source: Path, name: str, media_type: str, index: int, dpi: int,
                 max_pixels: int) -> Image.Image:
     """Page `index` (0-based) as an 8-bit grayscale image, checked against `max_pixels`."""
     if media_type == PDF:
+        scan = _scanned_image(source, name, index, dpi, max_pixels)
+        if scan is not None:
+            return scan
         page = _open_pdf(source, name)[index]
         try:
             width, height = page.get_size()
@@ -98,6 +105,65 @@ def render_page(source: Path, name: str, media_type: str, index: int, dpi: int,
         return page
 
 
+def _scanned_image(source: Path, name: str, index: int, dpi: int,
+                   max_pixels: int) -> Image.Image | None:
+    """The page's scan decoded straight from the PDF, when the page is nothing but that image.
+
+    A scanner's PDF page draws one full-page image (`q W 0 0 H x y cm /Im0 Do Q`); decoding it
+    with Pillow skips pdfium's render and resampling (3x faster here, docs/benchmarks/ocr.md) and
+    reads the scan's own pixels. Any other page, or anything unexpected, gives None: render it.
+    """
+    try:
+        page = _open_pikepdf(source).pages[index]
+        if page.obj.get("/CropBox") is not None and list(page.cropbox) != list(page.mediabox):
+            return None
+        x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+        operations = pikepdf.parse_content_stream(page)
+        names = [str(op.operator) for op in operations]
+        if sorted(names) != ["Do", "Q", "cm", "q"]:
+            return None
+        a, b, c, d, e, f = (float(v) for v in operations[names.index("cm")].operands)
+        if b or c or abs(a - (x1 - x0)) > 1 or abs(d - (y1 - y0)) > 1 \
+                or abs(e - x0) > 1 or abs(f - y0) > 1:
+            return None
+        xobject = page.Resources.XObject[operations[names.index("Do")].operands[0]]
+        if xobject.get("/Subtype") != pikepdf.Name.Image or any(
+                key in xobject for key in ("/SMask", "/Mask", "/ImageMask", "/Decode")):
+            return None
+        width, height = int(xobject.Width), int(xobject.Height)
+        _check_pixels(name, index, width, height, max_pixels)
+        pdf_image = pikepdf.PdfImage(xobject)
+        if pdf_image.mode not in ("1", "L", "RGB"):
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = pdf_image.as_pil_image()
+            image.load()
+    except LimitExceededError:
+        raise
+    except (pikepdf.PdfError, OSError, ValueError, KeyError, AttributeError, TypeError,
+            IndexError, Image.DecompressionBombError, pikepdf_image.UnsupportedImageTypeError,
+            pikepdf_image.NotExtractableError) as exc:
+        log.debug("page %d: no direct image decode (%s); rendering it", index + 1, exc)
+        return None
+    native_x, native_y = width * 72 / (x1 - x0), height * 72 / (y1 - y0)
+    if not (50 <= native_x <= 2400 and 50 <= native_y <= 2400):
+        return None
+    gray = image.convert("L") if image.mode != "L" else image
+    target = (round((x1 - x0) * dpi / 72), round((y1 - y0) * dpi / 72))
+    if abs(native_x - dpi) > dpi * 0.05 or abs(native_y - dpi) > dpi * 0.05:
+        _check_pixels(name, index, target[0], target[1], max_pixels)
+        gray = gray.resize(target, Image.Resampling.BILINEAR)
+    rotate = int(page.obj.get("/Rotate", 0)) % 360
+    if rotate in (90, 180, 270):
+        gray = gray.transpose({90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
+                               270: Image.Transpose.ROTATE_90}[rotate])
+    elif rotate:
+        return None
+    gray.info["dpi"] = (dpi, dpi)
+    return gray
+
+
 def text_layer(source: Path, name: str, index: int, dpi: int) -> TextLayer | None:
     """The page's own text (born-digital PDF), or None when it has too little real text."""
     page = _open_pdf(source, name)[index]
@@ -119,16 +185,34 @@ def text_layer(source: Path, name: str, index: int, dpi: int) -> TextLayer | Non
 
 
 def close_cached() -> None:
-    """Forget the cached open PDF (tests; the worker keeps one open between pages)."""
-    global _cached
+    """Forget the cached open PDFs (the worker keeps the last one open between pages)."""
+    global _cached, _cached_pike
     if _cached is not None:
         _cached[1].close()
         _cached = None
+    if _cached_pike is not None:
+        _cached_pike[1].close()
+        _cached_pike = None
 
 
 # ------------------------------------------------------------------------------------ internals
 
 _cached: tuple[tuple[str, int, int], pdfium.PdfDocument] | None = None
+_cached_pike: tuple[tuple[str, int, int], pikepdf.Pdf] | None = None
+
+
+def _open_pikepdf(source: Path) -> pikepdf.Pdf:
+    global _cached_pike
+    stat = source.stat()
+    key = (str(source), stat.st_size, stat.st_mtime_ns)
+    if _cached_pike is not None and _cached_pike[0] == key:
+        return _cached_pike[1]
+    if _cached_pike is not None:
+        _cached_pike[1].close()
+        _cached_pike = None
+    document = pikepdf.open(source)
+    _cached_pike = (key, document)
+    return document
 
 
 def _open_pdf(source: Path, name: str) -> pdfium.PdfDocument:
