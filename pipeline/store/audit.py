@@ -21,6 +21,7 @@ from sqlalchemy import inspect, text
 
 from pipeline.errors import IntegrityError, StorageError
 from pipeline.records import DocumentStatus
+from pipeline.store import journal
 from pipeline.store.keys import DOCUMENT_PREFIXES
 from pipeline.store.manifest import Manifest
 from pipeline.store.objects import ObjectStore
@@ -63,10 +64,12 @@ class AuditReport:
                 "counts": self.counts(), "findings": [asdict(f) for f in self.findings]}
 
 
-def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False, today: date | None = None,
-              ) -> AuditReport:
+def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False, journal_check: bool = False,
+              today: date | None = None) -> AuditReport:
     """Check every object the manifest names. `quick` compares the checksum the store recorded at
-    write time (sidecar / S3 metadata) instead of reading every byte back."""
+    write time (sidecar / S3 metadata) instead of reading every byte back. `journal_check` also
+    replays the store's NDJSON journal and checks it holds every row as the database has it (so a
+    `pipeline reindex` would rebuild the same manifest)."""
     findings: list[Finding] = []
     referenced: set[str] = set()
     verified: dict[str, str] = {}
@@ -90,6 +93,8 @@ def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False, to
     for document_id in manifest.documents_without_text():
         findings.append(Finding(WARNING, "no-text", "no OCR text: the document cannot be found by text search",
                                 document_id))
+    if journal_check:
+        findings.extend(_journal_gaps(manifest, store))
     pending = manifest.pending_journal_events()
     if pending:
         findings.append(Finding(WARNING, "journal-pending", f"{pending} manifest changes are not yet in the store's "
@@ -119,6 +124,21 @@ def _check_object(store: ObjectStore, key: str, expected: str, document_id: str,
                                 f"SHA-256 is {actual[:12]}..., the manifest recorded {expected[:12]}...",
                                 document_id, key))
     return expected
+
+
+def _journal_gaps(manifest: Manifest, store: ObjectStore) -> list[Finding]:
+    manifest.flush_journal(store)
+    found = journal.collect(store)
+    findings = []
+    for doc in manifest.iter_documents():
+        held = found.documents.get(doc.document_id)
+        if held is None:
+            findings.append(Finding(WARNING, "journal-missing", "the store's journal does not know this document; "
+                                    "run `pipeline reindex --snapshot`", doc.document_id))
+        elif int(held.get("revision") or 1) != doc.revision:
+            findings.append(Finding(WARNING, "journal-stale", f"the journal holds revision {held.get('revision')}, "
+                                    f"the database {doc.revision}; run `pipeline reindex --snapshot`", doc.document_id))
+    return findings
 
 
 def _deficiencies(manifest: Manifest, today: date) -> list[Finding]:

@@ -81,6 +81,8 @@ def register(subparsers: Any) -> None:
                 cmd_audit)
     audit.add_argument("--quick", action="store_true",
                        help="compare the checksums the store recorded instead of reading every object back")
+    audit.add_argument("--journal", action="store_true",
+                       help="also check the store's NDJSON journal holds every manifest row (what reindex needs)")
     audit.add_argument("--json", action="store_true")
 
     reindex = add("reindex", "rebuild the manifest from the NDJSON journal in the object store", cmd_reindex)
@@ -201,7 +203,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.store.audit import format_table, run_audit
 
     manifest, store = open_manifest(settings)
-    report = run_audit(manifest, store, quick=args.quick)
+    report = run_audit(manifest, store, quick=args.quick, journal_check=args.journal)
     if args.json:
         _print_json(report.to_json())
     else:

@@ -373,3 +373,19 @@ def test_bad_command_line_input_gets_its_exit_code_and_advice(filed_home, tmp_pa
     for argv, code, message in cases:
         assert run(home, *argv) == code, argv
         assert message in capsys.readouterr().out, argv
+
+
+def test_audit_journal_finds_rows_the_journal_lacks(filed_home, capsys) -> None:
+    home, manifest, store, entries = filed_home
+    assert run(home, "audit", "--journal", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+    with manifest.engine.begin() as conn:  # a change made behind the manifest's back: no journal event
+        conn.execute(text("UPDATE documents SET revision = revision + 1, patient_mrn = 'X' "
+                          "WHERE document_id = :d"), {"d": entries[0].document_id})
+    assert run(home, "audit", "--journal", "--json") == 0
+    [finding] = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["kind"] == "journal-stale" and finding["document_id"] == entries[0].document_id
+    assert run(home, "reindex", "--snapshot") == 0
+    capsys.readouterr()
+    assert run(home, "audit", "--journal", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
