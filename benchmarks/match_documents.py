@@ -40,9 +40,12 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--documents", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--twin-rate", type=float, default=0.02, help="share of patients in twin pairs")
+    parser.add_argument("--namesake-rate", type=float, default=0.02, help="share of patients in namesake pairs")
     args = parser.parse_args()
 
-    index = patients_synth.index_patients(args.patients, seed=args.seed)
+    index = patients_synth.index_patients(args.patients, seed=args.seed, twin_rate=args.twin_rate,
+                                          namesake_rate=args.namesake_rate)
     pool = patients_synth.index_patients(5_000, seed=args.seed + 1)
     docs = patients_synth.documents(index, args.documents, seed=args.seed + 2, outside_pool=pool)
     settings = Settings()
@@ -77,7 +80,8 @@ def main() -> int:
     n = len(docs)
     legible = outcomes["legible"]
     print(f"## Documents against a {args.patients:,}-patient synthetic index\n")
-    print(f"{n} documents (seed {args.seed}); index imported in {import_seconds:.1f} s "
+    print(f"{n} documents (seed {args.seed}; twins {args.twin_rate:.0%}, namesakes {args.namesake_rate:.0%} "
+          f"of the index); index imported in {import_seconds:.1f} s "
           f"({report.imported} patients); thresholds: auto-file p >= {settings.match_auto_file_threshold}, "
           f"margin {settings.match_runner_up_margin} log2.\n")
     print("| measure | value | goal |\n|---|---|---|")

@@ -231,6 +231,7 @@ def documents(index: list[dict], n: int, seed: int = 11, *, outside_rate: float 
         if outside:
             person = dict(rng.choice(outside_pool)) if outside_pool else _person(rng, "")
             person["mrn"] = f"9{rng.randrange(10**8):08d}"  # another system's number: not in the index
+            notes.append("not in index")
             if rng.random() < 0.3:  # a namesake of someone in the index
                 other = rng.choice(index)
                 person.update(family_name=other["family_name"], given_name=other["given_name"])
