@@ -15,6 +15,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pipeline.errors import ConfigurationError, IntegrityError, StorageError
 from pipeline.records import StoredObject
 from pipeline.settings import Settings
-from pipeline.store.objects import _same_or_refuse, check_key
+from pipeline.store.objects import _same_or_refuse, check_key, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,7 @@ class S3Store:
 
     def put(self, key: str, data: bytes | Path, content_type: str) -> StoredObject:
         check_key(key)
-        body = data if isinstance(data, bytes) else Path(data).read_bytes()
-        digest = hashlib.sha256(body)
-        sha256 = digest.hexdigest()
+        sha256, size = sha256_of(data)  # a file is streamed, never held in memory whole
         existing = self.head(key)
         if existing is not None:
             return _same_or_refuse(key, existing, sha256, self)
@@ -88,11 +87,15 @@ class S3Store:
             extra["ObjectLockMode"] = "COMPLIANCE"
             extra["ObjectLockRetainUntilDate"] = datetime.now(UTC) + timedelta(days=self.object_lock_days)
         try:
-            self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
-                ChecksumAlgorithm="SHA256", ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
-                Metadata={META_SHA256: sha256}, IfNoneMatch="*", **extra,
-            )
+            with (nullcontext(data) if isinstance(data, bytes) else open(data, "rb")) as body:
+                # the server recomputes the SHA-256 and refuses the object if a byte differs
+                self.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                    ChecksumAlgorithm="SHA256", ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
+                    Metadata={META_SHA256: sha256}, IfNoneMatch="*", **extra,
+                )
+        except OSError as exc:
+            raise StorageError(f"cannot read {data} to store it as {key} ({exc.strerror})") from exc
         except ClientError as exc:
             if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict"):
                 theirs = self.head(key)
@@ -101,8 +104,8 @@ class S3Store:
             raise self._error("put", key, exc) from exc
         except BotoCoreError as exc:
             raise self._error("put", key, exc) from exc
-        log.debug("stored s3://%s/%s (%d bytes, sha256 %s)", self.bucket, key, len(body), sha256[:12])
-        return StoredObject(key, sha256, len(body))
+        log.debug("stored s3://%s/%s (%d bytes, sha256 %s)", self.bucket, key, size, sha256[:12])
+        return StoredObject(key, sha256, size)
 
     # ------------------------------------------------------------------------------------ read
 
