@@ -1,31 +1,13 @@
-"""The command line: `patients import`, `match`, `adt apply`, registered on a parser the way
-`pipeline.cli` registers them (handler `(args, settings) -> int`, `PipelineError` -> its exit code).
-"""
+"""The command line: `patients import`, `match`, `adt apply` through `pipeline.cli.main`."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
-from pipeline.errors import PipelineError
-from pipeline.patients.commands import register
-from pipeline.settings import load_settings
+from pipeline.cli import main
 
 from .conftest import PATIENTS, write_csv
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="pipeline")
-    parser.add_argument("--home", type=Path)
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args, load_settings(args.home)) or 0)
-    except PipelineError as exc:
-        print(f"pipeline: error: {exc}", file=sys.stderr)
-        return exc.exit_code
 
 
 def run(capsys, home: Path, *argv: str) -> tuple[int, str, str]:
