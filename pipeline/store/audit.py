@@ -1,6 +1,7 @@
 """`pipeline audit`: is everything the manifest says still there, intact, and complete?
 
-    damage      an object the manifest names is missing, or its bytes no longer match their SHA-256
+    damage      an object the manifest names (a filed or queued document, or a quarantined input)
+                is missing, or its bytes no longer match their SHA-256
     warning     an orphan object no manifest row names (e.g. a crash between store and manifest),
                 a document without OCR text, manifest changes not yet copied to the store's journal
     deficiency  a chart gap: a discharged encounter without a discharge summary (only when the
@@ -86,6 +87,12 @@ def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False, jo
             elif verified[key] != expected:
                 findings.append(Finding(DAMAGE, "hash-mismatch", f"two manifest rows give {key} different hashes",
                                         doc.document_id, key))
+    for event in manifest.intake_events("rejected"):
+        key = event["quarantine_key"]
+        if key and key not in verified:
+            # a rejected input's bytes (hash known when it could be read) or just its reason
+            expected = event["sha256"] if not key.endswith(".reason.txt") else None
+            verified[key] = _check_quarantined(store, key, expected, findings)
     for prefix in DOCUMENT_PREFIXES:
         for key in store.iter_keys(prefix):
             if key not in referenced:
@@ -124,6 +131,22 @@ def _check_object(store: ObjectStore, key: str, expected: str, document_id: str,
                                 f"SHA-256 is {actual[:12]}..., the manifest recorded {expected[:12]}...",
                                 document_id, key))
     return expected
+
+
+def _check_quarantined(store: ObjectStore, key: str, expected: str | None, findings: list[Finding]) -> str:
+    try:
+        data = store.get(key)
+    except IntegrityError as exc:
+        findings.append(Finding(DAMAGE, "hash-mismatch", exc.message, key=key))
+        return ""
+    except StorageError:
+        findings.append(Finding(DAMAGE, "missing", "quarantined input is missing from the store", key=key))
+        return ""
+    actual = hashlib.sha256(data).hexdigest()
+    if expected and actual != expected:
+        findings.append(Finding(DAMAGE, "hash-mismatch", f"quarantined input: SHA-256 is {actual[:12]}..., "
+                                f"intake recorded {expected[:12]}...", key=key))
+    return actual
 
 
 def _journal_gaps(manifest: Manifest, store: ObjectStore) -> list[Finding]:

@@ -389,3 +389,20 @@ def test_audit_journal_finds_rows_the_journal_lacks(filed_home, capsys) -> None:
     capsys.readouterr()
     assert run(home, "audit", "--journal", "--json") == 0
     assert json.loads(capsys.readouterr().out)["findings"] == []
+
+
+def test_audit_checks_quarantined_inputs_too(filed_home, tmp_path: Path, capsys) -> None:
+    from pipeline.records import Rejection
+    from pipeline.store.filing import quarantine
+
+    home, manifest, store, _ = filed_home
+    bad = tmp_path / "fax.pdf"
+    bad.write_bytes(b"not a pdf")
+    key = quarantine(store=store, manifest=manifest, source=bad, rejection=Rejection(bad, "fax.pdf: not a PDF", "X"),
+                     sha256=None, received_at=datetime(2026, 2, 1, tzinfo=UTC))
+    assert run(home, "audit", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["objects_checked"] == 9
+    (store.root / key).unlink()
+    assert run(home, "audit", "--json") == 10
+    report = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert [(f["kind"], f["key"]) for f in report["findings"]] == [("missing", key)]
