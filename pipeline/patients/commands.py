@@ -36,7 +36,9 @@ def register(subparsers) -> None:
     match.add_argument("--phone")
     match.add_argument("--address")
     match.add_argument("--postcode")
-    match.add_argument("--document", type=Path, help="a text file (or .json OcrResult-like) to read identifiers from")
+    match.add_argument("--document", type=Path,
+                       help="read the identifiers from a scan (PDF, TIFF, PNG, JPEG: OCR'd), "
+                            "`pipeline ocr --json` output, or plain text")
     match.add_argument("--json", action="store_true")
     match.set_defaults(handler=cmd_match)
 
@@ -80,15 +82,22 @@ def cmd_import(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def _identifiers(args: argparse.Namespace) -> DocumentIdentifiers:
+_SCAN_SIGNATURES = (b"%PDF", b"II*\x00", b"MM\x00*", b"\x89PNG", b"\xff\xd8\xff")
+
+
+def _identifiers(args: argparse.Namespace, settings) -> DocumentIdentifiers:
     from pipeline.patients import normalize
     from pipeline.patients.extract import extract_from_text
 
     if args.document:
         try:
-            text = args.document.read_text(encoding="utf-8", errors="replace")
+            head = args.document.read_bytes()[:8]
+            text = "" if head.startswith(_SCAN_SIGNATURES) else args.document.read_text(encoding="utf-8",
+                                                                                       errors="replace")
         except OSError as exc:
             raise InputError(f"{args.document}: cannot be read ({exc.strerror})", hint="check the path") from exc
+        if head.startswith(_SCAN_SIGNATURES):
+            return _identifiers_from_scan(args.document, settings)
         if text.lstrip().startswith("{"):
             return _identifiers_from_ocr_json(args.document, text)
         return extract_from_text(text)
@@ -105,6 +114,24 @@ def _identifiers(args: argparse.Namespace) -> DocumentIdentifiers:
         birth_date=birth, mrn=normalize.identifier(args.mrn) or None, sex=normalize.sex(args.sex),
         phone=normalize.phone(args.phone) or None, address=args.address, postcode=args.postcode,
     )
+
+
+def _identifiers_from_scan(path: Path, settings) -> DocumentIdentifiers:
+    """A scan (PDF, TIFF, PNG, JPEG): intake and OCR as `pipeline process` would, then extraction."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from pipeline.ingest.intake import intake
+    from pipeline.ocr.engine import OcrEngine
+    from pipeline.patients.extract import extract_identifiers
+    from pipeline.records import Rejection
+
+    doc = intake(path, datetime.now(UTC))
+    if isinstance(doc, Rejection):
+        raise InputError(doc.reason)
+    with OcrEngine.from_settings(settings) as engine, tempfile.TemporaryDirectory(prefix="pipeline-match-") as tmp:
+        ocr = engine.recognize(doc, Path(tmp))
+    return extract_identifiers(ocr)
 
 
 def _identifiers_from_ocr_json(path: Path, text: str) -> DocumentIdentifiers:
@@ -151,7 +178,7 @@ def match_to_json(match: PatientMatch, *, show_names: bool = True) -> dict:
 def cmd_match(args: argparse.Namespace, settings) -> int:
     from pipeline.patients.matcher import Matcher
 
-    ids = _identifiers(args)
+    ids = _identifiers(args, settings)
     matcher = Matcher.from_settings(settings, _engine(settings))
     result = matcher.match(ids)
     data = match_to_json(result)

@@ -39,7 +39,7 @@ _LABELS: tuple[tuple[str, str, bool], ...] = (
     ("sex", r"[S5]ex|gender", False),
     ("phone", r"(?:home\s+|cell\s+|mobile\s+|work\s+)?(?:phone|tel(?:ephone)?)\s*(?:#|no\.?)?", True),
     ("address", r"address|addr\.?", True),
-    ("name", r"patient(?:'s)?\s+name|pt\.?\s+name|name\s+{o}f\s+patient|patient|name".replace("{o}", _O), True),
+    ("name", r"pat[il]ent(?:'s)?\s+name|pt\.?\s+name|name\s+{o}f\s+pat[il]ent|pat[il]ent|name".replace("{o}", _O), True),
 )
 _LABEL_RE = re.compile(
     "|".join(
@@ -182,16 +182,27 @@ def _box(line: _Line, start: int, end: int) -> tuple[int, int, int, int] | None:
     return (left, top, right - left, bottom - top)
 
 
+_WORD_WITH_LETTERS = re.compile(r"[A-Za-z0-9|!]*[A-Za-z][A-Za-z0-9|!]*")
+_LETTER_FOR_DIGIT = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "6": "G", "|": "I", "!": "I"})
+
+
+def label_view(text: str) -> str:
+    """The line with OCR digit-for-letter slips undone inside words ('PAT1ENT', 'D0B' -> 'PATIENT',
+    'DOB'); same length, so positions found here hold in the original text. Numbers stay as they are."""
+    return _WORD_WITH_LETTERS.sub(lambda m: m.group(0).translate(_LETTER_FOR_DIGIT), text)
+
+
 def _labels(text: str) -> list[tuple[str, int, int, str]]:
     """(field, value start, value end, label) for each label on the line."""
     hits: list[tuple[str, int, int, str]] = []  # field, label start, value start, label
-    for match in _LABEL_RE.finditer(text):
+    view = label_view(text)
+    for match in _LABEL_RE.finditer(view):
         start = match.start()
         before = text[:start]
         # a label starts the line or follows a gap / punctuation, never mid-sentence
         if re.search(r"[A-Za-z0-9]", before) and not re.search(r"(\s\s|[|,;]\s*|\t)$", before):
             continue
-        hits.append((match.lastgroup or "", start, match.end(), match.group(0).strip()))
+        hits.append((match.lastgroup or "", start, match.end(), text[start:match.end()].strip()))
     result = []
     for i, (field, _, value_start, label) in enumerate(hits):
         value_end = hits[i + 1][1] if i + 1 < len(hits) else len(text)

@@ -272,7 +272,8 @@ class Matcher:
         reasons: list[str] = []
         if in_candidates < t.review:
             return PatientMatch(MatchOutcome.NO_MATCH, None, candidates, (
-                f"patient not in index: best candidate only {best.probability:.2f} likely",))
+                f"patient not in index, or identifiers too weak to tell: best candidate only "
+                f"{best.probability:.2f} likely",))
         f = best.fields
         if f["birth_date"] is FieldVerdict.MISSING:
             reasons.append("no legible birth date on the document")

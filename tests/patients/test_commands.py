@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pipeline.cli import main
 
 from .conftest import PATIENTS, write_csv
@@ -82,3 +84,23 @@ def test_match_ocr_json_with_a_barcode(tmp_path: Path, capsys) -> None:
     bad.write_text('{"nope": 1}')
     code, _, err = run(capsys, home, "match", "--document", str(bad))
     assert code == 4 and "bad.json: not OCR JSON" in err
+
+
+@pytest.mark.integration
+def test_match_a_scanned_page_through_real_ocr(tmp_path: Path, capsys) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    home = tmp_path / "home"
+    run(capsys, home, "patients", "import", str(write_csv(tmp_path / "p.csv", PATIENTS)))
+    page = Image.new("L", (1700, 700), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=40)
+    for i, line in enumerate(["CONSULT NOTE", "Patient: OKAFOR, WILLIAM", "DOB: 09/23/1948    MRN: 10000006"]):
+        draw.text((100, 100 + 120 * i), line, fill=0, font=font)
+    scan = tmp_path / "scan.png"
+    page.save(scan, dpi=(300, 300))
+    code, out, err = run(capsys, home, "match", "--json", "--document", str(scan))
+    data = json.loads(out)
+    assert code == 0, err
+    assert data["outcome"] == "auto_file" and data["patient_mrn"] == "10000006"
+    assert data["identifiers"]["birth_date"] == "1948-09-23"

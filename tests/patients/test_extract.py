@@ -94,3 +94,13 @@ def test_label_after_a_rendered_marker_and_surname_alone() -> None:
     ids = extract_from_text("> Patient: HENSON\n| DOB: 04/19/2010\nD.O.B. 19 Apr 2010      Chart #: 92556791")
     assert ids.family_name == "HENSON" and ids.given_name is None
     assert ids.birth_date == date(2010, 4, 19) and ids.mrn == "92556791"
+
+
+@pytest.mark.parametrize("text", [
+    "PAT1ENT NAME: DOE, JANE\nD0B: 01/02/1980\nMRN: 10000001",
+    "Patlent: DOE, JANE\nDate 0f 8irth: 01/02/1980\nMR#: 1OOOOOO1",
+    "Pat!ent Name: Jane Doe\nB1rth Date: Jan 2, 1980\n5ex: F",
+])
+def test_labels_survive_ocr_slips(text: str) -> None:
+    ids = extract_from_text(text)
+    assert (ids.family_name, ids.given_name, ids.birth_date) == ("DOE", "JANE", date(1980, 1, 2))
