@@ -23,7 +23,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from pipeline import __version__
 from pipeline.errors import IntegrityError, NotFoundError, StorageError
 from pipeline.records import DocumentStatus, Outcome
 from pipeline.store import journal
-from pipeline.store.fhir import document_reference
+from pipeline.store.fhir import Encounter, document_reference, encounter_for
 from pipeline.store.keys import EXTENSIONS
 from pipeline.store.manifest import TABLE_ORDER, Manifest
 from pipeline.store.objects import CHUNK, ObjectStore, check_key
@@ -51,12 +51,35 @@ _CONTENT_TYPES = {ext: media for media, ext in EXTENSIONS.items()} | {".ndjson":
 def export_fhir(manifest: Manifest, store: ObjectStore, out: Path, *, actor: str) -> int:
     """Every manifest row as one DocumentReference per line; returns the count."""
     count = 0
+    encounters = load_encounters(manifest)
     with atomic_file(out) as handle:
         for doc in manifest.iter_documents():
-            handle.write(json.dumps(document_reference(doc, store.url), sort_keys=True).encode() + b"\n")
+            resource = document_reference(doc, store.url, encounter=encounter_for(doc, encounters))
+            handle.write(json.dumps(resource, sort_keys=True).encode() + b"\n")
             count += 1
     manifest.record_access(actor, "exported", reason=f"FHIR DocumentReference export of {count} entries to {out.name}")
     return count
+
+
+def load_encounters(manifest: Manifest) -> dict[int, list[Encounter]]:
+    """Encounters by patient id, from the patient index's `encounters` table when there is one."""
+    from sqlalchemy import inspect, text
+
+    if "encounters" not in inspect(manifest.engine).get_table_names():
+        return {}
+    out: dict[int, list[Encounter]] = {}
+    with manifest.engine.connect() as conn:
+        for row in conn.execute(text("SELECT id, patient_id, visit_number, admitted_at, discharged_at "
+                                     "FROM encounters WHERE admitted_at IS NOT NULL")):
+            start, end = _day(row.admitted_at), _day(row.discharged_at)
+            out.setdefault(row.patient_id, []).append(Encounter(row.id, row.patient_id, row.visit_number, start, end))
+    return out
+
+
+def _day(value: Any) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    return value.date() if isinstance(value, datetime) else datetime.fromisoformat(str(value)).date()
 
 
 # --------------------------------------------------------------------------- backup/restore

@@ -15,7 +15,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -31,8 +32,9 @@ ALLOWED_STATUS = {str(DocumentStatus.CURRENT), str(DocumentStatus.ENTERED_IN_ERR
 
 
 def document_reference(doc: StoredDocument, url_for: Callable[[str], str] = lambda key: key,
-                       mrn_system: str = "urn:pipeline:mrn") -> dict[str, Any]:
-    """The DocumentReference for one manifest row. `url_for(key)` turns a store key into a URL."""
+                       mrn_system: str = "urn:pipeline:mrn", encounter: Encounter | None = None) -> dict[str, Any]:
+    """The DocumentReference for one manifest row. `url_for(key)` turns a store key into a URL;
+    `encounter` is the visit the date of service falls in, when the patient index knows it."""
     status = str(doc.status)
     if status not in ALLOWED_STATUS:
         raise ValueError(f"document {doc.document_id}: status {status!r} is not a DocumentReference status")
@@ -68,12 +70,37 @@ def document_reference(doc: StoredDocument, url_for: Callable[[str], str] = lamb
     if source is not None:
         resource["contained"] = [source]
         context["sourcePatientInfo"] = {"reference": "#source-patient"}
+    if encounter is not None:
+        reference: dict[str, Any] = {"reference": f"Encounter/{encounter.id}"}
+        if encounter.visit_number:
+            reference["identifier"] = {"value": encounter.visit_number}
+        context["encounter"] = [reference]
     if context:
         resource["context"] = context
     if doc.relates_to:
         resource["relatesTo"] = [{"code": doc.relates_code or "replaces",
                                   "target": {"reference": f"DocumentReference/{doc.relates_to}"}}]
     return resource
+
+
+@dataclass(frozen=True, slots=True)
+class Encounter:
+    id: int
+    patient_id: int
+    visit_number: str | None
+    start: date
+    end: date | None  # None while the patient is still in
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= (self.end or date.max)
+
+
+def encounter_for(doc: StoredDocument, encounters: Mapping[int, list[Encounter]]) -> Encounter | None:
+    """The patient's encounter whose admission..discharge covers the date of service (latest first)."""
+    if doc.patient_id is None or doc.date_of_service is None:
+        return None
+    covering = [e for e in encounters.get(doc.patient_id, ()) if e.covers(doc.date_of_service)]
+    return max(covering, key=lambda e: e.start) if covering else None
 
 
 def _attachment(content_type: str, url: str, size: int | None, sha1: str | None, title: str,

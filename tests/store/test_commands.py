@@ -109,10 +109,19 @@ def test_refile_follows_a_merge_to_the_survivor(filed_home) -> None:
 
 def test_export_fhir_writes_valid_document_references(filed_home, tmp_path: Path) -> None:
     home, manifest, _, entries = filed_home
+    _add_patient(manifest.engine, 7, "MRN0007")
+    with manifest.engine.begin() as conn:  # the documents' date of service, 2025-12-30, is in V-9
+        conn.execute(text("INSERT INTO encounters (id, patient_id, visit_number, admitted_at, discharged_at) VALUES "
+                          "(91, 7, 'V-9', '2025-12-28 08:00:00', '2025-12-31 12:00:00'), "
+                          "(92, 7, 'V-8', '2025-06-01 08:00:00', '2025-06-03 12:00:00')"))
     out = tmp_path / "refs.ndjson"
     assert run(home, "export", "fhir", str(out)) == 0
     resources = [DocumentReference.model_validate_json(line) for line in out.read_text().splitlines()]
     assert sorted(r.id for r in resources) == sorted(e.document_id for e in entries)
+    by_id = {r.id: r for r in resources}
+    encounter = by_id[entries[0].document_id].context.encounter[0]
+    assert encounter.reference == "Encounter/91" and encounter.identifier.value == "V-9"
+    assert by_id[entries[2].document_id].context.encounter is None  # patient 8 has no encounter
     assert run(home, "export", "fhir", str(out)) == 7  # never replaces a file
     assert manifest.access_log()[0]["action"] == "exported"
 
