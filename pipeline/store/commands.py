@@ -165,8 +165,11 @@ def cmd_refile(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.store.backup import export_fhir, export_home
 
+    if args.target == "fhir" and args.out is None:
+        raise NotFoundError("`export fhir` needs the output file: `pipeline export fhir OUT.ndjson` "
+                            "(for a backup into a folder named fhir, write ./fhir)")
     manifest, store = open_manifest(settings)
-    if args.target == "fhir" and args.out is not None:
+    if args.target == "fhir":
         count = export_fhir(manifest, store, args.out, actor=actor_of(args))
         result: dict[str, Any] = {"exported": count, "out": str(args.out)}
     elif args.out is None:

@@ -370,6 +370,7 @@ def test_bad_command_line_input_gets_its_exit_code_and_advice(filed_home, tmp_pa
                           "VALUES (60, 'MRN0008', 'OTHER-HOSPITAL', 'MR', 'active')"))
     cases = [
         (("export", "fhirr", str(tmp_path / "x.ndjson")), 9, "unknown export 'fhirr'"),
+        (("export", "fhir"), 9, "needs the output file"),
         (("import", str(tmp_path / "nowhere")), 9, "no such folder"),
         (("import", str(not_a_backup)), 9, "no SHA256SUMS file"),
         (("release", "--patient", "MRN0007", "--to", " ", "--purpose", "care", str(tmp_path / "r.zip")), 7,
