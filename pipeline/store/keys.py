@@ -4,8 +4,10 @@
     originals/patients/<patient id>/<doc type>/<yyyy>/<document id>.<ext> filed, the untouched original
     review/<yyyy>/<mm>/<document id>.pdf                                  queued for review, searchable copy
     originals/review/<yyyy>/<mm>/<document id>.<ext>                      queued for review, original
-    quarantine/<yyyy>/<mm>/<dd>/<sha256 prefix or stamp>-<file name>       rejected input, as received
-    manifest/<yyyy>/<mm>/<dd>/<stamp>-<seq>-<document id>.ndjson          one manifest event per object
+    quarantine/<yyyy>/<mm>/<dd>/<sha256 prefix>-<file name>               rejected input, as received
+        ...<file name>.<HHMMSSffffff>-<random>.reason.txt                 why, one per rejection
+    manifest/<yyyy>/<mm>/<dd>/<stamp>-<seq>-<document id>.ndjson          journal: one event per object
+    manifest/<yyyy>/<mm>/<dd>/<stamp>-<seq>-snapshot.ndjson               journal: the whole manifest
 
 `<yyyy>` is the year of the date of service found on the paper, else of the day it was received.
 A refiled or merged document keeps its keys: the manifest, not the key, says whose it is.
