@@ -1,1 +1,13 @@
-"""Object stores, the manifest database, FHIR export and audit."""
+"""Object stores, the manifest database, FHIR export and audit.
+
+    database.py   engine, one metadata, `migrate(url)` (Alembic scripts in migrations/, shipped in the package)
+    objects.py    the `ObjectStore` protocol, `LocalStore`, `open_store(settings)`;  s3.py: `S3Store` (boto3)
+    keys.py       where things live in the store
+    tables.py     the manifest tables (revision 0001);  rows.py / mapping.py: records and their JSON
+    manifest.py   `Manifest`: duplicates, search, refile, merges, review queue, access log, journal outbox
+    journal.py    the manifest as NDJSON in the store (what `pipeline reindex` rebuilds from)
+    filing.py     `file_document`, `quarantine`
+    fhir.py       a manifest row as a FHIR R4 DocumentReference
+    audit.py      `pipeline audit`;  backup.py: export, import, release, reindex, snapshots
+    commands.py   search, get, refile, export, import, release, audit, reindex
+"""
