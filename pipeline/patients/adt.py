@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 import hl7
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+from sqlalchemy.exc import OperationalError
 
 from pipeline.patients import index, normalize
 from pipeline.patients.tables import (
@@ -100,6 +101,11 @@ class AdtProcessor:
                                                     "duplicate message: already received", duplicate=True))
         try:
             outcome, touched, merged = self._apply_event(message, event, control_id)
+        except OperationalError:
+            # locked by a long import, or the database is away: not recorded, so a resend applies
+            log.warning("ADT %s %s: patient index busy or unavailable; NAK, sender should resend", event, control_id)
+            return self._answer(message, AdtOutcome(
+                "AE", event, control_id, "patient index busy or unavailable; resend the message later"))
         except AdtError as exc:
             outcome, touched, merged = AdtOutcome("AE", event, control_id, str(exc)), set(), None
             self._record(message, event, control_id, "rejected", str(exc))

@@ -120,6 +120,7 @@ def upsert(conn: Connection, records: Sequence[PatientRecord]) -> UpsertResult:
     result = UpsertResult()
     if not records:
         return result
+    write_lock(conn)
     all_keys = [k for rec in records for k in rec.identifiers]
     known = existing_ids(conn, all_keys) if _has_patients(conn) else {}
     next_id = int(conn.execute(select(func.coalesce(func.max(Patient.id), 0))).scalar()) + 1
@@ -175,6 +176,18 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: list
         conn.exec_driver_sql(sql, rows[i:i + CHUNK])
 
 
+_PG_LOCK_ID = 0x5041544E  # "PATN": serialises writers of the patient index on PostgreSQL
+
+
+def write_lock(conn: Connection) -> None:
+    """Take the index's write lock before reading max(id): two imports (or an import and the ADT
+    listener) then take turns instead of handing out the same new patient ids. Held until commit."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_ID})")
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("UPDATE patients SET id = id WHERE 0")  # starts the write transaction
+
+
 def _has_patients(conn: Connection) -> bool:
     return conn.execute(select(Patient.id).limit(1)).first() is not None
 
@@ -222,6 +235,7 @@ def _update(conn: Connection, pid: int, rec: PatientRecord, now: datetime) -> No
 def merge(conn: Connection, old_id: int, new_id: int) -> None:
     """Merge patient `old_id` into `new_id`: identifiers move (status merged, so old ids resolve),
     names become aliases of the survivor, the old row stays inactive with merged_into_id."""
+    write_lock(conn)
     now = _now()
     conn.execute(update(Identifier).where(Identifier.patient_id == old_id)
                  .values(patient_id=new_id, status=ID_MERGED))

@@ -145,3 +145,20 @@ def _read_block(sock: socket.socket) -> str:
         assert chunk, "connection closed before the ACK"
         data += chunk
     return data.strip(b"\x0b\x1c\x0d").decode()
+
+
+def test_a_busy_index_gets_a_nak_and_the_resend_is_applied(db_url: str, engine) -> None:
+    from sqlalchemy import create_engine
+
+    from pipeline.patients.index import write_lock
+
+    impatient = create_engine(db_url, connect_args={"timeout": 0.2})
+    try:
+        with engine.begin() as conn:  # a long import holding the index's write lock
+            write_lock(conn)
+            busy = AdtProcessor(impatient).apply(msg("B1", "A04", PID_NEW))
+        assert busy.code == "AE" and busy.reason.startswith("patient index busy")
+        resent = AdtProcessor(impatient).apply(msg("B1", "A04", PID_NEW))
+        assert resent.code == "AA" and resent.inserted == 1 and not resent.duplicate
+    finally:
+        impatient.dispose()
