@@ -312,10 +312,11 @@ class Matcher:
 
 
 def _close_runner_reason(best: Candidate, runner: Candidate) -> str:
-    rf = runner.fields
-    if rf.get("birth_date") is FieldVerdict.AGREE and rf.get("name") in (FieldVerdict.DISAGREE, FieldVerdict.CLOSE):
+    both_born_that_day = (best.fields.get("birth_date") is FieldVerdict.AGREE
+                          and runner.fields.get("birth_date") is FieldVerdict.AGREE)
+    if both_born_that_day:
         return "two candidates within margin: possible twin"
-    if rf.get("name") in (FieldVerdict.AGREE, FieldVerdict.CLOSE):
+    if runner.fields.get("name") in (FieldVerdict.AGREE, FieldVerdict.CLOSE):
         return "two candidates within margin: possible namesake"
     return "two candidates within margin"
 

@@ -47,6 +47,10 @@ def test_twins_are_never_filed_to_each_other(matcher) -> None:
     both = matcher.match(ids(family_name="HARTLEY", given_name="J", birth_date=date(1975, 6, 15),
                              phone="5559876543"))
     assert both.outcome is not MatchOutcome.AUTO_FILE
+    surname_only = matcher.match(ids(family_name="HARTLEY", birth_date=date(1975, 6, 15),
+                                     address="40 Oak Ave", postcode="01970"))
+    assert surname_only.outcome is MatchOutcome.REVIEW
+    assert "two candidates within margin: possible twin" in surname_only.reasons
     # the document names JOHN: JOAN is a close runner-up, never chosen
     john = matcher.match(ids(family_name="HARTLEY", given_name="JOHN", birth_date=date(1975, 6, 15)))
     assert {c.mrn for c in john.candidates[:2]} == {"10000002", "10000003"}
