@@ -314,6 +314,8 @@ class Matcher:
 def _close_runner_reason(best: Candidate, runner: Candidate) -> str:
     both_born_that_day = (best.fields.get("birth_date") is FieldVerdict.AGREE
                           and runner.fields.get("birth_date") is FieldVerdict.AGREE)
+    if both_born_that_day and best.fields.get("name") is runner.fields.get("name") is FieldVerdict.AGREE:
+        return "two candidates within margin: possible duplicate record in the index"
     if both_born_that_day:
         return "two candidates within margin: possible twin"
     if runner.fields.get("name") in (FieldVerdict.AGREE, FieldVerdict.CLOSE):

@@ -134,3 +134,17 @@ def test_merged_mrn_still_resolves_to_the_survivor(index) -> None:
 def test_mrn_variants_cover_one_digit_and_transpositions() -> None:
     variants = mrn_variants("123")
     assert {"123", "923", "129", "213", "132"} <= variants and "321" not in variants
+
+
+def test_a_duplicate_record_in_the_index_goes_to_review(index, tmp_path) -> None:
+    from pipeline.patients.importer import import_file
+
+    from .conftest import write_csv
+
+    # the same person registered a second time under a new MRN (an MPI duplicate)
+    write_csv(tmp_path / "dup.csv", [["10000099", "OKAFOR", "WILLIAM", "1948-09-23", "M", "", "", "", "", ""]])
+    assert import_file(tmp_path / "dup.csv", index).imported == 1
+    result = Matcher(index).match(ids(family_name="OKAFOR", given_name="WILLIAM", birth_date=date(1948, 9, 23)))
+    assert result.outcome is MatchOutcome.REVIEW
+    assert {c.mrn for c in result.candidates[:2]} == {"10000006", "10000099"}
+    assert "two candidates within margin: possible duplicate record in the index" in result.reasons
