@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -38,3 +39,15 @@ def test_a_bulk_load_rebuilds_the_indexes_it_dropped(engine, tmp_path, monkeypat
     after = {t: {i["name"] for i in inspect(engine).get_indexes(t)} for t in MINE}
     assert after == before and "ix_names_family_key_given_key" in after["names"]
     test_migrated_schema_matches_the_models(engine)
+
+
+@pytest.mark.integration
+def test_migrated_schema_matches_the_models_on_postgresql(postgres_url: str) -> None:
+    from pipeline.store.database import make_engine, migrate
+
+    migrate(postgres_url)
+    engine = make_engine(postgres_url)
+    try:
+        test_migrated_schema_matches_the_models(engine)
+    finally:
+        engine.dispose()
