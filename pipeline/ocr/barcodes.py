@@ -29,7 +29,8 @@ def version() -> str:
 def read_barcodes(image: Image.Image, page: int) -> tuple[Barcode, ...]:
     """Every QR / Code 128 / Data Matrix symbol on the page, with its bounding box in pixels."""
     found: list[Barcode] = []
-    for symbol in zxingcpp.read_barcodes(image, formats=FORMATS, try_rotate=True):
+    # try_invert off: printed codes are dark on light paper (saves a sixth of the time)
+    for symbol in zxingcpp.read_barcodes(image, formats=FORMATS, try_rotate=True, try_invert=False):
         if not symbol.valid:
             continue
         found.append(Barcode(page=page, format=_format_name(symbol.format), text=symbol.text,

@@ -232,6 +232,11 @@ class OcrEngine:
                     initializer=worker.init_worker,
                     initargs=(self.max_pixels,),
                 )
+                # The executor starts processes on demand and counts a finished task as an idle
+                # worker, so a pool that met one page at a time would stay at one process. Start
+                # them all now: each of these calls arrives before any worker is up.
+                for _ in range(self.workers):
+                    self._pool.submit(worker.started)
             return self._pool
 
     def _drop_broken_pool(self) -> None:

@@ -74,6 +74,11 @@ def init_worker(max_pixels: int) -> None:
     Image.MAX_IMAGE_PIXELS = max(max_pixels, 1)
 
 
+def started() -> int:
+    """Nothing: submitted once per worker when the pool is made, so that every process starts."""
+    return os.getpid()
+
+
 def probe(source: Path, name: str, media_type: str) -> Probe:
     return Probe(pages=raster.page_count(source, name, media_type))
 

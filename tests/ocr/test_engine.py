@@ -251,3 +251,12 @@ def test_jpeg_exif_orientation_is_applied(engine: OcrEngine, tmp_path: Path) -> 
 
     assert page.rotation == 0 and (page.width, page.height) == (stored.height, stored.width)
     assert words_of(" ".join(TEXT)) <= words_of(page.text)
+
+
+def test_every_worker_process_starts_even_when_pages_come_one_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "one.png"
+    draw_page(["A single short page"]).save(path)
+    with OcrEngine(workers=2) as fresh:
+        for _ in range(3):
+            fresh.recognize(document(path), tmp_path)
+        assert len(fresh._pool._processes) == 2
