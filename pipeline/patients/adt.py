@@ -7,7 +7,7 @@ Events applied (`AdtProcessor.apply(text) -> AdtOutcome`):
                               resolving, names become aliases, every filed document is re-pointed
                               through the manifest (with its audit entry)
 Other ADT events are acknowledged and ignored. A repeated MSH-10 is acknowledged and not applied
-again. A08 and merges re-score the review items waiting for the patients concerned.
+again; a message that was rejected (AE) may be sent again and is then retried. A08 and merges re-score the review items waiting for the patients concerned.
 
 Each message gets an ACK: AA applied (or duplicate / ignored), AE an ADT we cannot apply (reason
 in MSA-3 and ERR), AR not an ADT message or not parseable.
@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 import hl7
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.exc import OperationalError
 
@@ -93,12 +93,8 @@ class AdtProcessor:
                                                     f"message type {message_type or '?'} is not ADT"))
         if not control_id:
             return self._answer(message, AdtOutcome("AR", event, control_id, "MSH-10 control id is empty"))
-        with self.engine.connect() as conn:
-            seen = conn.execute(select(AdtMessage.status).where(AdtMessage.control_id == control_id)).first()
-        if seen is not None:
-            log.info("ADT %s %s: duplicate control id, not applied again", event, control_id)
-            return self._answer(message, AdtOutcome("AA", event, control_id,
-                                                    "duplicate message: already received", duplicate=True))
+        if self._already_applied(control_id):
+            return self._duplicate(message, event, control_id)
         try:
             outcome, touched, merged = self._apply_event(message, event, control_id)
         except OperationalError:
@@ -107,6 +103,8 @@ class AdtProcessor:
             return self._answer(message, AdtOutcome(
                 "AE", event, control_id, "patient index busy or unavailable; resend the message later"))
         except AdtError as exc:
+            if self._already_applied(control_id):  # the same message, applied meanwhile by another worker
+                return self._duplicate(message, event, control_id)
             outcome, touched, merged = AdtOutcome("AE", event, control_id, str(exc)), set(), None
             self._record(message, event, control_id, "rejected", str(exc))
         if merged:
@@ -115,6 +113,17 @@ class AdtProcessor:
             outcome = _replace(outcome, rescored=self._rescore(touched))
         log.info("ADT %s %s: %s %s", event, control_id, outcome.code, outcome.reason)
         return self._answer(message, outcome)
+
+    def _already_applied(self, control_id: str) -> bool:
+        """MSH-10 dedup: a message applied once is not applied again (a rejected one may be resent)."""
+        with self.engine.connect() as conn:
+            status = conn.execute(select(AdtMessage.status).where(AdtMessage.control_id == control_id)).scalar()
+        return status == "applied"
+
+    def _duplicate(self, message, event: str, control_id: str) -> AdtOutcome:
+        log.info("ADT %s %s: duplicate control id, not applied again", event, control_id)
+        return self._answer(message, AdtOutcome("AA", event, control_id, "duplicate message: already received",
+                                                duplicate=True))
 
     def _apply_event(self, message, event: str, control_id: str):
         touched: set[int] = set()
@@ -160,6 +169,7 @@ class AdtProcessor:
                         touched.update({old_id, new_id})
                 else:
                     reason = f"event {event} is not used by the patient index; acknowledged"
+                conn.execute(delete(AdtMessage).where(AdtMessage.control_id == control_id))  # an earlier rejection
                 conn.execute(insert(AdtMessage).values(
                     control_id=control_id, event=event, sending_facility=_get(message, "MSH.F4.R1.C1") or None,
                     received_at=datetime.now(UTC), status="applied", detail=None))
@@ -170,11 +180,13 @@ class AdtProcessor:
     def _record(self, message, event: str, control_id: str, status: str, detail: str) -> None:
         try:
             with self.engine.begin() as conn:
+                conn.execute(delete(AdtMessage).where(AdtMessage.control_id == control_id,
+                                                      AdtMessage.status != "applied"))
                 conn.execute(insert(AdtMessage).values(
                     control_id=control_id, event=event or "?", sending_facility=_get(message, "MSH.F4.R1.C1") or None,
                     received_at=datetime.now(UTC), status=status, detail=detail))
         except SqlIntegrityError:
-            pass
+            pass  # applied meanwhile: that record stands
 
     # ---------------------------------------------------------------------- manifest hand-off
 
@@ -219,8 +231,6 @@ def _default_matcher(engine: Engine):
 
 
 def _replace(outcome: AdtOutcome, **changes) -> AdtOutcome:
-    from dataclasses import replace
-
     return replace(outcome, **changes)
 
 

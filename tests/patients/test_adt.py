@@ -162,3 +162,17 @@ def test_a_busy_index_gets_a_nak_and_the_resend_is_applied(db_url: str, engine) 
         assert resent.code == "AA" and resent.inserted == 1 and not resent.duplicate
     finally:
         impatient.dispose()
+
+
+def test_a_rejected_message_is_retried_when_sent_again(index) -> None:
+    adt = AdtProcessor(index)
+    merge = msg("R1", "A40", "PID|1||10000005^^^LOCAL^MR||NGUYEN^MARY||19900308|F", "MRG|55555555^^^LOCAL^MR")
+    assert adt.apply(merge).code == "AE"  # the old MRN is not registered yet
+    assert adt.apply(msg("R0", "A04", "PID|1||55555555^^^LOCAL^MR||NGUYEN^MARIE||19900308|F")).code == "AA"
+    again = adt.apply(merge)
+    assert again.code == "AA" and not again.duplicate and again.updated == 1
+    assert adt.apply(merge).duplicate  # and now it is applied: a third copy is a duplicate
+    with index.connect() as conn:
+        assert resolve(conn, "55555555") == resolve(conn, "10000005")
+        statuses = dict(conn.execute(select(AdtMessage.control_id, AdtMessage.status)).all())
+        assert statuses == {"R0": "applied", "R1": "applied"}
