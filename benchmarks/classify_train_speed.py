@@ -1,6 +1,6 @@
 """Training time and memory for `pipeline train` on 10,000 documents.
 
-    .venv/bin/python benchmarks/classify_train_speed.py [--documents 10000]
+    .venv/bin/python benchmarks/classify_train_speed.py [--documents 10000] [--long]
 
 Builds a CSV corpus (`text,type`) of the MTSamples rows mapped to types plus generated documents
 for every type until there are N documents, then runs the real command
@@ -26,19 +26,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.classify.corpus import DEFAULT_DATASET, mtsamples_corpus  # noqa: E402
+from pipeline.classify.noise import ocr_noise  # noqa: E402
 from pipeline.classify.types import load_types  # noqa: E402
 from pipeline.synth.documents import generate_document  # noqa: E402
 
 
-def build_csv(path: Path, documents: int) -> tuple[int, float]:
+def build_csv(path: Path, documents: int, long: bool = False) -> tuple[int, float]:
+    """MTSamples rows, then generated documents (or, with `long`, OCR-noised copies of MTSamples
+    rows: full-length reports, about 3,000 characters each) until there are `documents`."""
     types = load_types()
     real = mtsamples_corpus(DEFAULT_DATASET, types)
     rows = list(zip(real.texts, real.labels))
     keys = types.keys()
     n = 0
     while len(rows) < documents:
-        key = keys[n % len(keys)]
-        rows.append((generate_document(key, random.Random(f"speed:{n}")), key))
+        if long:
+            i = n % len(real)
+            rows.append((ocr_noise(real.texts[i], random.Random(f"speed:{n}"), 0.5), real.labels[i]))
+        else:
+            key = keys[n % len(keys)]
+            rows.append((generate_document(key, random.Random(f"speed:{n}")), key))
         n += 1
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -50,10 +57,11 @@ def build_csv(path: Path, documents: int) -> tuple[int, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=10_000)
+    parser.add_argument("--long", action="store_true", help="fill with noised MTSamples reports (~3,000 characters) instead of generated documents")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="train-speed-") as tmp:
         corpus = Path(tmp) / "corpus.csv"
-        count, mean_chars = build_csv(corpus, args.documents)
+        count, mean_chars = build_csv(corpus, args.documents, args.long)
         command = [str(ROOT / ".venv" / "bin" / "pipeline"), "--home", tmp, "train", str(corpus), "--out", str(Path(tmp) / "m.model")]
         load = os.getloadavg()[0]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -67,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         size = (Path(tmp) / "m.model").stat().st_size
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print("## Training time and memory (`pipeline train` on a CSV corpus)\n")
-    print(f"Command: `.venv/bin/python benchmarks/classify_train_speed.py --documents {args.documents}`; "
+    print(f"Command: `.venv/bin/python benchmarks/classify_train_speed.py --documents {args.documents}{' --long' if args.long else ''}`; "
           f"load average at start {load:.1f} on {os.cpu_count()} cores.\n")
     print("| documents | mean characters | wall s | CPU s | peak memory MB | model file MB |")
     print("|---|---|---|---|---|---|")

@@ -3,7 +3,7 @@
 `build_model(**params)` returns an unfitted `Pipeline`:
 
     text -> normalize (lower-case, digits to 0, first 6,000 characters: `features.normalize_text`)
-         -> word 1-2-gram TF-IDF  +  character 3-4-gram TF-IDF (within words: robust to OCR errors)
+         -> word 1-2-gram TF-IDF  +  character 4-gram TF-IDF (within words: robust to OCR errors)
          -> CalibratedLinearClassifier (LinearSVC, balanced class weights,
                                         multinomial logistic calibration on out-of-fold scores)
 
@@ -91,13 +91,14 @@ def build_model(
     C: float = 0.5,
     word_features: int = 30_000,
     char_features: int = 40_000,
+    char_ngrams: tuple[int, int] = (4, 4),
     min_df: int = 2,
     cv: int = 2,
     random_state: int | None = 0,
 ) -> Pipeline:
     """An unfitted document-type model; fit it on (texts, labels)."""
     words = GramVectorizer("words", ngram_range=(1, 2), min_df=min_df, max_features=word_features)
-    chars = GramVectorizer("chars", ngram_range=(3, 4), min_df=min_df, max_features=char_features)
+    chars = GramVectorizer("chars", ngram_range=char_ngrams, min_df=min_df, max_features=char_features)
     return Pipeline([
         ("features", FeatureUnion([("words", words), ("chars", chars)])),
         ("classifier", CalibratedLinearClassifier(C=C, cv=cv, random_state=random_state)),

@@ -18,8 +18,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
-MAX_CHARS = 6000  # the type shows on the first pages; long reports add time, not signal
-CACHE_LIMIT = 500_000  # distinct words remembered between calls
+MAX_CHARS = 4000  # the type shows on the first page or two; long reports add time, not signal
+CHUNK = 500  # documents counted at a time
+CACHE_LIMIT = 200_000  # distinct words remembered between calls (a few tens of MB at most)
 _DIGITS = re.compile(r"\d")
 _WORD = re.compile(r"[a-z][a-z]+")
 
@@ -79,21 +80,30 @@ class GramVectorizer(TransformerMixin, BaseEstimator):
     def _fit(self, docs: list[str]) -> tuple[GramVectorizer, sp.csr_matrix]:
         if self.kind not in ("chars", "words"):
             raise ValueError(f"kind must be 'chars' or 'words', not {self.kind!r}")
-        document_frequency: Counter[str] = Counter()
         if self.kind == "chars":
-            word_cache: dict[str, tuple[str, ...]] = {}
+            # each distinct word's n-grams once, as small ints: noisy OCR text has many distinct words
+            gram_ids: dict[str, int] = {}
+            word_ids: dict[str, tuple[int, ...]] = {}
+            id_frequency: Counter[int] = Counter()
             for doc in docs:
-                grams: set[str] = set()
+                ids: set[int] = set()
                 for word in set(normalize_text(doc).split()):
-                    known = word_cache.get(word)
+                    known = word_ids.get(word)
                     if known is None:
-                        known = word_cache[word] = self._word_grams(word)
-                    grams.update(known)
-                document_frequency.update(grams)
+                        known = word_ids[word] = tuple({gram_ids.setdefault(g, len(gram_ids)) for g in self._word_grams(word)})
+                    ids.update(known)
+                id_frequency.update(ids)
+            del word_ids
+            grams = list(gram_ids)
+            del gram_ids
+            kept = [(df, grams[i]) for i, df in id_frequency.items() if df >= self.min_df]
+            del grams, id_frequency
         else:
+            document_frequency: Counter[str] = Counter()
             for doc in docs:
                 document_frequency.update(set(self._grams(doc)))
-        kept = [(df, g) for g, df in document_frequency.items() if df >= self.min_df]
+            kept = [(df, g) for g, df in document_frequency.items() if df >= self.min_df]
+            del document_frequency
         kept.sort(key=lambda pair: (-pair[0], pair[1]))
         if self.max_features:
             kept = kept[: self.max_features]
@@ -112,6 +122,13 @@ class GramVectorizer(TransformerMixin, BaseEstimator):
         return self.tfidf_.transform(self._counts(list(X)))
 
     def _counts(self, docs: list[str]) -> sp.csr_matrix:
+        """Term counts, built CHUNK documents at a time so memory stays proportional to the result."""
+        blocks = [self._count_block(docs[start : start + CHUNK]) for start in range(0, len(docs), CHUNK)]
+        if not blocks:
+            return sp.csr_matrix((0, len(self.vocabulary_)), dtype=np.float32)
+        return blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr")
+
+    def _count_block(self, docs: list[str]) -> sp.csr_matrix:
         vocabulary = self.vocabulary_
         indices: list[int] = []
         indptr = [0]
@@ -131,7 +148,7 @@ class GramVectorizer(TransformerMixin, BaseEstimator):
             for doc in docs:
                 indices.extend(i for i in map(vocabulary.get, self._grams(doc)) if i is not None)
                 indptr.append(len(indices))
-        data = np.ones(len(indices), dtype=np.float64)
+        data = np.ones(len(indices), dtype=np.float32)
         matrix = sp.csr_matrix((data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
                                shape=(len(docs), len(vocabulary)))
         matrix.sum_duplicates()

@@ -49,8 +49,9 @@ class ModelHeader:
 
     @property
     def version(self) -> str:
-        """A short id for this model: format, sklearn and the training-data hash prefix."""
-        return f"doctype-v{self.format_version}-{self.training_data_sha256[:12]}"
+        """A short id for this model: format, training-data hash prefix, model-file payload hash prefix."""
+        payload = f"-{self.payload_sha256[:8]}" if self.payload_sha256 else ""
+        return f"doctype-v{self.format_version}-{self.training_data_sha256[:8]}{payload}"
 
     def to_json(self) -> dict[str, Any]:
         return {
