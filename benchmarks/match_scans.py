@@ -46,6 +46,8 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=60)
     parser.add_argument("--patients", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=31)
+    parser.add_argument("--show-misses", action="store_true",
+                        help="print each misread field and each legible document not auto-filed (synthetic data)")
     args = parser.parse_args()
     index = patients_synth.index_patients(args.patients, seed=args.seed)
     pool = patients_synth.index_patients(2_000, seed=args.seed + 1)
@@ -80,12 +82,18 @@ def main() -> int:
                     if truth:
                         printed[field] += 1
                         read_same[field] += getattr(from_pixels, field) == truth
+                        if args.show_misses and getattr(from_pixels, field) != truth:
+                            print(f"doc {number} ({look_name}): {field} printed {truth!r}, read {getattr(from_pixels, field)!r}",
+                                  file=sys.stderr)
                 match = matcher.match(from_pixels)
                 group = "outside" if doc.truth_mrn is None else ("legible" if doc.legible_pair else "other")
                 outcomes[f"{group}:{match.outcome}"] += 1
                 outcomes[group] += 1
                 outcomes[f"{look_name}:{match.outcome}"] += 1
                 outcomes[look_name] += 1
+                if args.show_misses and group == "legible" and match.outcome is not MatchOutcome.AUTO_FILE:
+                    print(f"doc {number} ({look_name}): {match.outcome} {list(match.reasons)} {list(doc.notes)}",
+                          file=sys.stderr)
                 if match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn != doc.truth_mrn:
                     wrong += 1
         engine.dispose()
