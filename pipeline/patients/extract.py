@@ -48,6 +48,7 @@ _LABEL_RE = re.compile(
     ),
     re.IGNORECASE,
 )
+_STRONG_LABELS = {"birth_date", "mrn", "sex", "phone", "account", "accession"}
 _MRN_TOKEN = re.compile(r"[A-Za-z0-9|][A-Za-z0-9|\-]{3,23}")
 _SEX_RE = re.compile(r"(?i)^\s*(male|female|m|f|unknown|u)\b")
 _ZIP_RE = re.compile(r"\b(\d{5})(?:-\d{4})?\s*$")
@@ -199,10 +200,14 @@ def _labels(text: str) -> list[tuple[str, int, int, str]]:
     for match in _LABEL_RE.finditer(view):
         start = match.start()
         before = text[:start]
-        # a label starts the line or follows a gap / punctuation, never mid-sentence
-        if re.search(r"[A-Za-z0-9]", before) and not re.search(r"(\s\s|[|,;]\s*|\t)$", before):
+        # a label starts the line or follows a gap / punctuation, never mid-sentence; the strong
+        # ones (DOB:, MRN:, Sex:, Phone: ...) may follow a single space, as OCR text often has
+        field = match.lastgroup or ""
+        strong = field in _STRONG_LABELS and bool(re.search(r"[:#]\s*$", match.group(0)))
+        if (re.search(r"[A-Za-z0-9]", before) and not re.search(r"(\s\s|[|,;]\s*|\t)$", before)
+                and not (strong and before.endswith(" "))):
             continue
-        hits.append((match.lastgroup or "", start, match.end(), text[start:match.end()].strip()))
+        hits.append((field, start, match.end(), text[start:match.end()].strip()))
     result = []
     for i, (field, _, value_start, label) in enumerate(hits):
         value_end = hits[i + 1][1] if i + 1 < len(hits) else len(text)

@@ -104,3 +104,11 @@ def test_label_after_a_rendered_marker_and_surname_alone() -> None:
 def test_labels_survive_ocr_slips(text: str) -> None:
     ids = extract_from_text(text)
     assert (ids.family_name, ids.given_name, ids.birth_date) == ("DOE", "JANE", date(1980, 1, 2))
+
+
+def test_strong_labels_after_a_single_space() -> None:
+    ids = extract_from_text("Patient: DOE, JANE DOB: 01/02/1980 MRN: 123456 Sex: F")
+    assert (ids.family_name, ids.given_name, ids.birth_date, ids.mrn, ids.sex) == (
+        "DOE", "JANE", date(1980, 1, 2), "123456", "F")
+    narrative = extract_from_text("Seen today for the sex education class, name tag lost.")
+    assert narrative.sex is None and narrative.family_name is None
