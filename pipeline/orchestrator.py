@@ -83,13 +83,14 @@ class Pipeline:
         settings.ensure_folders()
         migrate(settings.database)
         engine = make_engine(settings.database)
+        store = open_store(settings)
         return cls(
             settings=settings,
             ocr=OcrEngine.from_settings(settings),
             classifier=load_classifier(settings),
             matcher=Matcher.from_settings(settings, engine),
-            store=open_store(settings),
-            manifest=Manifest(engine),
+            store=store,
+            manifest=Manifest(engine, store=store),
             clock=clock,
         )
 

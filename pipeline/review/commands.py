@@ -19,6 +19,7 @@ from pipeline.patients import index
 from pipeline.settings import Settings
 from pipeline.store.database import make_engine, migrate
 from pipeline.store.manifest import Manifest
+from pipeline.store.objects import open_store
 from pipeline.store.rows import ReviewItem
 
 
@@ -50,7 +51,7 @@ def register(subparsers: Any) -> None:
 
 def _manifest(settings: Settings) -> Manifest:
     migrate(settings.database)
-    return Manifest(make_engine(settings.database))
+    return Manifest(make_engine(settings.database), store=open_store(settings))
 
 
 def _actor(args: argparse.Namespace) -> str:
