@@ -42,13 +42,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--twin-rate", type=float, default=0.02, help="share of patients in twin pairs")
     parser.add_argument("--namesake-rate", type=float, default=0.02, help="share of patients in namesake pairs")
+    parser.add_argument("--threshold", type=float, default=None, help="match_auto_file_threshold (default: setting)")
+    parser.add_argument("--margin", type=float, default=None, help="match_runner_up_margin (default: setting)")
     args = parser.parse_args()
 
     index = patients_synth.index_patients(args.patients, seed=args.seed, twin_rate=args.twin_rate,
                                           namesake_rate=args.namesake_rate)
     pool = patients_synth.index_patients(5_000, seed=args.seed + 1)
     docs = patients_synth.documents(index, args.documents, seed=args.seed + 2, outside_pool=pool)
-    settings = Settings()
+    overrides = {"match_auto_file_threshold": args.threshold, "match_runner_up_margin": args.margin}
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "patients.csv"
         patients_synth.write_csv(index, csv_path)

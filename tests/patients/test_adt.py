@@ -176,3 +176,19 @@ def test_a_rejected_message_is_retried_when_sent_again(index) -> None:
         assert resolve(conn, "55555555") == resolve(conn, "10000005")
         statuses = dict(conn.execute(select(AdtMessage.control_id, AdtMessage.status)).all())
         assert statuses == {"R0": "applied", "R1": "applied"}
+
+
+def test_a40_merge_rescores_review_items_of_the_merged_patients(index, file_for) -> None:
+    from pipeline.records import DocumentIdentifiers
+
+    with index.connect() as conn:
+        old, survivor = resolve(conn, "10000008"), resolve(conn, "10000009")
+    # a document queued because the two ROBERT SMITHs were too close to tell apart
+    paper = DocumentIdentifiers(family_name="SMITH", given_name="ROBERT", birth_date=date(1955, 2, 24))
+    queued = file_for(old, "10000008", queued=True, identifiers=paper)
+    outcome = AdtProcessor(index).apply(msg(
+        "M2", "A40", "PID|1||10000009^^^LOCAL^MR||SMITH^ROBERT||19550224|M", "MRG|10000008^^^LOCAL^MR"))
+    assert outcome.code == "AA" and outcome.rescored == 1
+    [item] = [i for i in Manifest(index).open_review_items() if i.document_id == queued]
+    assert [c.patient_id for c in item.candidates] == [survivor]  # the merged-away patient is gone
+    assert item.status == "open"
