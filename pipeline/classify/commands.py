@@ -95,17 +95,32 @@ def _read_text(name: str) -> str:
 
 def cmd_types(args: argparse.Namespace, settings: Settings) -> int:
     types = load_types(settings.types_path)
+    thresholds = _thresholds_in_force(types, settings)
     for t in types:
-        threshold = t.threshold if t.threshold is not None else settings.classify_threshold
         if args.json:
             print(json.dumps({"type": t.key, "loinc": t.loinc, "display": t.display,
-                              "threshold": threshold, "always_review": t.always_review}))
+                              "threshold": thresholds[t.key], "always_review": t.always_review}))
         else:
-            note = "  (always reviewed)" if t.always_review else ""
+            note = "  (always reviewed)" if t.always_review else f"  (review below {thresholds[t.key]:.2f})"
             print(f"{t.key:<26} {t.loinc:<9} {t.display}{note}")
     if not args.json:
         print(f"({len(types)} types from {types.source})")
     return 0
+
+
+def _thresholds_in_force(types: TypeList, settings: Settings) -> dict[str, float]:
+    """Each type's review threshold with the current model (its tuned thresholds), or without one."""
+    from pipeline.classify.model import model_path
+    from pipeline.classify.modelfile import read_header
+    from pipeline.classify.training import thresholds_for
+    from pipeline.errors import ModelError
+
+    try:
+        tuned = read_header(model_path(settings)).thresholds
+    except ModelError as exc:
+        log.warning("%s; showing the default thresholds", exc)
+        tuned = {}
+    return thresholds_for(types, tuned, settings.classify_threshold)
 
 
 # --------------------------------------------------------------------------------------- train

@@ -161,3 +161,17 @@ def test_train_corpus_scans_are_read_by_the_ocr_engine(tmp_path: Path) -> None:
     assert loaded.labels == ("letter", "letter")
     scanned = next(t for t in loaded.texts if "Moreno" not in t)
     assert "Quarrington" in scanned and "referral" in scanned
+
+
+def test_types_shows_the_thresholds_in_force_with_the_current_model(capsys, caplog, tmp_path: Path, small_model_file: Path, monkeypatch) -> None:
+    from pipeline.classify.training import thresholds_for
+    from pipeline.classify.types import load_types
+
+    monkeypatch.setenv("PIPELINE_MODEL_PATH", str(small_model_file))
+    _, out, _ = run(capsys, "--home", tmp_path, "types", "--json")
+    shown = {row["type"]: row["threshold"] for row in map(json.loads, out.splitlines())}
+    assert shown == thresholds_for(load_types(), read_header(small_model_file).thresholds, 0.6)
+    monkeypatch.setenv("PIPELINE_MODEL_PATH", str(tmp_path / "none.model"))
+    code, out, _ = run(capsys, "--home", tmp_path, "types", "--json")
+    assert code == 0 and {row["threshold"] for row in map(json.loads, out.splitlines())} == {0.6}
+    assert "model file not found" in caplog.text
