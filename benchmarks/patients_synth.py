@@ -143,16 +143,24 @@ def patients(n: int, seed: int = 7, *, twin_rate: float = 0.02, namesake_rate: f
     return out
 
 
-def index_patients(n: int, seed: int, *, twin_rate: float = 0.02, namesake_rate: float = 0.02) -> list[dict]:
-    """`n` patients from `pipeline.synth.patients.generate_patients`, as dicts with a "kind"."""
+def index_patients(n: int, seed: int, *, twin_rate: float = 0.02, namesake_rate: float = 0.02,
+                   duplicate_rate: float = 0.0) -> list[dict]:
+    """`n` patients from `pipeline.synth.patients.generate_patients`, as dicts with a "kind"
+    (single, twin, namesake, or duplicated: the same person registered twice, "duplicate_of" set)."""
     from pipeline.synth.patients import generate_patients, namesake_pairs, twin_pairs
 
-    people = generate_patients(n, seed, twin_rate=twin_rate, namesake_rate=namesake_rate)
+    people = generate_patients(n, seed, twin_rate=twin_rate, namesake_rate=namesake_rate,
+                               duplicate_rate=duplicate_rate)
     kinds: dict[str, str] = {}
     for kind, pairs in (("namesake", namesake_pairs(people)), ("twin", twin_pairs(people))):
         for left, right in pairs:
             kinds[left.mrn] = kinds[right.mrn] = kind
-    return [dict(zip(CSV_HEADER, p.csv_row(), strict=True), kind=kinds.get(p.mrn, "single")) for p in people]
+    for p in people:
+        if p.duplicate_of:
+            kinds[p.mrn] = kinds[p.duplicate_of] = "duplicated"
+    dup_of = {p.mrn: p.duplicate_of for p in people if p.duplicate_of}
+    return [dict(zip(CSV_HEADER, p.csv_row(), strict=True), kind=kinds.get(p.mrn, "single"),
+                 duplicate_of=dup_of.get(p.mrn)) for p in people]
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
