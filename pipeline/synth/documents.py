@@ -511,10 +511,43 @@ def _laboratory_report(rng: random.Random, p: dict[str, str]) -> str:
             else:
                 lines.append(f"{test}: {value} {unit} (ref {low}-{high}) {flag}".rstrip())
         blocks.append("\n".join(lines))
+    if _chance(rng, 0.3):
+        blocks.append(_pick(rng, (_cbc_block, _culture_block))(rng))
+        if _chance(rng, 0.5):
+            blocks = blocks[-1:]
     footer = _pick(rng, ("H = High  L = Low", "Results verified by laboratory staff.",
                          f"Performed at {_pick(rng, FACILITIES)} Laboratory, CLIA #{_digits(rng, 2)}D{_digits(rng, 7)}",
                          "Critical values called to the ordering provider."))
     return f"{title}\n{header}\n\n" + "\n\n".join(blocks) + f"\n\n{footer}"
+
+
+def _cbc_block(rng: random.Random) -> str:
+    rows = (("WBC", "x10^3/uL", 4.0, 10.5), ("RBC", "x10^6/uL", 4.1, 5.6), ("HGB", "g/dL", 12.5, 17.0),
+            ("HCT", "%", 37.5, 51.0), ("MCV", "fL", 79, 97), ("PLT", "x10^3/uL", 150, 400),
+            ("Neutrophils %", "", 40, 74), ("Lymphocytes %", "", 14, 46), ("Monocytes %", "", 4, 12),
+            ("Eosinophils %", "", 0, 5))
+    lines = [_pick(rng, ("HEMATOLOGY - CBC WITH DIFFERENTIAL", "CBC w/ Diff", "Complete blood count"))
+             + _pick(rng, ("", "   Status: FINAL", "   (preliminary)"))]
+    for test, unit, low, high in rng.sample(rows, rng.randrange(5, len(rows) + 1)):
+        span = high - low
+        value = round(rng.uniform(low - span * 0.3, high + span * 0.3), 1)
+        flag = "HIGH" if value > high else ("LOW" if value < low else "")
+        lines.append(f"{test} {'.' * max(2, 16 - len(test))} {value} {unit}  ({low}-{high})  {flag}".rstrip())
+    return "\n".join(lines)
+
+
+def _culture_block(rng: random.Random) -> str:
+    organism = _pick(rng, ("Escherichia coli", "Staphylococcus aureus", "Klebsiella pneumoniae", "Enterococcus faecalis",
+                           "Streptococcus pyogenes", "No growth at 48 hours", "Mixed flora, probable contamination"))
+    source = _pick(rng, ("Urine, clean catch", "Blood, peripheral", "Wound, left foot", "Throat swab", "Sputum"))
+    drugs = rng.sample(("Ampicillin", "Ceftriaxone", "Nitrofurantoin", "TMP/SMX", "Ciprofloxacin", "Vancomycin",
+                        "Oxacillin", "Gentamicin", "Clindamycin"), rng.randrange(3, 7))
+    sus = "   ".join(f"{d} {_pick(rng, 'SSRI')}" for d in drugs)
+    growth = f">{rng.choice((10, 50, 100))},000 CFU/mL " if "Urine" in source and "No growth" not in organism else ""
+    return (f"{_pick(rng, ('MICROBIOLOGY', 'Culture and sensitivity', 'CULTURE REPORT'))}\nSource: {source}\n"
+            f"{_pick(rng, ('Culture result', 'Organism', 'Result'))}: {growth}{organism}\n"
+            + ("" if "No growth" in organism or "Mixed" in organism else f"Susceptibility: {sus}\n")
+            + f"{_pick(rng, ('Final report', 'Preliminary report', 'Reported'))} {_fmt_date(rng, _date(rng))}")
 
 
 def _pathology_report(rng: random.Random, p: dict[str, str]) -> str:
@@ -683,8 +716,18 @@ def _consent(rng: random.Random, p: dict[str, str]) -> str:
         "I was given time to ask questions and my questions were answered.",
         "I give permission for sedation or anesthesia as needed.",
     )
-    paragraphs = _mix(rng, legal if _chance(rng, 0.5) else plain, 3, 6)
-    text = _numbered(rng, paragraphs)
+    guardian = (
+        "As the parent or legal guardian of the minor named above, I give permission for examination and treatment.",
+        "This permission remains in effect for one year unless I cancel it in writing.",
+        "I give permission for routine immunizations and laboratory tests ordered by the provider.",
+        f"In my absence, {_name(rng)} may bring my child to appointments and consent to care.",
+    )
+    pool = _pick(rng, (legal, plain, plain + guardian)) if _chance(rng, 0.8) else guardian + plain[:3]
+    paragraphs = _mix(rng, pool, 3, 6)
+    if _chance(rng, 0.2):
+        text = "\n".join(f"Initials ____ {x}" for x in paragraphs)
+    else:
+        text = _numbered(rng, paragraphs)
     extra = "\n".join(_mix(rng, (
         _checkbox(rng, "Interpreter used", _chance(rng, 0.2)) + ("  Language: ________" if _chance(rng, 0.3) else ""),
         _checkbox(rng, "I refuse blood products"),
@@ -721,6 +764,11 @@ def _advance_directive(rng: random.Random, p: dict[str, str]) -> str:
         "I do not want a feeding tube if I cannot eat on my own and will not get better.",
         f"If {agent} is not available, I name {_name(rng)} as my alternate.",
         "I want to die at home if possible.",
+        "I choose the person named below to make medical decisions for me when my doctor decides I cannot make them myself.",
+        "My representative may agree to or refuse any treatment, including treatment that keeps me alive.",
+        "Section A: Cardiopulmonary resuscitation - attempt resuscitation / do not attempt resuscitation (allow natural death).",
+        "Section B: Medical interventions - full treatment / limited additional interventions / comfort measures only.",
+        "Section C: Artificially administered nutrition - long-term / trial period / no feeding tube.",
     )
     parts = _mix(rng, pool, 3, 7)
     choices = "\n".join(_checkbox(rng, x) for x in _mix(rng, (
@@ -774,9 +822,19 @@ def _medication_list(rng: random.Random, p: dict[str, str]) -> str:
                    "Home Medications", "Discharge Medication List", "Medication Record", "Medication reconciliation at admission",
                    "List of medicines I take", "Outpatient Medication Profile")
     meds = rng.sample(DRUGS, rng.randrange(3, 11))
-    style = rng.randrange(5)
+    style = rng.randrange(7)
     lines = []
-    if style == 0:
+    if style == 5:
+        freq = {"once daily": "qd", "twice daily": "bid", "at bedtime": "qhs", "three times daily": "tid"}
+        lines.append(_pick(rng, ("Pt med list (from bottles)", "Meds:", "Current meds per patient", "Home meds (pt report)")))
+        for m in meds:
+            lines.append(f"- {m[0]} {m[1].replace(' mg', '')} {freq.get(m[3], _pick(rng, ('1 qd', '1 bid', 'prn')))}")
+    elif style == 6:
+        verbs = ("NEW", "CHANGED", "SAME", "STOP TAKING", "CONTINUE")
+        for m in meds:
+            verb = _pick(rng, verbs)
+            lines.append(f"{verb}: {m[0].capitalize()} {m[1]} - {m[3]} ({m[4]})")
+    elif style == 0:
         head = _pick(rng, (("Medication", "Dose", "How to take", "For"), ("Name of medicine", "How much", "When", "Why"), ("Drug", "Strength", "Directions", "Indication")))
         lines.append(f"{head[0]:<26}{head[1]:<18}{head[2]:<40}{head[3]}")
         for m in meds:
@@ -854,7 +912,11 @@ def _intake_form(rng: random.Random, p: dict[str, str]) -> str:
         "Have you fallen in the past 12 months?  Yes  No", f"Exercise per week: {_pick(rng, ('____', str(rng.randrange(0, 7))))} days",
         "Family history (parents, siblings): ______________", "Do you feel safe at home?  Y / N", "Who lives with you? __________",
         "Immunizations up to date?  yes / no / not sure", "Has the patient ever been hospitalized? ____",
-        "Previous operations and year: ______________", "Do you wear glasses or hearing aids?  Y / N"), 3, 8))
+        "Previous operations and year: ______________", "Do you wear glasses or hearing aids?  Y / N",
+        "Marital status ______   Employer ______________", "Last name ________ First ________ MI ___   Sex  M  F  X",
+        "Past illnesses (circle): measles  mumps  chicken pox  hepatitis  tuberculosis",
+        "Do you snore loudly?  Y  N", "How many hours do you sleep at night? ____",
+        "Rate your overall health: excellent  good  fair  poor", "Current medications and doses: ____________________"), 3, 9))
     heads = (_pick(rng, ("Patient information", "About you", "Demographics")), _pick(rng, ("Have you ever had", "Medical history - check any that apply", "Conditions")),
              _pick(rng, ("Lifestyle and other", "Other questions", "Social history")))
     sections = [(heads[0], demo), (heads[1], conditions), (heads[2], questions)]
@@ -872,6 +934,11 @@ def _outside_records(rng: random.Random, p: dict[str, str]) -> str:
     enclosed = _numbered(rng, _mix(rng, (
         "Office visit notes", "Discharge summary", "Laboratory results", "Imaging reports", "Operative report", "Emergency visit record",
         "Immunization record", "Problem list", "Medication list", "Consultation reports", "Pathology reports", "Nursing notes"), 2, 7))
+    if _chance(rng, 0.25):
+        return (f"Records received {_pick(rng, ('by fax', 'by mail', 'on CD', 'through the HIE'))} from {source} - {rng.randrange(3, 200)} pages - "
+                f"{_pick(rng, ('for continuity of care', 'requested by Dr. ' + _pick(rng, FAMILY), 'for the upcoming visit'))}.\n"
+                f"Index: {', '.join(_mix(rng, ('admission assessment', 'therapy notes', 'discharge instructions', 'medication administration record', 'labs', 'imaging', 'clinic notes', 'nursing notes'), 2, 5))}.\n"
+                f"{_pick(rng, ('Please scan to chart.', 'File to chart as outside records.', 'Logged by HIM.'))}")
     statement = _pick(rng, (
         f"Enclosed are copies of medical records for the above patient from {source}, covering dates of service {_fmt_date(rng, _date(rng, 2010, 2018))} through {_fmt_date(rng, _date(rng, 2019, 2026))}.",
         f"These records are provided at the request of the patient / authorized requester. Total pages: {rng.randrange(5, 240)}.",
@@ -888,6 +955,8 @@ def _outside_records(rng: random.Random, p: dict[str, str]) -> str:
 
 
 def _release_of_information(rng: random.Random, p: dict[str, str]) -> str:
+    if _chance(rng, 0.25):
+        return _roi_request_letter(rng, p)
     title = _title(rng, "Authorization for Release of Information", "Authorization to Disclose Protected Health Information",
                    "Request for Medical Records", "HIPAA Authorization Form", "Release of Information Request",
                    "Request to Release Health Records", "Authorization - Disclosure of PHI", "Patient Request for Access to Records",
@@ -920,6 +989,25 @@ def _release_of_information(rng: random.Random, p: dict[str, str]) -> str:
     head = _facility_block(rng) + "\n\n" if _chance(rng, 0.7) else ""
     return (f"{head}{title}\n\n{_kv(rng, fields)}\n\n{_pick(rng, ('Information to be released:', 'Records requested:', 'Please release:', 'I authorize release of:'))}\n{items}\n\n"
             + _numbered(rng, legal) + f"\n\n{_signature(rng, p['name'], _date(rng), _pick(rng, ('Signature of patient or legal representative', 'Patient signature', 'Signature')))}")
+
+
+def _roi_request_letter(rng: random.Random, p: dict[str, str]) -> str:
+    """A records request written as a letter or a short permission note rather than a form."""
+    if _chance(rng, 0.5):
+        firm = f"{_pick(rng, ('Law Offices of', 'The Law Firm of', ''))} {_name(rng)}{_pick(rng, (', Attorney at Law', ' & Associates', ', P.C.'))}".strip()
+        body = _pick(rng, (
+            f"Pursuant to the enclosed authorization signed by our client, {p['name']}, please provide complete copies of all medical and billing records for treatment rendered from {_fmt_date(rng, _date(rng))} through the present.",
+            f"We represent {p['name']} in a personal injury matter. Enclosed is a HIPAA-compliant authorization. Please forward certified copies of records, imaging and itemized bills.",
+        ))
+        tail = _pick(rng, ("We agree to pay reasonable copy charges.", "Please forward the records to our office at the address above.",
+                           "Thank you for your prompt attention to this request."))
+        return f"{firm}\n{_address(rng)}\n\n{_fmt_date(rng, _date(rng))}\n\nRE: Request for medical records - {p['name']}\n\n{body} {tail}\n\nSincerely,\n{_name(rng)}, Paralegal"
+    who = _pick(rng, (f"my daughter, {_name(rng)}", f"my husband, {_name(rng)}", "the school nurse", f"my caregiver, {_name(rng)}", "my employer's leave office"))
+    what = _pick(rng, ("my test results and treatment", "my immunization record only", "my diagnosis and appointment dates", "information about my care"))
+    return (f"{_pick(rng, ('Permission to share my health information', 'Authorization to discuss care with family', 'Consent to release information'))}\n"
+            f"I allow {_pick(rng, FACILITIES)} to give {what} to {who}.\n"
+            f"{_pick(rng, ('This covers verbal and written communication.', 'Information to share is limited to what is listed above.', ''))}\n"
+            f"This permission ends on {_fmt_date(rng, _date(rng, 2026, 2028))} unless I revoke it.\n{_signature(rng, p['name'], _date(rng), 'Signature')}")
 
 
 def _other(rng: random.Random, p: dict[str, str]) -> str:

@@ -24,7 +24,7 @@ def read_set(path: Path) -> list[tuple[str, str]]:
     return [(label, "\n".join(lines).strip()) for label, lines in docs]
 
 
-@pytest.mark.parametrize("name", ["unseen_documents.txt", "unseen_documents_2.txt"])
+@pytest.mark.parametrize("name", ["unseen_documents.txt", "unseen_documents_2.txt", "unseen_documents_3.txt"])
 def test_unseen_documents_are_typed_right_or_reviewed(name: str, tmp_path: Path) -> None:
     docs = read_set(DATA / name)
     assert len(docs) == 21 and {label for label, _ in docs} <= set(load_types().keys())
