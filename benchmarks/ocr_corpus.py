@@ -64,10 +64,13 @@ def incoming(path: Path):
 
     media = {".pdf": "application/pdf", ".tif": "image/tiff", ".png": "image/png",
              ".jpg": "image/jpeg"}[path.suffix]
-    data = path.read_bytes()
-    return IncomingDocument(source=path, original_name=path.name,
-                            sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                            media_type=media, received_at=datetime.now(UTC))
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:  # in blocks: reading a 200-page scan at once would count
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return IncomingDocument(source=path, original_name=path.name, sha256=digest.hexdigest(),
+                            size=path.stat().st_size, media_type=media,
+                            received_at=datetime.now(UTC))
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -68,14 +68,19 @@ def incoming(path: Path) -> IncomingDocument:
     """An IncomingDocument for a file named on the command line, typed by its first bytes."""
     if not path.is_file():
         raise NotFoundError(f"{path}: no such file; check the path")
-    data = path.read_bytes()
-    if not data:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        head = handle.read(16)
+        digest.update(head)
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if not head:
         raise EmptyFileError(f"{path.name}: the file is empty; scan it again")
-    media_type = next((media for magic, media in _MAGIC if data.startswith(magic)), None)
+    media_type = next((media for magic, media in _MAGIC if head.startswith(magic)), None)
     if media_type is None:
         raise UnsupportedFormatError(
             f"{path.name}: not a PDF, TIFF, PNG or JPEG; convert it to one of those"
         )
-    return IncomingDocument(source=path, original_name=path.name,
-                            sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                            media_type=media_type, received_at=datetime.now(UTC))
+    return IncomingDocument(source=path, original_name=path.name, sha256=digest.hexdigest(),
+                            size=path.stat().st_size, media_type=media_type,
+                            received_at=datetime.now(UTC))
