@@ -64,7 +64,7 @@ def _item_json(item: ReviewItem) -> dict[str, Any]:
         "document_id": item.document_id,
         "status": item.status,
         "created_at": item.created_at.isoformat(),
-        "reasons": list(item.reasons),
+        "reasons": [*item.reasons, *item.match_reasons],
         "predicted_doc_type": item.predicted_doc_type,
         "candidates": [
             {"mrn": c.mrn, "probability": round(c.probability, 4),
@@ -82,7 +82,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         else:
             best = item.candidates[0].mrn if item.candidates else "-"
             print(f"{item.id:>6}  {item.created_at:%Y-%m-%d %H:%M}  {item.predicted_doc_type or '-':<26} "
-                  f"best MRN {best:<12} {'; '.join(item.reasons)[:90]}")
+                  f"best MRN {best:<12} {'; '.join([*item.reasons, *item.match_reasons])[:100]}")
     return EXIT_OK
 
 
@@ -96,7 +96,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     print(f"review item {item.id}  document {item.document_id}  ({item.status})")
     print(f"predicted type: {item.predicted_doc_type or '-'}")
-    for reason in item.reasons:
+    for reason in data["reasons"]:
         print(f"  - {reason}")
     for candidate in data["candidates"]:
         fields = ", ".join(f"{k} {v}" for k, v in candidate["fields"].items())
