@@ -42,8 +42,8 @@ def sparse_pdf(pages: int) -> Path:
     return path
 
 
-def tree_rss(root: int) -> tuple[int, int]:
-    """(sum of RSS over root and its descendants, largest single RSS) in bytes."""
+def tree_rss(root: int) -> tuple[int, int, int]:
+    """(sum of RSS over root and descendants, largest child, largest grandchild) in bytes."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -57,27 +57,29 @@ def tree_rss(root: int) -> tuple[int, int]:
         pid, ppid = int(entry), int(fields[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields[21]) * PAGE_SIZE
-    total, largest, stack = 0, 0, [root]
+    total, largest = 0, [0, 0, 0]
+    stack = [(root, 0)]
     while stack:
-        pid = stack.pop()
+        pid, depth = stack.pop()
         total += rss.get(pid, 0)
-        if pid != root:
-            largest = max(largest, rss.get(pid, 0))
-        stack += children.get(pid, [])
-    return total, largest
+        if 1 <= depth <= 2:
+            largest[depth] = max(largest[depth], rss.get(pid, 0))
+        stack += [(child, depth + 1) for child in children.get(pid, [])]
+    return total, largest[1], largest[2]
 
 
 def child(pdf: Path) -> None:
     from pipeline.ocr.engine import OcrEngine
 
-    peak = {"tree": 0, "worker": 0}
+    peak = {"tree": 0, "worker": 0, "tool": 0}
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            total, largest = tree_rss(os.getpid())
+            total, worker, tool = tree_rss(os.getpid())
             peak["tree"] = max(peak["tree"], total)
-            peak["worker"] = max(peak["worker"], largest)
+            peak["worker"] = max(peak["worker"], worker)
+            peak["tool"] = max(peak["tool"], tool)
             stop.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -94,6 +96,7 @@ def child(pdf: Path) -> None:
         hwm = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmHWM"))
     print(json.dumps({"pages": pages, "seconds": elapsed, "parent_peak": hwm,
                       "tree_peak": peak["tree"], "worker_peak": peak["worker"],
+                      "tool_peak": peak["tool"],
                       "output": output, "input": pdf.stat().st_size}))
 
 
@@ -114,10 +117,12 @@ def main() -> None:
         mib = 1024 * 1024
         rows.append((found["pages"], f"{found['input'] / mib:.1f}", f"{found['output'] / mib:.1f}",
                      f"{found['parent_peak'] / mib:.0f}", f"{found['worker_peak'] / mib:.0f}",
+                     f"{found['tool_peak'] / mib:.0f}",
                      f"{found['tree_peak'] / mib:.0f}", f"{found['seconds']:.0f}"))
     print(f"## OCR memory ({NPROC} workers; sparse full-size 300-dpi pages, see the script)\n")
     print(table(["pages", "input MiB", "searchable PDF MiB", "engine process peak MiB",
-                 "largest worker/tesseract MiB", "whole tree peak MiB", "seconds"], rows))
+                 "largest worker MiB", "largest tesseract/pdfunite MiB", "whole tree peak MiB",
+                 "seconds"], rows))
 
 
 if __name__ == "__main__":
