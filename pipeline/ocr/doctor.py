@@ -63,9 +63,9 @@ def _language(lang: str, tesseract_ok: bool) -> ToolStatus:
 
 
 def _poppler() -> ToolStatus:
-    name = "poppler (pdftoppm)"
+    name = "poppler (pdfunite)"
     hint = "apt-get install poppler-utils"
-    program = shutil.which("pdftoppm")
+    program = shutil.which("pdfunite")
     if program is None:
         return ToolStatus(name, False, "", "", hint, required=False)
     try:

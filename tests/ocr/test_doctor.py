@@ -16,11 +16,11 @@ pytestmark = pytest.mark.integration
 def test_reports_every_tool_with_versions_here() -> None:
     report = {tool.name: tool for tool in tool_report("eng")}
     assert list(report) == ["tesseract", "tesseract lang eng", "tesseract lang osd",
-                            "poppler (pdftoppm)", "pdfium (pypdfium2)", "zxing-cpp", "pikepdf"]
+                            "poppler (pdfunite)", "pdfium (pypdfium2)", "zxing-cpp", "pikepdf"]
     assert report["tesseract"].found and report["tesseract"].version.startswith(("4.", "5."))
     assert report["tesseract"].minimum == "4.1"
     assert all(tool.found and tool.install == "" for tool in report.values())
-    assert report["poppler (pdftoppm)"].required is False
+    assert report["poppler (pdfunite)"].required is False
 
 
 def test_a_missing_language_pack_gets_its_apt_package() -> None:
@@ -47,6 +47,6 @@ def test_without_tesseract_on_path_both_doctor_and_engine_say_how_to_install() -
     found = json.loads(out)
     assert found["report"]["tesseract"] == [False, "apt-get install tesseract-ocr (or a newer "
                                             "release from your distribution)"]
-    assert found["report"]["poppler (pdftoppm)"] == [False, "apt-get install poppler-utils"]
+    assert found["report"]["poppler (pdfunite)"] == [False, "apt-get install poppler-utils"]
     assert found["error"] == ["tesseract was not found on PATH; install it with "
                               "`apt-get install tesseract-ocr` (Debian/Ubuntu)", 3]
