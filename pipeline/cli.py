@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.errors import EXIT_INTERRUPTED, EXIT_OK, NotFoundError, PipelineError
+from pipeline.errors import EXIT_INTERRUPTED, EXIT_OK, MissingDependencyError, NotFoundError, PipelineError
 from pipeline.records import Outcome, ProcessResult
 from pipeline.settings import Settings, load_settings
 
@@ -148,23 +148,24 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 3 when a required tool is missing; optional ones are listed with their install hint."""
     from pipeline.ocr.doctor import tool_report
 
-    report = tool_report()
-    missing = [tool for tool in report if not tool.found]
+    report = tool_report(settings.ocr_languages)
     if args.json:
         for tool in report:
-            print(json.dumps({"name": tool.name, "found": tool.found, "version": tool.version,
-                              "minimum": tool.minimum, "install": tool.install}))
+            print(json.dumps({"name": tool.name, "found": tool.found, "required": tool.required,
+                              "version": tool.version, "minimum": tool.minimum, "install": tool.install}))
     else:
         for tool in report:
-            mark = "ok     " if tool.found else "MISSING"
+            mark = "ok     " if tool.found else ("MISSING" if tool.required else "absent ")
             line = f"{mark} {tool.name:<22} {tool.version or '-':<12}"
             if not tool.found:
                 line += f"  install: {tool.install}"
             print(line)
         print(f"home: {settings.home.resolve()}  database: {_redact(settings.database)}")
-    return 3 if missing else EXIT_OK
+    missing = [tool for tool in report if tool.required and not tool.found]
+    return MissingDependencyError.exit_code if missing else EXIT_OK
 
 
 def _redact(url: str) -> str:

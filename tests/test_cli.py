@@ -51,3 +51,22 @@ def test_unknown_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["frobnicate"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.integration
+def test_doctor_exits_3_and_says_how_to_install_a_missing_language_pack(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PIPELINE_OCR_LANGUAGES", "eng+tha")
+    code = main(["--home", str(tmp_path), "doctor"])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "MISSING tesseract lang tha" in out and "apt-get install tesseract-ocr-tha" in out
+    monkeypatch.setenv("PIPELINE_OCR_LANGUAGES", "eng")
+    assert main(["--home", str(tmp_path), "doctor"]) == 0
+
+
+def test_ocr_of_a_text_file_named_pdf_exits_4_naming_it(tmp_path, capsys):
+    fake = tmp_path / "scan.pdf"
+    fake.write_text("not really a scan")
+    code = main(["--home", str(tmp_path / "home"), "ocr", str(fake)])
+    assert code == 4
+    assert "scan.pdf: the file is plain text" in capsys.readouterr().err

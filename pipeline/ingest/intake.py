@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from pipeline import errors
 from pipeline.errors import (
     CorruptFileError,
     EmptyFileError,
     InputError,
     LimitExceededError,
+    NotFoundError,
     UnsupportedFormatError,
 )
 from pipeline.records import IncomingDocument, Rejection
@@ -102,6 +104,18 @@ def intake(path: Path, now: datetime, *, max_bytes: int | None = None) -> Incomi
         media_type=media_type,
         received_at=now,
     )
+
+
+def intake_one(path: Path, now: datetime) -> IncomingDocument:
+    """`intake` for a single file named on the command line: a rejection is raised as its error."""
+    path = Path(path)
+    if not path.is_file():
+        raise NotFoundError(f"{path}: no such file; check the path")
+    result = intake(path, now)
+    if isinstance(result, Rejection):
+        error = getattr(errors, result.error, InputError)
+        raise (error if isinstance(error, type) and issubclass(error, InputError) else InputError)(result.reason)
+    return result
 
 
 def looks_complete(path: Path) -> bool:

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.errors import EmptyFileError, NotFoundError, UnsupportedFormatError
+from pipeline.ingest.intake import intake_one
 from pipeline.ocr.engine import OcrEngine
 from pipeline.records import IncomingDocument, OcrResult
 from pipeline.settings import Settings
-
-#: leading bytes -> media type, for the inputs OCR reads
-_MAGIC = (
-    (b"%PDF-", "application/pdf"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,22 +55,5 @@ def to_json(result: OcrResult) -> dict:
 
 
 def incoming(path: Path) -> IncomingDocument:
-    """An IncomingDocument for a file named on the command line, typed by its first bytes."""
-    if not path.is_file():
-        raise NotFoundError(f"{path}: no such file; check the path")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        head = handle.read(16)
-        digest.update(head)
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if not head:
-        raise EmptyFileError(f"{path.name}: the file is empty; scan it again")
-    media_type = next((media for magic, media in _MAGIC if head.startswith(magic)), None)
-    if media_type is None:
-        raise UnsupportedFormatError(
-            f"{path.name}: not a PDF, TIFF, PNG or JPEG; convert it to one of those"
-        )
-    return IncomingDocument(source=path, original_name=path.name, sha256=digest.hexdigest(),
-                            size=path.stat().st_size, media_type=media_type,
-                            received_at=datetime.now(UTC))
+    """An IncomingDocument for a file named on the command line (intake's checks; errors raised)."""
+    return intake_one(path, datetime.now(UTC))

@@ -121,14 +121,11 @@ def _identifiers_from_scan(path: Path, settings) -> DocumentIdentifiers:
     import tempfile
     from datetime import UTC, datetime
 
-    from pipeline.ingest.intake import intake
+    from pipeline.ingest.intake import intake_one
     from pipeline.ocr.engine import OcrEngine
     from pipeline.patients.extract import extract_identifiers
-    from pipeline.records import Rejection
 
-    doc = intake(path, datetime.now(UTC))
-    if isinstance(doc, Rejection):
-        raise InputError(doc.reason)
+    doc = intake_one(path, datetime.now(UTC))
     with OcrEngine.from_settings(settings) as engine, tempfile.TemporaryDirectory(prefix="pipeline-match-") as tmp:
         ocr = engine.recognize(doc, Path(tmp))
     return extract_identifiers(ocr)

@@ -54,5 +54,5 @@ def test_ocr_rejects_empty_and_unknown_files(tmp_path: Path) -> None:
         run(["ocr", str(empty)], tmp_path / "home")
     text = tmp_path / "readme.pdf"
     text.write_text("hello")
-    with pytest.raises(UnsupportedFormatError, match=r"^readme\.pdf: not a PDF, TIFF, PNG or JPEG"):
+    with pytest.raises(UnsupportedFormatError, match=r"^readme\.pdf: the file is plain text, not a PDF, TIFF, PNG or JPEG"):
         run(["ocr", str(text)], tmp_path / "home")
