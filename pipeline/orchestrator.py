@@ -81,18 +81,23 @@ class Pipeline:
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now) -> Pipeline:
         settings.ensure_folders()
-        migrate(settings.database)
-        engine = make_engine(settings.database)
-        store = open_store(settings)
-        return cls(
-            settings=settings,
-            ocr=OcrEngine.from_settings(settings),
-            classifier=load_classifier(settings),
-            matcher=Matcher.from_settings(settings, engine),
-            store=store,
-            manifest=Manifest(engine, store=store),
-            clock=clock,
-        )
+        ocr = OcrEngine.from_settings(settings)  # first: its workers start while the rest loads
+        try:
+            migrate(settings.database)
+            engine = make_engine(settings.database)
+            store = open_store(settings)
+            return cls(
+                settings=settings,
+                ocr=ocr,
+                classifier=load_classifier(settings),
+                matcher=Matcher.from_settings(settings, engine),
+                store=store,
+                manifest=Manifest(engine, store=store),
+                clock=clock,
+            )
+        except BaseException:
+            ocr.close()
+            raise
 
     def close(self) -> None:
         self.ocr.close()

@@ -70,3 +70,12 @@ def test_ocr_of_a_text_file_named_pdf_exits_4_naming_it(tmp_path, capsys):
     code = main(["--home", str(tmp_path / "home"), "ocr", str(fake)])
     assert code == 4
     assert "scan.pdf: the file is plain text" in capsys.readouterr().err
+
+
+def test_process_with_a_missing_model_file_exits_5_naming_it(tmp_path, capsys, monkeypatch):
+    scan = tmp_path / "page.png"
+    scan.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    monkeypatch.setenv("PIPELINE_MODEL_PATH", str(tmp_path / "nowhere.model"))
+    code = main(["--home", str(tmp_path / "home"), "process", str(scan)])
+    assert code == 5
+    assert "nowhere.model" in capsys.readouterr().err
