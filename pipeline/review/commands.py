@@ -8,18 +8,14 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 from typing import Any
 
 from pipeline.classify.types import load_types
-from pipeline.errors import EXIT_OK, ConfigurationError, NotFoundError
+from pipeline.errors import EXIT_OK, ConfigurationError
 from pipeline.patients import index
 from pipeline.settings import Settings
-from pipeline.store.database import make_engine, migrate
-from pipeline.store.manifest import Manifest
-from pipeline.store.objects import open_store
+from pipeline.store.commands import actor_of, open_manifest, patient_id_for_mrn
 from pipeline.store.rows import ReviewItem
 
 
@@ -49,15 +45,6 @@ def register(subparsers: Any) -> None:
     resolve.set_defaults(handler=cmd_resolve)
 
 
-def _manifest(settings: Settings) -> Manifest:
-    migrate(settings.database)
-    return Manifest(make_engine(settings.database), store=open_store(settings))
-
-
-def _actor(args: argparse.Namespace) -> str:
-    return getattr(args, "user", None) or os.environ.get("USER") or getpass.getuser() or "unknown"
-
-
 def _item_json(item: ReviewItem) -> dict[str, Any]:
     return {
         "id": item.id,
@@ -75,7 +62,7 @@ def _item_json(item: ReviewItem) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    items = _manifest(settings).open_review_items(limit=args.limit)
+    items = open_manifest(settings)[0].open_review_items(limit=args.limit)
     for item in items:
         if args.json:
             print(json.dumps(_item_json(item)))
@@ -87,9 +74,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    manifest = _manifest(settings)
+    manifest = open_manifest(settings)[0]
     item = manifest.review_item(args.item_id)
-    manifest.record_access(_actor(args), "viewed", document_id=item.document_id, reason="review queue")
+    manifest.record_access(actor_of(args), "viewed", document_id=item.document_id, reason="review queue")
     data = _item_json(item)
     if args.json:
         print(json.dumps(data))
@@ -105,7 +92,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
-    manifest = _manifest(settings)
+    manifest = open_manifest(settings)[0]
     doc_type = loinc = display = None
     if args.doc_type:
         types = load_types(settings.types_path)
@@ -114,12 +101,10 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
                                      + ", ".join(types.keys()))
         chosen = types[args.doc_type]
         doc_type, loinc, display = chosen.key, chosen.loinc, chosen.display
+    patient_id = patient_id_for_mrn(manifest, args.patient)  # follows merges; refuses an ambiguous MRN
     with manifest.engine.connect() as conn:
-        patient_id = index.resolve(conn, args.patient, index.MRN_TYPE)
-        mrn = index.primary_mrn(conn, patient_id) if patient_id is not None else None
-    if patient_id is None or mrn is None:
-        raise NotFoundError(f"no patient with MRN {args.patient}; check the MRN or import the patient first")
-    doc = manifest.resolve_review_item(args.item_id, actor=_actor(args), patient_id=patient_id, patient_mrn=mrn,
+        mrn = index.primary_mrn(conn, patient_id) or args.patient
+    doc = manifest.resolve_review_item(args.item_id, actor=actor_of(args), patient_id=patient_id, patient_mrn=mrn,
                                        doc_type=doc_type, loinc=loinc, type_display=display, note=args.note)
     if args.json:
         print(json.dumps({"id": args.item_id, "document_id": doc.document_id, "patient_mrn": doc.patient_mrn,
