@@ -1,1 +1,1 @@
-"""The review queue (web app to come)."""
+"""The review queue: the command line (`commands.py`) and the browser app (`app.py`, `review serve`)."""

@@ -3,20 +3,26 @@
 `review resolve ID --patient MRN [--type TYPE]` files a queued document to the patient a clerk chose
 (and the type they confirmed or corrected: that teaches the classifier, `pipeline train
 --from-reviews`). Every decision goes into the access log with the clerk's id and reason.
+`review serve` runs the same queue as a web app (`pipeline/review/app.py`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from pipeline.classify.types import load_types
 from pipeline.errors import EXIT_OK, ConfigurationError
 from pipeline.patients import index
+from pipeline.review.identity import DEFAULT_SESSION_MINUTES, REMOTE_USER_HEADER
 from pipeline.settings import Settings
 from pipeline.store.commands import actor_of, open_manifest, patient_id_for_mrn
 from pipeline.store.rows import ReviewItem
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8700
 
 
 def register(subparsers: Any) -> None:
@@ -43,6 +49,17 @@ def register(subparsers: Any) -> None:
     resolve.add_argument("--user")
     resolve.add_argument("--json", action="store_true")
     resolve.set_defaults(handler=cmd_resolve)
+
+    serve = review_sub.add_parser("serve", help="the review queue in the browser (see README: Review in the browser)")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument("--trust-remote-user", action="store_true",
+                       help=f"take the user id from the {REMOTE_USER_HEADER} header a reverse proxy sets after "
+                            "signing the user in; only when nothing but that proxy can reach the port")
+    serve.add_argument("--session-minutes", type=int, default=DEFAULT_SESSION_MINUTES,
+                       help="sign-in expires after this many minutes without a request")
+    serve.add_argument("--https-only", action="store_true", help="send the session cookie over HTTPS only")
+    serve.set_defaults(handler=cmd_serve)
 
 
 def _item_json(item: ReviewItem) -> dict[str, Any]:
@@ -111,4 +128,22 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
                           "doc_type": doc.doc_type, "loinc": doc.loinc}))
     else:
         print(f"filed {doc.document_id} to MRN {doc.patient_mrn} as {doc.doc_type}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from pipeline.review.app import create_app
+    from pipeline.review.identity import ReviewConfig, load_secret
+
+    if args.session_minutes < 1:
+        raise ConfigurationError(f"--session-minutes {args.session_minutes}: give 1 or more")
+    config = ReviewConfig(secret=load_secret(settings.home), trust_remote_user=args.trust_remote_user,
+                          session_minutes=args.session_minutes, https_only=args.https_only)
+    app = create_app(settings, config)
+    who = f"user id from {REMOTE_USER_HEADER}" if args.trust_remote_user else "sign-in with a user id"
+    print(f"review queue on http://{args.host}:{args.port}/ ({who}); Ctrl-C stops", file=sys.stderr, flush=True)
+    # uvicorn's access log would print every URL; they carry item ids only, but keep stderr to our own lines
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return EXIT_OK
