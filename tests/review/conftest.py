@@ -1,0 +1,100 @@
+"""A real home for the review app's tests: the sample patients imported and four doubtful sample
+scans really processed (Tesseract, classifier, matcher) into the review queue.
+
+Processing takes about 8 s, so it is done once per session into a template home; each test gets its
+own copy of that home (SQLite file and object folder), so tests may resolve items independently.
+
+| sample (samples/scans/)            | why it is queued                          | candidates             |
+|------------------------------------|-------------------------------------------|------------------------|
+| lab_report_mrn_only.png            | MRN only, no birth date                   | 97490116               |
+| progress_note_twin.pdf             | surname + birth date fit twins            | 83254022, 48092398     |
+| letter_namesake.jpg                | full name only, two namesakes             | 75352102, 11666341     |
+| consult_note_unknown_patient.pdf   | patient not in the index                  | none                   |
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pipeline.cli import main
+from pipeline.review.app import create_app
+from pipeline.review.identity import ReviewConfig, load_secret
+from pipeline.settings import load_settings
+from pipeline.store.commands import open_manifest
+from pipeline.store.manifest import Manifest
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+QUEUED_SAMPLES = ("lab_report_mrn_only.png", "progress_note_twin.pdf", "letter_namesake.jpg",
+                  "consult_note_unknown_patient.pdf")
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def run_cli(*argv: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(argv))
+    assert code == 0, (argv, out.getvalue())
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def template_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("review-template")
+    run_cli("--home", str(home), "patients", "import", "--json", str(SAMPLES / "patients.csv"))
+    run_cli("--home", str(home), "process", "--json", *(str(SAMPLES / "scans" / name) for name in QUEUED_SAMPLES))
+    return home
+
+
+@pytest.fixture
+def home(template_home, tmp_path) -> Path:
+    copy = tmp_path / "home"
+    shutil.copytree(template_home, copy)
+    return copy
+
+
+@pytest.fixture
+def manifest(home) -> Manifest:
+    return open_manifest(load_settings(home))[0]
+
+
+@pytest.fixture
+def items(manifest) -> dict[str, int]:
+    """Review item id by sample file name."""
+    return {manifest.get(item.document_id).original_name: item.id for item in manifest.open_review_items()}
+
+
+def make_client(home: Path, **config) -> TestClient:
+    settings = load_settings(home)
+    return TestClient(create_app(settings, ReviewConfig(secret=load_secret(home), **config)))
+
+
+@pytest.fixture
+def client(home) -> Iterator[TestClient]:
+    with make_client(home) as test_client:
+        yield test_client
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, user: str = "clerk1") -> None:
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"csrf": token, "user": user, "next": "/queue"}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+@pytest.fixture
+def clerk(client) -> TestClient:
+    sign_in(client)
+    return client
