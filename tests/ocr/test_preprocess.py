@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+import numpy as np
+from PIL import Image
+
 from pipeline.ocr import preprocess
 from .pages import TEXT, draw_page
 
@@ -38,3 +41,28 @@ def test_turning_90_clockwise_moves_the_top_left_corner_to_the_top_right() -> No
     turned = preprocess.turn(page, 90)
     assert turned.getpixel((turned.width - 5, 5)) == 0
     assert turned.getpixel((5, 5)) == 255
+
+
+def test_a_clean_page_goes_to_tesseract_in_black_and_white() -> None:
+    page = draw_page(TEXT)
+    bilevel = preprocess.binarize(page)
+    assert bilevel is not None and bilevel.mode == "1" and bilevel.size == page.size
+    grey, bits = np.asarray(page), np.asarray(bilevel.convert("L"))
+    assert (bits[grey < 60] == 0).all() and (bits[grey > 200] == 255).all()  # ink stays ink, paper paper
+    assert bilevel.info["dpi"] == page.info["dpi"]
+
+
+def test_a_blurred_faded_page_keeps_its_grey() -> None:
+    from PIL import ImageFilter
+
+    page = draw_page(TEXT).filter(ImageFilter.GaussianBlur(2.5))
+    faded = page.point(lambda v: 140 + v * 85 // 255)  # toner running low on grey paper
+    rng = np.random.default_rng(3)
+    noisy = np.clip(np.asarray(faded, dtype=np.int16) + rng.normal(0, 14, (faded.height, faded.width)), 0, 255)
+    assert preprocess.binarize(Image.fromarray(noisy.astype(np.uint8), mode="L")) is None
+
+
+def test_a_blank_page_and_a_one_bit_page() -> None:
+    assert preprocess.binarize(Image.new("L", (300, 200), 255)) is None
+    fax = draw_page(TEXT).convert("1")
+    assert preprocess.binarize(fax) is fax
