@@ -131,6 +131,10 @@ class OcrEngine:
                  f" ({'; '.join(result.reasons)})" if result.reasons else "")
         return result
 
+    def start(self) -> None:
+        """Start the worker processes now (they take a moment), rather than at the first page."""
+        self._get_pool()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -189,12 +193,9 @@ class OcrEngine:
             return None
         parts: list[pdfout.PagePart] = []
         for out in outputs:
-            if out.pdf is not None:
-                parts.append(out.pdf)
-            elif doc.media_type == raster.PDF:
-                parts.append(out.page.number - 1)
-            else:
+            if out.part is None:
                 return None
+            parts.append(out.part)
         target = workdir / f"{doc.sha256[:16]}.searchable.pdf"
         original = doc.source if doc.media_type == raster.PDF else None
         return pdfout.assemble(parts, original, target)

@@ -164,6 +164,16 @@ def _scanned_image(source: Path, name: str, index: int, dpi: int,
     return gray
 
 
+def page_box(source: Path, name: str, index: int) -> tuple[tuple[float, float, float, float], int]:
+    """The PDF page's visible box (x0, y0, x1, y1 in points) and its /Rotate (clockwise degrees)."""
+    page = _open_pdf(source, name, index)[index]
+    try:
+        x0, y0, x1, y1 = (float(v) for v in page.get_cropbox())
+        return (x0, y0, x1, y1), page.get_rotation() % 360
+    finally:
+        page.close()
+
+
 def text_layer(source: Path, name: str, index: int, dpi: int) -> TextLayer | None:
     """The page's own text (born-digital PDF), or None when it has too little real text."""
     page = _open_pdf(source, name, index)[index]
