@@ -52,7 +52,7 @@ def _pipeline():
     with _state_lock:
         if "pipeline" not in _state:
             settings = _state.get("settings") or load_settings()
-            _state["pipeline"] = Pipeline.open(settings)  # type: ignore[arg-type]
+            _state["pipeline"] = Pipeline.open(settings).ready()  # type: ignore[arg-type]
         return _state["pipeline"]
 
 

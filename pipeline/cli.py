@@ -101,6 +101,7 @@ def _run(paths: list[Path], settings: Settings, as_json: bool) -> list[ProcessRe
         for result in pipeline.process_many(paths):
             _print_result(result, as_json)
             results.append(result)
+        pipeline.ready()  # a model that cannot load is exit 5 even when no document got that far
     return results
 
 
@@ -126,6 +127,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with Pipeline.open(settings) as pipeline:
+        pipeline.ready()  # a broken model stops `watch` now, not at the first scan
 
         def handle(path: Path) -> None:
             result = pipeline.process(path)

@@ -13,15 +13,15 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
-from pipeline.classify.model import Classifier, load_classifier
-from pipeline.errors import InputError
+from pipeline.errors import InputError, ModelError
 from pipeline.ingest.intake import intake
 from pipeline.ocr.engine import OcrEngine
 from pipeline.patients.extract import extract_identifiers
@@ -42,6 +42,9 @@ from pipeline.store.database import make_engine, migrate
 from pipeline.store.filing import file_document, quarantine
 from pipeline.store.manifest import Manifest
 from pipeline.store.objects import ObjectStore, open_store
+
+if TYPE_CHECKING:
+    from pipeline.classify.model import Classifier
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ class Pipeline:
 
     settings: Settings
     ocr: OcrEngine
-    classifier: Classifier
+    classifier_loading: Future[Classifier]  # loads while the first pages are OCR'd; see `classifier`
     matcher: Matcher
     store: ObjectStore
     manifest: Manifest
@@ -80,8 +83,12 @@ class Pipeline:
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now) -> Pipeline:
+        """Start the services. The classifier (scikit-learn: 1.5 s to import and unpickle) loads
+        in the background while the first pages are OCR'd; `ready()` waits for it."""
         settings.ensure_folders()
         ocr = OcrEngine.from_settings(settings)  # first: its workers start while the rest loads
+        ocr.start()
+        classifier = _in_background(_load_classifier, settings, name="load-classifier")
         try:
             migrate(settings.database)
             engine = make_engine(settings.database)
@@ -89,7 +96,7 @@ class Pipeline:
             return cls(
                 settings=settings,
                 ocr=ocr,
-                classifier=load_classifier(settings),
+                classifier_loading=classifier,
                 matcher=Matcher.from_settings(settings, engine),
                 store=store,
                 manifest=Manifest(engine, store=store),
@@ -98,6 +105,16 @@ class Pipeline:
         except BaseException:
             ocr.close()
             raise
+
+    @property
+    def classifier(self) -> Classifier:
+        """The document-type classifier, once loaded; raises its ModelError if it could not be."""
+        return self.classifier_loading.result()
+
+    def ready(self) -> Pipeline:
+        """Wait until every service is loaded; raise what failed (for long-running commands)."""
+        self.classifier  # noqa: B018 - waits, and raises a load failure
+        return self
 
     def close(self) -> None:
         self.ocr.close()
@@ -129,6 +146,8 @@ class Pipeline:
                                      reasons=(f"same bytes as document {existing}; nothing filed twice",))
             try:
                 return self._process_new(incoming)
+            except ModelError:
+                raise  # no model, no run: the CLI says what to do (exit 5); the file is untouched
             except InputError as exc:
                 return self._reject(path, Rejection(path, str(exc), type(exc).__name__), incoming.sha256, received_at)
             except Exception as exc:  # noqa: BLE001 - the run must go on; the original is kept
@@ -138,6 +157,8 @@ class Pipeline:
                 return self._reject(path, Rejection(path, reason, type(exc).__name__), incoming.sha256, received_at)
 
     def _process_new(self, incoming: IncomingDocument) -> ProcessResult:
+        if self.classifier_loading.done():
+            self.classifier  # noqa: B018 - a model that failed to load stops the run before OCR
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.settings.work_dir, prefix="doc-") as scratch:
             ocr = self.ocr.recognize(incoming, Path(scratch))
@@ -219,6 +240,26 @@ class Pipeline:
             for future in futures:
                 yield future.result()
 
+
+
+def _load_classifier(settings: Settings) -> Classifier:
+    from pipeline.classify.model import load_classifier
+
+    return load_classifier(settings)
+
+
+def _in_background(fn: Callable[..., Any], *args: Any, name: str) -> Future[Any]:
+    """Run `fn(*args)` in a daemon thread; its result or exception comes back in the future."""
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
 
 
 def dispose_of_inbox_file(path: Path, result: ProcessResult, settings: Settings) -> None:
