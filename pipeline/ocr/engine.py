@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -42,6 +44,12 @@ from pipeline.records import IncomingDocument, OcrPage, OcrResult
 from pipeline.settings import OcrMode, OrientationMode, Settings
 
 log = logging.getLogger(__name__)
+
+#: A page still running this long after its time limit is stuck where no timeout reaches (inside
+#: pdfium's renderer); the watchdog stops its worker process. Tesseract's own timeout comes first.
+KILL_GRACE = 10.0
+#: How often a document waiting on its pages looks for a stuck one.
+WATCH_SECONDS = 1.0
 
 
 class OcrEngine:
@@ -81,6 +89,7 @@ class OcrEngine:
         self._pool: ProcessPoolExecutor | _InlineExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._restarts = 0  # pools the watchdog has replaced
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -109,21 +118,29 @@ class OcrEngine:
             )
         started = time.monotonic()
         workdir.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f"ocr-{doc.sha256[:12]}-", dir=workdir))
-        try:
-            count = self._call(worker.probe, doc.source, name, doc.media_type).result().pages
-            self._check_page_count(name, count)
-            outputs = self._run_pages(doc, name, count, scratch)
-            pages = tuple(out.page for out in outputs)
-            searchable = self._searchable(doc, outputs, workdir)
-        except BrokenProcessPool as exc:
-            self._drop_broken_pool()
-            raise PipelineError(
-                f"{name}: an OCR worker process died while reading it; process it again, and if "
-                "it happens again, rescan or re-export the document"
-            ) from exc
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        for attempt in (1, 2):
+            restarts = self._restarts
+            scratch = Path(tempfile.mkdtemp(prefix=f"ocr-{doc.sha256[:12]}-", dir=workdir))
+            try:
+                count = self._call(worker.probe, doc.source, name, doc.media_type).result().pages
+                self._check_page_count(name, count)
+                outputs = self._run_pages(doc, name, count, scratch)
+                pages = tuple(out.page for out in outputs)
+                searchable = self._searchable(doc, outputs, workdir)
+                break
+            except BrokenProcessPool as exc:
+                self._drop_broken_pool()
+                if attempt == 1 and self._restarts != restarts:
+                    # the watchdog stopped a worker stuck on another document's page: not ours
+                    log.info("document %s: OCR pool restarted under it; reading it again",
+                             doc.sha256[:12])
+                    continue
+                raise PipelineError(
+                    f"{name}: an OCR worker process died while reading it; process it again, and "
+                    "if it happens again, rescan or re-export the document"
+                ) from exc
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
         result = OcrResult(pages=pages, searchable_pdf=searchable, engine=self.engine_name,
                            reasons=self._reasons(pages))
         log.info("document %s: %d page(s) in %.1f s, confidence %.0f%s",
@@ -178,7 +195,9 @@ class OcrEngine:
                 while next_job < len(jobs) and len(pending) < window:
                     pending[self._call(worker.process_page, jobs[next_job])] = next_job
                     next_job += 1
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=WATCH_SECONDS, return_when=FIRST_COMPLETED)
+                if not done:
+                    self._stop_stuck_page(name, scratch)
                 for future in done:
                     index = pending.pop(future)
                     results[index] = future.result()
@@ -186,6 +205,41 @@ class OcrEngine:
             for future in pending:
                 future.cancel()
         return [results[i] for i in range(count)]
+
+    def _stop_stuck_page(self, name: str, scratch: Path) -> None:
+        """Stop the worker on a page of this document that is far past its time limit."""
+        for marker in scratch.glob("p*.running"):
+            try:
+                age = time.time() - marker.stat().st_mtime
+                pid = int(marker.read_text())
+            except (OSError, ValueError):
+                continue  # the page just finished, or the worker is writing the marker
+            if age < self.page_timeout + KILL_GRACE:
+                continue
+            page = int(marker.stem[1:])
+            self._restart_pool(pid)
+            raise LimitExceededError(
+                f"{name}: page {page} was still being read after {age:.0f} s "
+                f"(limit {self.page_timeout:.0f} s, PIPELINE_OCR_PAGE_TIMEOUT) and was stopped; "
+                "the page is too complex to render: rescan or re-export it as an image PDF, "
+                "or raise the limit"
+            )
+
+    def _restart_pool(self, pid: int) -> None:
+        """Kill worker `pid` of the current pool and start afresh (other documents retry)."""
+        with self._lock:
+            pool = self._pool
+            processes = getattr(pool, "_processes", None) or {}
+            if pool is None or pid not in processes:
+                return
+            self._pool = None
+            self._restarts += 1
+        log.warning("OCR worker %d stopped: a page ran past its time limit", pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def _searchable(self, doc: IncomingDocument, outputs: list[worker.PageOutput],
                     workdir: Path) -> Path | None:

@@ -47,6 +47,12 @@ class TextLayer:
     words: tuple[Word, ...]  # boxes in pixels at the requested dpi, top-left origin
     width: int
     height: int
+    #: every character is invisible (render mode 3 or 7): an OCR layer a scanner or another
+    #: program laid over a page image, not text the document was written in
+    hidden: bool = False
+
+
+_HIDDEN_MODES = frozenset({pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE, pdfium_c.FPDF_TEXTRENDERMODE_CLIP})
 
 
 def page_count(source: Path, name: str, media_type: str) -> int:
@@ -175,7 +181,10 @@ def page_box(source: Path, name: str, index: int) -> tuple[tuple[float, float, f
 
 
 def text_layer(source: Path, name: str, index: int, dpi: int) -> TextLayer | None:
-    """The page's own text (born-digital PDF), or None when it has too little real text."""
+    """The page's own text, or None when it has too little real text.
+
+    `hidden` tells a born-digital page (text drawn as text) from a scanned page carrying an
+    invisible OCR layer that someone else made."""
     page = _open_pdf(source, name, index)[index]
     try:
         textpage = page.get_textpage()
@@ -186,8 +195,11 @@ def text_layer(source: Path, name: str, index: int, dpi: int) -> TextLayer | Non
             width, height = page.get_size()
             words = _words(textpage, height, dpi / 72.0)
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+            modes = {pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
+                     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT])}
             return TextLayer(text=text.strip(), words=words,
-                             width=round(width * dpi / 72.0), height=round(height * dpi / 72.0))
+                             width=round(width * dpi / 72.0), height=round(height * dpi / 72.0),
+                             hidden=bool(modes) and modes <= _HIDDEN_MODES)
         finally:
             textpage.close()
     finally:

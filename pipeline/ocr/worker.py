@@ -87,9 +87,17 @@ def probe(source: Path, name: str, media_type: str) -> Probe:
     return Probe(pages=raster.page_count(source, name, media_type))
 
 
+def running_marker(scratch: Path, index: int) -> Path:
+    """The file that says which worker is on a page, and since when (its mtime): the engine's
+    watchdog stops a worker stuck where no timeout reaches (inside pdfium's renderer)."""
+    return scratch / f"p{index + 1:05d}.running"
+
+
 def process_page(job: PageJob) -> PageOutput:
     deadline = time.monotonic() + job.page_timeout
     number = job.index + 1
+    marker = running_marker(job.scratch, job.index)
+    marker.write_text(str(os.getpid()))
     try:
         return _process(job, number, deadline)
     except LimitExceededError as exc:
@@ -99,12 +107,17 @@ def process_page(job: PageJob) -> PageOutput:
             f"{job.name}: page {number}: {exc.message}; raise PIPELINE_OCR_PAGE_TIMEOUT "
             "or rescan the page more cleanly"
         ) from exc
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 def _process(job: PageJob, number: int, deadline: float) -> PageOutput:
+    layer = None
     if job.media_type == raster.PDF and job.mode is not OcrMode.FORCE:
         layer = raster.text_layer(job.source, job.name, job.index, job.dpi)
-        if layer is not None:
+        # An invisible layer over a scan is someone else's OCR, of unknown quality and without
+        # word confidences: in auto mode the page is OCR'd again (and keeps its layer in the copy).
+        if layer is not None and (not layer.hidden or job.mode is OcrMode.SKIP):
             image = raster.render_page(job.source, job.name, job.media_type, job.index, job.dpi,
                                        job.max_pixels)
             page = OcrPage(number=number, text=layer.text, confidence=100.0, source="text-layer",
@@ -146,6 +159,8 @@ def _process(job: PageJob, number: int, deadline: float) -> PageOutput:
                    rotation=rotation, skew=skew, source="ocr", width=prepared.width,
                    height=prepared.height, words=result.words,
                    barcodes=barcodes.read_barcodes(prepared, number))
+    if layer is not None:  # already searchable: one text layer in the copy, not two
+        return PageOutput(page=page, part=pdfout.OriginalPage(job.index))
     return PageOutput(page=page, part=_part(job, image, prepared, rotation, skew, result.pdf))
 
 

@@ -126,3 +126,52 @@ def test_missing_language_pack_names_the_apt_package() -> None:
     assert caught.value.exit_code == 3
     assert "zzz" in str(caught.value)
     assert "apt-get install tesseract-ocr-zzz" in str(caught.value)
+
+
+def slow_to_render_pdf(path: Path, strokes: int = 300_000) -> Path:
+    """A page of 300,000 vector strokes: pdfium needs ~18 s to render it at 300 dpi here."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(612, 792))
+    ops = b"".join(b"%d %d m %d %d l S\n" % (i % 612, (i * 7) % 792, (i * 13) % 612, (i * 17) % 792)
+                   for i in range(strokes))
+    pdf.pages[0].Contents = pikepdf.Stream(pdf, b"0.1 w\n" + ops)
+    pdf.save(path, compress_streams=True)
+    return path
+
+
+def test_a_page_stuck_in_the_renderer_is_stopped_and_other_documents_go_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """No timeout reaches inside pdfium: the watchdog kills the worker, the document is rejected
+    with its reason, and a document that shared the pool is read again on a fresh one."""
+    import threading
+    import time
+
+    from pipeline.ocr import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "KILL_GRACE", 1.0)
+    caplog.set_level("INFO", logger="pipeline.ocr.engine")
+    slow = slow_to_render_pdf(tmp_path / "plotter_output.pdf")
+    # started once the stuck page is under way, and long enough (40 pages on the one free worker)
+    # to be in flight when it is stopped
+    other = save_pdf([draw_page(["Another document in the batch"] * 2)] * 40, tmp_path / "other.pdf")
+    outcome: dict[str, object] = {}
+
+    with OcrEngine(workers=2, page_timeout=2.0) as ocr:
+        def read_other() -> None:
+            time.sleep(1.5)
+            outcome["other"] = ocr.recognize(document(other), tmp_path / "w2").text
+
+        with pytest.raises(LimitExceededError) as caught:
+            thread = threading.Thread(target=read_other)
+            thread.start()
+            ocr.recognize(document(slow), tmp_path / "w1")
+        thread.join(timeout=60)
+
+        message = str(caught.value)
+        assert message.startswith("plotter_output.pdf: page 1 was still being read after")
+        assert "PIPELINE_OCR_PAGE_TIMEOUT" in message and "rescan or re-export" in message
+        assert str(outcome.get("other")).count("Another document in the batch") == 40 * 2
+        assert ocr._restarts == 1 and "OCR pool restarted under it" in caplog.text
+        # and the engine goes on with a fresh pool
+        again = ocr.recognize(document(other), tmp_path / "w3")
+        assert "Another document in the batch" in again.text

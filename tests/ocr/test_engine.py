@@ -133,6 +133,43 @@ def test_mixed_pdf_keeps_digital_pages_and_ocrs_scanned_ones(engine: OcrEngine,
     assert "Referral" in texts[0] and "laboratory" in texts[1]
 
 
+def scan_with_hidden_ocr_layer(path: Path, hidden_lines: list[str]) -> Path:
+    """A scanned page carrying someone else's invisible OCR layer (text render mode 3)."""
+    from reportlab.lib.pagesizes import letter
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    image = draw_page(TEXT, width=2550)
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.drawImage(ImageReader(image), 0, 792 - image.height * 72 / 300, width=612,
+                  height=image.height * 72 / 300)
+    text = pdf.beginText(72, 700)
+    text.setTextRenderMode(3)
+    text.setFont("Helvetica", 12)
+    for line in hidden_lines:
+        text.textLine(line)
+    pdf.drawText(text)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def test_a_scan_with_someone_elses_hidden_ocr_layer_is_ocrd_again(engine: OcrEngine, tmp_path: Path) -> None:
+    hidden = ["Dlscharge sumrnary f0r the patlent", "scanner text of unknown quality here"]
+    path = scan_with_hidden_ocr_layer(tmp_path / "scanner-ocr.pdf", hidden)
+
+    result = engine.recognize(document(path), tmp_path / "work")
+
+    page = result.pages[0]
+    assert page.source == "ocr" and page.confidence > 80  # our own OCR, with word confidences
+    assert words_of(" ".join(TEXT)) <= words_of(page.text) and "sumrnary" not in page.text
+    # the copy keeps the page as it came: one text layer (the scanner's), not two
+    assert pdf_text(result.searchable_pdf)[0].split() == " ".join(hidden).split()
+
+    with OcrEngine(mode=OcrMode.SKIP, workers=1) as skipping:  # OCR off: the layer is all there is
+        assert skipping.recognize(document(path), tmp_path / "skip").pages[0].source == "text-layer"
+
+
 def test_skip_mode_gives_no_text_and_says_why(tmp_path: Path) -> None:
     path = tmp_path / "scan.png"
     draw_page(TEXT).save(path)
