@@ -38,6 +38,10 @@ CONDITIONS: dict[str, Degradation] = {
     "noisy": Degradation(noise=0.35, speckles=300, blur=1.0),
     "fax-like": FAX,
     "poor (skew, noise, blur, fade)": POOR,
+    "blurred": Degradation(blur=1.5),
+    "faded, grey paper": Degradation(fade=0.5, background=235),
+    "lid shadow, stamp, JPEG 60": Degradation(edge_shadow=True, stamp="RECEIVED JAN 05 2026",
+                                              jpeg_quality=60),
     "rotated 90°": Degradation(rotation=90),
     "rotated 180°": Degradation(rotation=180),
 }
