@@ -1,7 +1,8 @@
 """The review queue in the browser: a clerk sees the page, checks the patient and the type, files it.
 
     GET  /queue[?kind=K]              open items, oldest first, filterable by reason kind
-    GET  /items/{id}                  one item: the pages, what the paper says, the candidates, the form
+    GET  /items/{id}                  one item: the pages with each identifier read highlighted on them
+                                      (highlights.py), what the paper says, the candidates, the form
     GET  /items/{id}/pages/{n}.png    page n of the document, rendered on the server
     POST /items/{id}/patients         search the patient index (MRN, or name and birth date)
     POST /items/{id}/resolve          file the document to the chosen patient with the chosen type
@@ -31,10 +32,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from pipeline.classify.types import load_types
-from pipeline.errors import NotFoundError, PatientIndexError, PipelineError, StorageError
+from pipeline.errors import InputError, NotFoundError, PatientIndexError, PipelineError, StorageError
 from pipeline.patients.matcher import Matcher
 from pipeline.records import FieldVerdict
-from pipeline.review import chooser, identity, pages, queue
+from pipeline.review import chooser, highlights, identity, pages, queue
 from pipeline.review.identity import ReviewConfig
 from pipeline.settings import Settings
 from pipeline.store.commands import open_manifest, patient_id_for_mrn
@@ -51,6 +52,11 @@ MAX_FORM_BYTES = 64 * 1024
 #: what "cannot identify" is stored as in review_items.resolution
 RESOLUTION_REJECTED = "rejected"
 DOB_OVERRIDE_NOTE = "birth date on the document differs from the patient's; filed after the clerk confirmed"
+#: the identifiers of "What the paper says", in order, as the clerk reads them
+FIELD_LABELS = {"family_name": "Family name", "given_name": "Given name", "birth_date": "Birth date", "mrn": "MRN",
+                "sex": "Sex", "phone": "Phone", "address": "Address", "postcode": "Postcode", "account": "Account",
+                "accession": "Accession", "date_of_service": "Date of service",
+                "doc_type_hint": "Type on cover sheet"}
 _NEXT = re.compile(r"^/(queue|items/\d+)$")
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",  # pages hold patient data: never cached by the browser or a proxy
@@ -142,12 +148,20 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
         if chosen and "results" not in extra and chosen not in {c.mrn for c in candidates}:
             # a patient picked from an earlier search stays on the page, still chosen
             extra["results"] = chooser.search(manifest, matcher, item.identifiers, mrn=chosen).choices
+        try:
+            marks = highlights.for_document(store, doc, item.identifiers.evidence)
+        except (StorageError, InputError) as exc:  # the page image will say what is wrong; the item is still shown
+            log.warning("review item %d: identifiers not located on the page images (%s)", item.id,
+                        type(exc).__name__)
+            marks = highlights.Highlights()
         return render(
             request, "item.html", status, item=item, doc=doc, types=list(types),
             doc_type=form.get("doc_type") or item.predicted_doc_type or doc.doc_type or "",
             chosen_mrn=chosen, note=form.get("note", ""), form=form,
             reasons=queue.all_reasons(item), identifiers=_identifier_rows(item),
-            evidence=item.identifiers.evidence, candidates=candidates,
+            evidence=item.identifiers.evidence, highlights=marks,
+            found_by={e.field: e for e in item.identifiers.evidence}, field_labels=FIELD_LABELS,
+            candidates=candidates,
             resolved=item.status != REVIEW_OPEN, resolved_message=_resolved_message(item), **extra)
 
     # --------------------------------------------------------------------------- errors
@@ -347,15 +361,12 @@ def _resolved_message(item: ReviewItem) -> str:
             "use `pipeline refile`.")
 
 
-def _identifier_rows(item: ReviewItem) -> list[tuple[str, str]]:
+def _identifier_rows(item: ReviewItem) -> list[tuple[str, str, str]]:
+    """(field, label, value) of each identifier the paper gave."""
     ids = item.identifiers
-    labels = (("family_name", "Family name"), ("given_name", "Given name"), ("birth_date", "Birth date"),
-              ("mrn", "MRN"), ("sex", "Sex"), ("phone", "Phone"), ("address", "Address"),
-              ("postcode", "Postcode"), ("account", "Account"), ("accession", "Accession"),
-              ("date_of_service", "Date of service"), ("doc_type_hint", "Type on cover sheet"))
     rows = []
-    for name, label in labels:
+    for name, label in FIELD_LABELS.items():
         value = getattr(ids, name)
         if value:
-            rows.append((label, value.isoformat() if isinstance(value, date) else str(value)))
+            rows.append((name, label, value.isoformat() if isinstance(value, date) else str(value)))
     return rows
