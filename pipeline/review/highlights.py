@@ -7,8 +7,9 @@ invisible words lie over the scan, see `ocr/pdfout.py`). pdfium gives the charac
 space and maps them to the pixels of the page image (`FPDF_PageToDevice`, with the same size and
 origin `pages.py` renders with), which takes care of a tilt, a /Rotate and a crop box.
 
-When a value is on the page more than once, the place after its label ("MRN:") wins. A value read
-from a barcode, or not found in the text layer, gets no box: the page says it was not located.
+When a value is on the page more than once, the place after its label ("MRN:") wins; with no
+label before any of them, none is chosen. A value read from a barcode, or not found in the text
+layer, gets no box: the page says it was not located.
 """
 
 from __future__ import annotations
@@ -116,15 +117,18 @@ def _by_page(evidence: Iterable[Evidence], page_count: int) -> list[tuple[int, l
 
 def _find(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, size: tuple[int, int],
           item: Evidence) -> Box | None:
-    """The box of the value on the page image: its occurrence after its label, else its first."""
+    """The box of the value on the page image: its occurrence after its label, else its only one.
+
+    A value printed several times, none after its label, is not located: a box in the wrong place
+    is worse than none.
+    """
     searcher = textpage.search(" ".join(item.value.split()), match_case=False)
-    first = None
+    hits = []
     while (hit := searcher.get_next()) is not None:
         if _follows_label(textpage, hit[0], item.label):
-            first = hit
-            break
-        first = first or hit
-    return None if first is None else _pixel_box(page, textpage, size, *first)
+            return _pixel_box(page, textpage, size, *hit)
+        hits.append(hit)
+    return _pixel_box(page, textpage, size, *hits[0]) if len(hits) == 1 else None
 
 
 def _follows_label(textpage: pdfium.PdfTextPage, start: int, label: str) -> bool:
