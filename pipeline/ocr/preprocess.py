@@ -16,10 +16,12 @@ from PIL import Image
 #: Largest skew we look for and correct, in degrees (bigger tilts are not small skews).
 MAX_SKEW = 8.0
 #: Below this the page is left alone: Tesseract copes with small tilts itself, and resampling
-#: costs time and a little sharpness. Straightening 0.8° and 1.2° tilts gained nothing (CER 6.28 ->
-#: 6.37 and 7.62 -> 7.80); 2.5° gained (8.89 -> 8.33) and 6° is unreadable unstraightened
-#: (docs/benchmarks/ocr.md).
+#: costs time and a little sharpness. Words missed, plain -> straightened (docs/benchmarks/ocr.md):
+#: clean pages 2°: 2.14 -> 1.62%, 3°: 2.35 -> 1.73%; blurred and faded pages 1.5°: 4.10 -> 4.13%,
+#: 2.5°: 4.46 -> 5.21% (worse), 4°: 6.76 -> 3.92%; any page at 6° is unreadable unstraightened.
 MIN_CORRECTION = 1.5
+#: ... and for a page too blurred or faded to read in one bit (`binarize` gives None).
+MIN_CORRECTION_GREY = 3.0
 #: Width of the analysis copy in pixels (at least; reduced by a whole factor).
 _ANALYSIS_WIDTH = 800
 
