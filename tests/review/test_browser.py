@@ -7,6 +7,7 @@ A missing Chromium fails these tests: it does not skip them.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -92,6 +93,28 @@ def expect_page_image_shown(page: Page) -> None:
     page.wait_for_function("img => img.complete && img.naturalWidth > 500", arg=image.element_handle())
 
 
+def expect_highlight_over_the_image(page: Page, field: str) -> None:
+    """The field's highlight is drawn over the page image where the server put it, and its row links to it."""
+    link = page.locator(f"#id-{field} a.mark")
+    expect(link).to_be_visible()
+    target = link.get_attribute("href")
+    box = page.locator(f"{target} rect.box")
+    expect(box).to_be_visible()
+    image = page.locator("section.pages img").first.bounding_box()
+    drawn = box.bounding_box()
+    view_width = float(page.locator("svg.highlights").first.get_attribute("viewBox").split()[2])
+    shown = image["width"] / view_width  # CSS pixels of the shown image per page image pixel
+    for key, attribute in (("x", "x"), ("y", "y"), ("width", "width")):
+        expected = float(box.get_attribute(attribute)) * shown + (image[key] if key in ("x", "y") else 0)
+        assert abs(drawn[key] - expected) < 3, (key, drawn, image)
+    link.click()
+    expect(page).to_have_url(re.compile(f"{target}$"))
+    page.uncheck("#show-highlights")  # the clerk can look at the bare page
+    expect(box).to_be_hidden()
+    page.check("#show-highlights")
+    expect(box).to_be_visible()
+
+
 def test_clerk_picks_type_and_candidate_and_the_item_leaves_the_queue(server, browser):
     base, home = server
     twin = item_ids(home)["progress_note_twin.pdf"]
@@ -100,6 +123,7 @@ def test_clerk_picks_type_and_candidate_and_the_item_leaves_the_queue(server, br
     page.locator(f"#item-{twin} a").click()
     expect(page.get_by_role("heading", name=f"Review item #{twin}")).to_be_visible()
     expect_page_image_shown(page)
+    expect_highlight_over_the_image(page, "birth_date")
     page.select_option("#doc_type", "consult_note")
     page.check("#candidate-83254022")
     page.click("#resolve")
