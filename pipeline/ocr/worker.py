@@ -113,11 +113,13 @@ def process_page(job: PageJob) -> PageOutput:
 
 def _process(job: PageJob, number: int, deadline: float) -> PageOutput:
     layer = None
-    if job.media_type == raster.PDF and job.mode is not OcrMode.FORCE:
+    if job.media_type == raster.PDF:
         layer = raster.text_layer(job.source, job.name, job.index, job.dpi)
         # An invisible layer over a scan is someone else's OCR, of unknown quality and without
-        # word confidences: in auto mode the page is OCR'd again (and keeps its layer in the copy).
-        if layer is not None and (not layer.hidden or job.mode is OcrMode.SKIP):
+        # word confidences: in auto mode the page is OCR'd again (and keeps its layer in the copy,
+        # as any page with text does, also when force mode OCRs it).
+        if layer is not None and job.mode is not OcrMode.FORCE and (
+                not layer.hidden or job.mode is OcrMode.SKIP):
             image = raster.render_page(job.source, job.name, job.media_type, job.index, job.dpi,
                                        job.max_pixels)
             page = OcrPage(number=number, text=layer.text, confidence=100.0, source="text-layer",

@@ -109,8 +109,10 @@ def test_born_digital_pdf_uses_its_text_layer_unless_forced(engine: OcrEngine, t
     assert "cholecystectomy" in pdf_text(result.searchable_pdf)[0]
 
     with OcrEngine(mode=OcrMode.FORCE, workers=1) as forced:
-        page = forced.recognize(document(path), tmp_path / "force").pages[0]
-    assert page.source == "ocr" and "cholecystectomy" in page.text
+        result = forced.recognize(document(path), tmp_path / "force")
+    assert result.pages[0].source == "ocr" and "cholecystectomy" in result.pages[0].text
+    # the copy keeps the page's own text, not that and an OCR layer over it
+    assert pdf_text(result.searchable_pdf)[0].split() == " ".join(lines).split()
 
 
 def test_mixed_pdf_keeps_digital_pages_and_ocrs_scanned_ones(engine: OcrEngine,
