@@ -11,6 +11,13 @@ One JSON object per line:
     {"kind": "document", "document": {...StoredDocument...}, "text": "..."}   text only when first filed
     {"kind": "review_item", "review_item": {...}}                              keyed by document id
     {"kind": "access", "access": {...access_log row...}}                       keyed by its id
+    {"kind": "intake_event", "intake_event": {...intake_events row...}}        a duplicate or a rejection
+
+An intake event (the same bytes received again, linked to the document holding them; or an input
+rejected, with its reason and quarantine key) never changes, so it has no revision: a replay keeps
+one of each, the same event written twice being one. It carries the manifest row as it is (file
+name, SHA-256, reason, quarantine key), never OCR text. Journals written before intake events were
+journaled have none; `pipeline reindex --snapshot` writes the database's into the journal.
 
 The access log rides along: on a store with Object Lock its copy in the journal cannot be altered
 even by someone who can alter the database.
@@ -29,7 +36,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.store.keys import MANIFEST_PREFIX, manifest_key
@@ -55,6 +62,18 @@ def review_line(item: dict[str, Any]) -> dict[str, Any]:
 
 def access_line(entry: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "access", "access": entry}
+
+
+def intake_line(event: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "intake_event", "intake_event": event}
+
+
+def intake_identity(event: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two intake events the same event whatever id each database gave it."""
+    at = datetime.fromisoformat(event["at"]) if isinstance(event["at"], str) else event["at"]
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return (event["kind"], at, event.get("source_name"), event.get("sha256"), event.get("document_id"),
+            event.get("error"), event.get("reason"), event.get("quarantine_key"))
 
 
 def write_event(store: ObjectStore, lines: Iterable[dict[str, Any]], at: datetime, label: str) -> str:
@@ -96,6 +115,9 @@ class Collected:
     texts: dict[str, str] = field(default_factory=dict)  # OCR text by SHA-256
     reviews: dict[str, dict[str, Any]] = field(default_factory=dict)  # by document id
     access: dict[int, dict[str, Any]] = field(default_factory=dict)  # by access-log id
+    #: duplicates and rejections by `intake_identity`, not by id: a database rebuilt empty gives
+    #: its first new event an id the journal already holds for another
+    intake: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
 
 
 def collect(store: ObjectStore) -> Collected:
@@ -113,6 +135,9 @@ def collect(store: ObjectStore) -> Collected:
             _keep_newest(reviews, item["document_id"], item)
         elif line.get("kind") == "access":
             out.access[int(line["access"]["id"])] = line["access"]
+        elif line.get("kind") == "intake_event":
+            event = line["intake_event"]
+            out.intake.setdefault(intake_identity(event), event)
     return out
 
 

@@ -1,7 +1,8 @@
 """The manifest: what was filed where, for whom, as what; the review queue; the access log.
 
 `Manifest(engine)` is safe to share between threads (a session per call). Every change to a
-document row, a review item or the access log also queues a journal event in the same transaction
+document row, a review item or the access log, and every duplicate or rejection recorded, also
+queues a journal event in the same transaction
 (`journal.py`); a Manifest built with `store=` copies them to the object store's NDJSON journal
 right away (otherwise the next process holding the store does), so `pipeline reindex` can rebuild
 the index from the store alone. All times are stored in UTC.
@@ -112,14 +113,22 @@ class Manifest:
 
     def record_duplicate(self, source_name: str, sha256: str, document_id: str, received_at: datetime) -> None:
         """Link a second copy of known bytes to the document that holds them; nothing is stored twice."""
-        self._run("recording a duplicate", lambda s: s.add(IntakeEventRow(
+        self._run("recording a duplicate", lambda s: self._add_intake_event(s, IntakeEventRow(
             kind="duplicate", at=received_at.astimezone(UTC), source_name=source_name, sha256=sha256, document_id=document_id)))
+        self._after_change()
 
     def record_rejection(self, source_name: str, sha256: str | None, error: str, reason: str,
                          quarantine_key: str | None, received_at: datetime) -> None:
-        self._run("recording a rejection", lambda s: s.add(IntakeEventRow(
+        self._run("recording a rejection", lambda s: self._add_intake_event(s, IntakeEventRow(
             kind="rejected", at=received_at.astimezone(UTC), source_name=source_name, sha256=sha256, error=error,
             reason=reason, quarantine_key=quarantine_key)))
+        self._after_change()
+
+    def _add_intake_event(self, session: Session, row: IntakeEventRow) -> None:
+        """Add a duplicate or rejection with its journal event (id included) in the same transaction."""
+        session.add(row)
+        session.flush()
+        self._outbox(session, [journal.intake_line(row_to_json(row))])
 
     def intake_events(self, kind: str | None = None) -> list[dict[str, Any]]:
         def work(session: Session) -> list[dict[str, Any]]:
