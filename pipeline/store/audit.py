@@ -161,6 +161,13 @@ def _journal_gaps(manifest: Manifest, store: ObjectStore) -> list[Finding]:
         elif int(held.get("revision") or 1) != doc.revision:
             findings.append(Finding(WARNING, "journal-stale", f"the journal holds revision {held.get('revision')}, "
                                     f"the database {doc.revision}; run `pipeline reindex --snapshot`", doc.document_id))
+    journaled = {journal.intake_identity(event) for event in found.intake.values()}
+    for event in manifest.intake_events():  # recorded before duplicates and rejections were journaled
+        if journal.intake_identity(event) not in journaled:
+            what = "duplicate" if event["kind"] == "duplicate" else "rejection"
+            findings.append(Finding(WARNING, "journal-missing", f"the store's journal does not know this {what} "
+                                    f"(intake event {event['id']}); run `pipeline reindex --snapshot`",
+                                    event["document_id"], event["quarantine_key"]))
     return findings
 
 

@@ -21,7 +21,7 @@ import logging
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -235,10 +235,12 @@ class Reindexed:
     added: int
     review_items: int
     access_entries_restored: int = 0
+    intake_events_restored: int = 0  # duplicates and rejections put back
 
     def to_json(self) -> dict[str, int]:
         return {"documents": self.documents, "added": self.added, "review_items": self.review_items,
-                "access_entries_restored": self.access_entries_restored}
+                "access_entries_restored": self.access_entries_restored,
+                "intake_events_restored": self.intake_events_restored}
 
 
 def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
@@ -252,14 +254,44 @@ def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
     for item in found.reviews.values():
         manifest.upsert_review_item(item)
     restored = manifest.restore_access_entries(sorted(found.access.values(), key=lambda e: e["id"]))
-    log.info("reindex: %d documents (%d new), %d review items, %d access-log entries put back",
-             len(found.documents), added, len(found.reviews), restored)
-    return Reindexed(len(found.documents), added, len(found.reviews), restored)
+    intake = restore_intake_events(manifest, found.intake.values())
+    log.info("reindex: %d documents (%d new), %d review items, %d access-log entries and %d duplicates/rejections "
+             "put back", len(found.documents), added, len(found.reviews), restored, intake)
+    return Reindexed(len(found.documents), added, len(found.reviews), restored, intake)
+
+
+def restore_intake_events(manifest: Manifest, events: Iterable[dict[str, Any]]) -> int:
+    """Put back journaled duplicates and rejections the database lacks; returns how many.
+
+    An event already in the database (the same event, whatever its id there) is skipped, so a
+    reindex twice adds nothing. A missing one gets its journaled id back; if that id is taken by
+    another event (recorded in a new database before the reindex), it gets a new id instead.
+    """
+    held = manifest.intake_events()
+    have_ids = {row["id"] for row in held}
+    have = {journal.intake_identity(row) for row in held}
+    with_id, renumbered, clashing = [], [], []
+    for event in sorted(events, key=lambda e: int(e["id"])):
+        identity = journal.intake_identity(event)
+        if identity in have:
+            continue
+        have.add(identity)
+        if int(event["id"]) in have_ids:
+            clashing.append(int(event["id"]))
+            renumbered.append({k: v for k, v in event.items() if k != "id"})
+        else:
+            have_ids.add(int(event["id"]))
+            with_id.append(event)
+    if clashing:
+        log.warning("%d journaled duplicates/rejections (first journal id %d) clash with other events' ids in "
+                    "the database; they are put back under new ids", len(clashing), clashing[0])
+    return manifest.load_table("intake_events", with_id) + manifest.load_table("intake_events", renumbered)
 
 
 def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | None = None) -> tuple[str, int]:
-    """Write the whole manifest (documents with their text, review items, access log) as one snapshot,
-    so later reindexes replay from it; returns (key, documents). Nothing older is deleted."""
+    """Write the whole manifest (documents with their text, review items, access log, duplicates and
+    rejections) as one snapshot, so later reindexes replay from it; returns (key, documents).
+    Nothing older is deleted."""
     from pipeline.store.mapping import review_to_json
 
     manifest.flush_journal(store)
@@ -279,6 +311,8 @@ def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | Non
             yield journal.review_line(review_to_json(item))
         for entry in manifest.access_log():
             yield journal.access_line(entry)
+        for event in manifest.intake_events():
+            yield journal.intake_line(event)
 
     journal.write_lines(store, key, lines())
     log.info("snapshot of %d documents written to %s", count, key)
