@@ -62,6 +62,8 @@ log = logging.getLogger(__name__)
 DEFAULT_LIMIT = 50
 REVIEW_OPEN = "open"
 REVIEW_RESOLVED = "resolved"
+#: the resolution of an item closed without filing (the clerk cannot identify the patient)
+REVIEW_CLOSED_UNFILED = "rejected"
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: the SQLite FTS5 index over document_text (revision 0001); its rowid is document_text.id
 _FTS = table("document_text_fts", column("rowid", Integer))
@@ -442,6 +444,68 @@ class Manifest:
         document_id = self._run("resolving a review item", work)
         self._after_change()
         return self.get(document_id)
+
+    def closed_review_items(self, limit: int = 200) -> list[tuple[ReviewItem, StoredDocument, str | None]]:
+        """Items closed without filing whose document is still current and has no patient, oldest
+        closing first, each with its document and the reason the clerk gave: the unidentified
+        (suspense) worklist. A document refiled since then (`pipeline refile`) has left it."""
+        def work(session: Session) -> list[tuple[ReviewItem, StoredDocument, str | None]]:
+            query = (self._closed_unfiled(select(ReviewItemRow, DocumentRow))
+                     .order_by(ReviewItemRow.resolved_at, ReviewItemRow.id).limit(limit))
+            return [(review_from_row(item), document_from_row(doc), item.note)
+                    for item, doc in session.execute(query).all()]
+        return self._run("listing items closed without filing", work)
+
+    def count_closed_review_items(self) -> int:
+        return self._run("counting items closed without filing", lambda s: s.scalar(
+            self._closed_unfiled(select(func.count()).select_from(ReviewItemRow))))
+
+    @staticmethod
+    def _closed_unfiled(query: Any) -> Any:
+        return query.join(DocumentRow, DocumentRow.document_id == ReviewItemRow.document_id).where(
+            ReviewItemRow.status == REVIEW_RESOLVED, ReviewItemRow.resolution == REVIEW_CLOSED_UNFILED,
+            DocumentRow.status == str(DocumentStatus.CURRENT), DocumentRow.patient_id.is_(None))
+
+    def review_note(self, item_id: int) -> str | None:
+        """The note a clerk gave when resolving the item (for one closed without filing: why)."""
+        return self._run("reading a review note", lambda s: s.scalar(
+            select(ReviewItemRow.note).where(ReviewItemRow.id == item_id)))
+
+    def reopen_review_item(self, item_id: int, *, actor: str, reason: str) -> ReviewItem:
+        """Put an item closed without filing back in the open queue (e.g. once the patient is
+        registered), to be resolved like a new one. An item filed to a patient never reopens: a
+        misfiled document is moved with `refile`. The closing stays in the access log."""
+        if not reason.strip():
+            raise StorageError(f"review item {item_id}: reopening needs a reason; it goes into the access log")
+        now = self.clock()
+
+        def work(session: Session) -> ReviewItem:
+            item = session.get(ReviewItemRow, item_id, with_for_update=True)
+            if item is None:
+                raise NotFoundError(f"no review item {item_id}", hint="list them with `pipeline review list --closed`")
+            if item.status != REVIEW_RESOLVED or item.resolution != REVIEW_CLOSED_UNFILED:
+                if item.status == REVIEW_OPEN:
+                    raise StorageError(f"review item {item_id} is open; only an item closed without filing reopens",
+                                       hint="it is in the review queue already (`pipeline review list`)")
+                raise StorageError(f"review item {item_id} is {item.status} ({item.resolution}); only an item "
+                                   "closed without filing reopens",
+                                   hint="move a document filed to the wrong patient with `pipeline refile`")
+            doc = session.get(DocumentRow, item.document_id)
+            if doc.status != DocumentStatus.CURRENT or doc.patient_id is not None:
+                raise StorageError(f"review item {item_id}: its document {item.document_id} has been filed since "
+                                   "it was closed", hint="see `pipeline search` and `pipeline refile`")
+            item.status, item.resolution, item.resolved_by, item.resolved_at = REVIEW_OPEN, None, None, None
+            item.note, item.resolved_doc_type, item.resolved_patient_id = None, None, None
+            item.revision += 1
+            session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
+                                     reason=f"review: reopened; {reason.strip()}"))
+            reopened = review_from_row(item)
+            self._outbox(session, [journal.review_line(review_to_json(reopened))])
+            return reopened
+        reopened = self._run("reopening a review item", work)
+        self._after_change()
+        log.info("review item %d reopened by %s", item_id, actor)
+        return reopened
 
     def reviewed_types(self) -> list[tuple[str, str]]:
         """(OCR text, document type) a clerk confirmed or corrected: training data for the classifier."""
