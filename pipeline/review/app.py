@@ -7,13 +7,17 @@
     POST /items/{id}/patients         search the patient index (MRN, or name and birth date)
     POST /items/{id}/resolve          file the document to the chosen patient with the chosen type
     POST /items/{id}/reject           close the item without filing: the patient cannot be identified
+    GET  /closed                      items closed without filing whose document is still unfiled
+                                      (the unidentified worklist); each opens read-only on /items/{id}
+    POST /items/{id}/reopen           put an item closed without filing back in the open queue (reason required)
     GET/POST /login, POST /logout     the clerk's user id (see identity.py for the proxy-header mode)
 
 Resolving goes through `Manifest.resolve_review_item`, as `pipeline review resolve` does, so the
 confirmed type teaches `pipeline train --from-reviews`. Filing to a patient whose birth date is not
-the document's needs an explicit confirmation. Every page shown and every decision is written to the
-access log with the user id. URLs carry item ids only; patient search goes in a POST body. Logs
-carry item and document ids, never names, birth dates or MRNs.
+the document's needs an explicit confirmation. A document closed without filing is never lost from
+view: it stays on /closed until it is reopened (`Manifest.reopen_review_item`) and filed. Every page
+shown and every decision is written to the access log with the user id. URLs carry item ids only;
+patient search goes in a POST body. Logs carry item and document ids, never names, birth dates or MRNs.
 """
 
 from __future__ import annotations
@@ -34,13 +38,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from pipeline.classify.types import load_types
 from pipeline.errors import InputError, NotFoundError, PatientIndexError, PipelineError, StorageError
 from pipeline.patients.matcher import Matcher
-from pipeline.records import FieldVerdict
+from pipeline.records import DocumentStatus, FieldVerdict
 from pipeline.review import chooser, highlights, identity, pages, queue
 from pipeline.review.identity import ReviewConfig
 from pipeline.settings import Settings
 from pipeline.store.commands import open_manifest, patient_id_for_mrn
-from pipeline.store.manifest import REVIEW_OPEN, Manifest
-from pipeline.store.rows import ReviewItem
+from pipeline.store.manifest import REVIEW_CLOSED_UNFILED, REVIEW_OPEN, Manifest
+from pipeline.store.rows import ReviewItem, StoredDocument
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +54,14 @@ QUEUE_LIMIT = 2000
 #: largest form body accepted
 MAX_FORM_BYTES = 64 * 1024
 #: what "cannot identify" is stored as in review_items.resolution
-RESOLUTION_REJECTED = "rejected"
+RESOLUTION_REJECTED = REVIEW_CLOSED_UNFILED
 DOB_OVERRIDE_NOTE = "birth date on the document differs from the patient's; filed after the clerk confirmed"
 #: the identifiers of "What the paper says", in order, as the clerk reads them
 FIELD_LABELS = {"family_name": "Family name", "given_name": "Given name", "birth_date": "Birth date", "mrn": "MRN",
                 "sex": "Sex", "phone": "Phone", "address": "Address", "postcode": "Postcode", "account": "Account",
                 "accession": "Accession", "date_of_service": "Date of service",
                 "doc_type_hint": "Type on cover sheet"}
-_NEXT = re.compile(r"^/(queue|items/\d+)$")
+_NEXT = re.compile(r"^/(queue|closed|items/\d+)$")
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",  # pages hold patient data: never cached by the browser or a proxy
     "X-Frame-Options": "DENY",
@@ -143,6 +147,9 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
         doc = manifest.get(item.document_id)
         manifest.record_access(user, "viewed", document_id=item.document_id, reason=f"review item {item.id}: {access}")
         form = extra.pop("form", {})
+        closed = _closed_unfiled(item, doc)
+        if closed:
+            extra.setdefault("closed_reason", manifest.review_note(item.id))
         candidates = chooser.candidate_choices(manifest, item.candidates, item.identifiers)
         chosen = form.get("patient_mrn", "")
         if chosen and "results" not in extra and chosen not in {c.mrn for c in candidates}:
@@ -162,7 +169,8 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
             evidence=item.identifiers.evidence, highlights=marks,
             found_by={e.field: e for e in item.identifiers.evidence}, field_labels=FIELD_LABELS,
             candidates=candidates,
-            resolved=item.status != REVIEW_OPEN, resolved_message=_resolved_message(item), **extra)
+            resolved=item.status != REVIEW_OPEN, resolved_message=_resolved_message(item), closed=closed,
+            **extra)
 
     # --------------------------------------------------------------------------- errors
 
@@ -236,13 +244,25 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
                 for item in shown]
         return render(request, "queue.html", rows=rows, total=len(items), more=len(items) >= QUEUE_LIMIT,
                       kinds=queue.kind_counts(items), kind=kind, kind_label=queue.KIND_LABELS.get(kind),
+                      closed_count=manifest.count_closed_review_items(), notice=request.session.pop("notice", None))
+
+    @app.get("/closed")
+    def closed_page(request: Request, user: str = Depends(current_user)) -> Response:
+        closed = manifest.closed_review_items(limit=QUEUE_LIMIT)
+        manifest.record_access(user, "viewed", reason=f"closed without filing: {len(closed)} items listed")
+        now = datetime.now(UTC)
+        rows = [{"item": item, "doc": doc, "reason": note, "age": queue.age(item.created_at, now)}
+                for item, doc, note in closed]
+        return render(request, "closed.html", rows=rows, more=len(closed) >= QUEUE_LIMIT,
                       notice=request.session.pop("notice", None))
 
     # ------------------------------------------------------------------------------ item
 
     @app.get("/items/{item_id}")
     def show(request: Request, item_id: int, user: str = Depends(current_user)) -> Response:
-        return item_page(request, user, _item(manifest, item_id), access="shown")
+        item = _item(manifest, item_id)
+        shown = "shown (closed without filing)" if item.resolution == RESOLUTION_REJECTED else "shown"
+        return item_page(request, user, item, access=shown, notice=request.session.pop("notice", None))
 
     @app.get("/items/{item_id}/pages/{number}.png")
     def page_image(item_id: int, number: int, user: str = Depends(current_user)) -> Response:
@@ -323,6 +343,30 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
         request.session["notice"] = f"Review item {item_id} closed without filing (cannot identify)."
         return RedirectResponse("/queue", status_code=303)
 
+    def closed_item(item_id: int) -> ReviewItem:
+        item = _item(manifest, item_id)
+        if not _closed_unfiled(item, manifest.get(item.document_id)):
+            raise PageError(409, "Cannot reopen", _not_reopened_message(item))
+        return item
+
+    @app.post("/items/{item_id}/reopen")
+    def reopen(request: Request, item_id: int, user: str = Depends(current_user),
+               form: dict[str, str] = Depends(posted_form)) -> Response:
+        item = closed_item(item_id)
+        reason = form.get("reopen_reason", "")
+        if not reason:
+            return item_page(request, user, item, status=400, access="not reopened (no reason)", form=form,
+                             reopen_error="Say why the item is reopened (e.g. the patient is now registered); "
+                                          "it goes into the access log.")
+        try:
+            manifest.reopen_review_item(item_id, actor=user, reason=reason)
+        except StorageError:
+            closed_item(item_id)  # reopened or filed by someone else meanwhile: 409; else the storage error stands
+            raise
+        log.info("review item %d: reopened by %s", item_id, user)
+        request.session["notice"] = f"Review item {item_id} reopened: it is back in the review queue."
+        return RedirectResponse(f"/items/{item_id}", status_code=303)
+
     @app.exception_handler(PipelineError)
     async def pipeline_error(request: Request, exc: PipelineError) -> Response:
         log.warning("review app: %s at %s", type(exc).__name__, request.url.path)
@@ -356,8 +400,26 @@ def _resolved_message(item: ReviewItem) -> str:
         return ""
     when = f"{item.resolved_at:%Y-%m-%d %H:%M} UTC" if item.resolved_at else "earlier"
     what = "filed to a patient" if item.resolution == "filed" else "closed without filing"
+    then = ("to file it after all, reopen it from \"Closed without filing\"" if item.resolution == RESOLUTION_REJECTED
+            else "to move a document filed to the wrong patient, use `pipeline refile`")
     return (f"Review item {item.id} was already {what} by {item.resolved_by} at {when}. Nothing was changed. "
-            "Go back to the queue for the next item; to move a document filed to the wrong patient, "
+            f"Go back to the queue for the next item; {then}.")
+
+
+def _closed_unfiled(item: ReviewItem, doc: StoredDocument) -> bool:
+    """Closed without filing and still unfiled (not refiled since): the item may be reopened."""
+    return (item.status != REVIEW_OPEN and item.resolution == RESOLUTION_REJECTED
+            and doc.status == DocumentStatus.CURRENT and doc.patient_id is None)
+
+
+def _not_reopened_message(item: ReviewItem) -> str:
+    if item.status == REVIEW_OPEN:
+        return f"Review item {item.id} is open already: it is in the review queue. Nothing was changed."
+    if item.resolution == RESOLUTION_REJECTED:
+        return (f"The document of review item {item.id} has been filed since the item was closed. Nothing was "
+                "changed; to move a document filed to the wrong patient, use `pipeline refile`.")
+    return (f"Review item {item.id} was filed to a patient by {item.resolved_by}; only an item closed without "
+            "filing can be reopened. Nothing was changed; to move a document filed to the wrong patient, "
             "use `pipeline refile`.")
 
 

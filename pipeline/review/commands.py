@@ -2,7 +2,9 @@
 
 `review resolve ID --patient MRN [--type TYPE]` files a queued document to the patient a clerk chose
 (and the type they confirmed or corrected: that teaches the classifier, `pipeline train
---from-reviews`). Every decision goes into the access log with the clerk's id and reason.
+--from-reviews`). `review list --closed` lists the items closed without filing (cannot identify)
+whose document is still unfiled; `review reopen ID --reason TEXT` puts one back in the queue. Every
+decision goes into the access log with the clerk's id and reason.
 `review serve` runs the same queue as a web app (`pipeline/review/app.py`).
 """
 
@@ -31,7 +33,10 @@ def register(subparsers: Any) -> None:
 
     listing = review_sub.add_parser("list", help="open items, oldest first")
     listing.add_argument("--limit", type=int, default=200)
+    listing.add_argument("--closed", action="store_true", help="instead: items closed without filing (cannot "
+                         "identify) whose document is still unfiled, oldest closing first")
     listing.add_argument("--json", action="store_true")
+    listing.add_argument("--user", help="who lists them (with --closed, for the access log)")
     listing.set_defaults(handler=cmd_list)
 
     show = review_sub.add_parser("show", help="one item: reasons, candidates with per-field verdicts")
@@ -49,6 +54,14 @@ def register(subparsers: Any) -> None:
     resolve.add_argument("--user")
     resolve.add_argument("--json", action="store_true")
     resolve.set_defaults(handler=cmd_resolve)
+
+    reopen = review_sub.add_parser("reopen", help="put an item closed without filing back in the queue")
+    reopen.add_argument("item_id", type=int, metavar="ID")
+    reopen.add_argument("--reason", required=True, help="why (e.g. the patient is now registered); "
+                        "it goes into the access log")
+    reopen.add_argument("--user")
+    reopen.add_argument("--json", action="store_true")
+    reopen.set_defaults(handler=cmd_reopen)
 
     serve = review_sub.add_parser("serve", help="the review queue in the browser (see README: Review in the browser)")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
@@ -79,6 +92,8 @@ def _item_json(item: ReviewItem) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    if args.closed:
+        return _list_closed(args, settings)
     items = open_manifest(settings)[0].open_review_items(limit=args.limit)
     for item in items:
         if args.json:
@@ -87,6 +102,22 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             best = item.candidates[0].mrn if item.candidates else "-"
             print(f"{item.id:>6}  {item.created_at:%Y-%m-%d %H:%M}  {item.predicted_doc_type or '-':<26} "
                   f"best MRN {best:<12} {'; '.join([*item.reasons, *item.match_reasons])[:100]}")
+    return EXIT_OK
+
+
+def _list_closed(args: argparse.Namespace, settings: Settings) -> int:
+    manifest = open_manifest(settings)[0]
+    closed = manifest.closed_review_items(limit=args.limit)
+    manifest.record_access(actor_of(args), "viewed", reason=f"closed without filing: {len(closed)} items listed")
+    for item, doc, reason in closed:
+        if args.json:
+            print(json.dumps({**_item_json(item), "closed_by": item.resolved_by,
+                              "closed_at": item.resolved_at.isoformat() if item.resolved_at else None,
+                              "reason": reason, "pages": doc.pages, "received_at": doc.received_at.isoformat()}))
+        else:
+            when = f"{item.resolved_at:%Y-%m-%d %H:%M}" if item.resolved_at else "-"
+            print(f"{item.id:>6}  closed {when} by {item.resolved_by or '-':<12} document {item.document_id}  "
+                  f"{(reason or '-')[:100]}")
     return EXIT_OK
 
 
@@ -128,6 +159,18 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
                           "doc_type": doc.doc_type, "loinc": doc.loinc}))
     else:
         print(f"filed {doc.document_id} to MRN {doc.patient_mrn} as {doc.doc_type}")
+    return EXIT_OK
+
+
+def cmd_reopen(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.reason.strip():
+        raise ConfigurationError("--reason: say why the item is reopened (e.g. the patient is now registered); "
+                                 "it goes into the access log")
+    item = open_manifest(settings)[0].reopen_review_item(args.item_id, actor=actor_of(args), reason=args.reason)
+    if args.json:
+        print(json.dumps(_item_json(item)))
+    else:
+        print(f"reopened review item {item.id} (document {item.document_id}): it is back in the queue")
     return EXIT_OK
 
 
