@@ -179,7 +179,7 @@ class Manifest:
             candidates=candidates_to_json(item.candidates), identifiers=identifiers_to_json(item.identifiers),
             predicted_doc_type=item.predicted_doc_type, resolution=item.resolution, resolved_by=item.resolved_by,
             resolved_at=item.resolved_at, resolved_doc_type=item.resolved_doc_type,
-            resolved_patient_id=item.resolved_patient_id, revision=item.revision)
+            resolved_patient_id=item.resolved_patient_id, revision=item.revision, note=item.note)
         session.add(row)
         session.flush()
         for patient_id in sorted({c.patient_id for c in item.candidates}):
@@ -576,6 +576,7 @@ class Manifest:
             row.status, row.resolution, row.resolved_by = item.status, item.resolution, item.resolved_by
             row.resolved_at, row.resolved_doc_type = item.resolved_at, item.resolved_doc_type
             row.resolved_patient_id, row.revision = item.resolved_patient_id, item.revision
+            row.note = item.note
             row.reasons, row.match_reasons = list(item.reasons), list(item.match_reasons)
             row.candidates = candidates_to_json(item.candidates)
             session.execute(delete(ReviewCandidateRow).where(ReviewCandidateRow.item_id == row.id))

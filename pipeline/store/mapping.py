@@ -55,7 +55,7 @@ def review_from_row(row: ReviewItemRow) -> ReviewItem:
         candidates=candidates_from_json(row.candidates or []), identifiers=identifiers_from_json(row.identifiers or {}),
         predicted_doc_type=row.predicted_doc_type, resolution=row.resolution, resolved_by=row.resolved_by,
         resolved_at=aware(row.resolved_at) if row.resolved_at else None, resolved_doc_type=row.resolved_doc_type,
-        resolved_patient_id=row.resolved_patient_id, revision=row.revision or 1)
+        resolved_patient_id=row.resolved_patient_id, revision=row.revision or 1, note=row.note)
 
 
 def review_to_json(item: ReviewItem) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def review_to_json(item: ReviewItem) -> dict[str, Any]:
             "resolution": item.resolution, "resolved_by": item.resolved_by,
             "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
             "resolved_doc_type": item.resolved_doc_type, "resolved_patient_id": item.resolved_patient_id,
-            "revision": item.revision}
+            "revision": item.revision, "note": item.note}
 
 
 
@@ -79,7 +79,7 @@ def review_from_json(data: dict[str, Any]) -> ReviewItem:
         resolution=data.get("resolution"), resolved_by=data.get("resolved_by"),
         resolved_at=aware(datetime.fromisoformat(data["resolved_at"])) if data.get("resolved_at") else None,
         resolved_doc_type=data.get("resolved_doc_type"), resolved_patient_id=data.get("resolved_patient_id"),
-        revision=int(data.get("revision") or 1))
+        revision=int(data.get("revision") or 1), note=data.get("note"))
 
 
 def row_to_json(row: Any) -> dict[str, Any]:

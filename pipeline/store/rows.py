@@ -106,6 +106,7 @@ class ReviewItem:
     resolved_doc_type: str | None = None
     resolved_patient_id: int | None = None
     revision: int = 1
+    note: str | None = None  # what the clerk wrote when resolving or closing it
 
 
 def aware(value: datetime) -> datetime:

@@ -180,3 +180,21 @@ def test_cli_reopen_refuses_a_filed_item_an_open_one_an_unknown_one_and_no_reaso
         main(["--home", str(home), "review", "reopen", str(filed)])
     assert missing.value.code == 2 and "--reason" in capsys.readouterr().err
     assert manifest.review_item(filed).resolution == "filed"
+
+
+def test_the_closing_reason_survives_a_reindex_from_the_store(home, items, manifest, capsys):
+    """The database is lost, the store's journal is not: the closed item comes back with its reason."""
+    item_id = items[UNKNOWN]
+    document_id = manifest.review_item(item_id).document_id
+    manifest.resolve_review_item(item_id, actor="clerk2", resolution="rejected", note="label torn off")
+    manifest.engine.dispose()
+    for path in home.glob("manifest.db*"):
+        path.unlink()
+
+    code, _, _ = cli(capsys, "--home", str(home), "reindex")
+
+    assert code == 0
+    code, out, _ = cli(capsys, "--home", str(home), "review", "list", "--closed", "--json")
+    listed = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [(e["document_id"], e["closed_by"], e["reason"]) for e in listed] == [
+        (document_id, "clerk2", "label torn off")]
