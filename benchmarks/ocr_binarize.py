@@ -20,7 +20,6 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,18 +30,6 @@ from ocr_corpus import table  # noqa: E402
 from pipeline.ocr import preprocess  # noqa: E402
 
 NPROC = os.cpu_count() or 1
-
-
-def separability(grey: Image.Image) -> float:
-    share = np.asarray(grey.histogram(), dtype=np.float64)
-    share /= share.sum()
-    levels = np.arange(256, dtype=np.float64)
-    below, below_mean = np.cumsum(share), np.cumsum(share * levels)
-    mean = below_mean[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = np.nan_to_num((mean * below - below_mean) ** 2 / (below * (1 - below)))
-    variance = float(np.dot(share, (levels - mean) ** 2))
-    return float(between.max() / variance) if variance else 0.0
 
 
 def tesseract(path: Path) -> tuple[str, float]:
@@ -57,7 +44,7 @@ def tesseract(path: Path) -> tuple[str, float]:
 
 def one(page: Path, truth: str, work: Path) -> tuple[float, float, float, float, float]:
     grey = Image.open(page).convert("L")
-    eta = separability(grey)
+    _, eta = preprocess.otsu(grey)
     bilevel = page_bilevel(grey)
     target = work / f"{page.parent.name}-{page.stem}.pbm"
     bilevel.save(target, format="PPM")

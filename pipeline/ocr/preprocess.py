@@ -92,6 +92,28 @@ def turn(image: Image.Image, clockwise: int) -> Image.Image:
 MIN_SEPARABILITY = 0.80
 
 
+def otsu(grey: Image.Image) -> tuple[int, float]:
+    """Otsu's threshold of a greyscale page and its separability (between-class variance over
+    total variance, 0..1): how far apart ink and paper are. A blank page gives (0, 0.0)."""
+    histogram = np.asarray(grey.histogram(), dtype=np.float64)
+    total = histogram.sum()
+    if total == 0:
+        return 0, 0.0
+    share = histogram / total
+    levels = np.arange(256, dtype=np.float64)
+    below = np.cumsum(share)  # weight of the dark class at each threshold
+    below_mean = np.cumsum(share * levels)
+    mean = below_mean[-1]
+    variance = float(np.dot(share, (levels - mean) ** 2))
+    if variance <= 0:
+        return 0, 0.0  # nothing to separate
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean * below - below_mean) ** 2 / (below * (1.0 - below))
+    between = np.nan_to_num(between, nan=0.0, posinf=0.0)
+    threshold = int(np.argmax(between))
+    return threshold, float(between[threshold] / variance)
+
+
 def binarize(image: Image.Image, min_separability: float = MIN_SEPARABILITY) -> Image.Image | None:
     """The page in black and white at Otsu's threshold, or None when grey will read better.
 
@@ -102,23 +124,8 @@ def binarize(image: Image.Image, min_separability: float = MIN_SEPARABILITY) -> 
     if image.mode == "1":
         return image
     grey = image if image.mode == "L" else image.convert("L")
-    histogram = np.asarray(grey.histogram(), dtype=np.float64)
-    total = histogram.sum()
-    if total == 0:
-        return None
-    share = histogram / total
-    levels = np.arange(256, dtype=np.float64)
-    below = np.cumsum(share)  # weight of the dark class at each threshold
-    below_mean = np.cumsum(share * levels)
-    mean = below_mean[-1]
-    variance = float(np.dot(share, (levels - mean) ** 2))
-    if variance <= 0:
-        return None  # a blank page: nothing to separate
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (mean * below - below_mean) ** 2 / (below * (1.0 - below))
-    between = np.nan_to_num(between, nan=0.0, posinf=0.0)
-    threshold = int(np.argmax(between))
-    if between[threshold] / variance < min_separability:
+    threshold, separability = otsu(grey)
+    if separability <= 0 or separability < min_separability:
         return None
     lookup = [0 if level <= threshold else 255 for level in range(256)]
     bilevel = grey.point(lookup, mode="1")
