@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline import __version__
 from pipeline.errors import InputError, ModelError
@@ -88,7 +88,9 @@ class Pipeline:
         settings.ensure_folders()
         ocr = OcrEngine.from_settings(settings)  # first: its workers start while the rest loads
         ocr.start()
-        classifier = _in_background(_load_classifier, settings, name="load-classifier")
+        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-classifier")
+        classifier = loader.submit(_load_classifier, settings)
+        loader.shutdown(wait=False)  # the one task still runs; the thread ends with it
         try:
             migrate(settings.database)
             engine = make_engine(settings.database)
@@ -246,20 +248,6 @@ def _load_classifier(settings: Settings) -> Classifier:
     from pipeline.classify.model import load_classifier
 
     return load_classifier(settings)
-
-
-def _in_background(fn: Callable[..., Any], *args: Any, name: str) -> Future[Any]:
-    """Run `fn(*args)` in a daemon thread; its result or exception comes back in the future."""
-    future: Future[Any] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the result
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return future
 
 
 def dispose_of_inbox_file(path: Path, result: ProcessResult, settings: Settings) -> None:
