@@ -71,7 +71,7 @@ def paperless_model(random_state: int = 0) -> Pipeline:
 
 def scan_texts(corpus: Corpus, per_type: int, cache: Path) -> tuple[list[str], list[str], list[str]]:
     """(rendered text, OCR text, label) for a stratified sample of `corpus`, rendered and OCR'd."""
-    from pipeline.ocr.commands import incoming
+    from pipeline.services.scan import incoming
     from pipeline.ocr.engine import OcrEngine
     from pipeline.settings import load_settings
     from pipeline.synth.render import FAX, OFFICE_SCAN, render_pages, save_scan

@@ -13,10 +13,14 @@ The tree (exit codes are public: the README lists them and scripts rely on them)
     │   └── LimitExceededError         (pages, pixels, per-page timeout)
     ├── ModelError                     5  the classifier model file is missing or mismatched
     ├── PatientIndexError              6  a patient file or ADT message cannot be applied
+    │   └── AdtError                      (one ADT message; the listener answers it with an AE ACK)
     ├── StorageError                   7  the object store or manifest failed
     │   └── IntegrityError             8  a stored object's hash does not match the manifest
     ├── NotFoundError                  9  a document / patient id given on the command line does not exist
-    └── AuditFailedError              10  `pipeline audit` found damage
+    ├── AuditFailedError              10  `pipeline audit` found damage
+    └── ReviewDecisionError           11  a review decision breaks a rule: nothing was filed
+        ├── DocumentTypeRequiredError     (no document type chosen, or one not in the type list)
+        └── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
 
 Normal outcomes (needs review, duplicate, rejected) are *values*, never exceptions: see
 `pipeline.records.Outcome`. An `InputError` raised by a stage is turned into a `rejected`
@@ -97,6 +101,10 @@ class PatientIndexError(PipelineError):
     exit_code = 6
 
 
+class AdtError(PatientIndexError):
+    """An ADT message that cannot be applied; the listener answers it with an AE ACK."""
+
+
 class StorageError(PipelineError):
     exit_code = 7
 
@@ -113,6 +121,25 @@ class AuditFailedError(PipelineError):
     exit_code = 10
 
 
+class ReviewDecisionError(PipelineError):
+    """A clerk's decision on a review item that the review rules refuse; nothing was changed.
+    The same rules hold for every door: `pipeline review resolve`, the browser, any later API."""
+
+    exit_code = 11
+
+
+class DocumentTypeRequiredError(ReviewDecisionError):
+    """Filing needs a document type from the type list."""
+
+
+class BirthDateNotConfirmedError(ReviewDecisionError):
+    """The chosen patient's birth date is not the one on the document, and no one confirmed it."""
+
+    def __init__(self, message: str, *, patient_id: int, patient_mrn: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.patient_id, self.patient_mrn = patient_id, patient_mrn
+
+
 #: name -> exit code, for the README table and `pipeline doctor`.
 EXIT_CODES: dict[str, int] = {
     "ok": EXIT_OK,
@@ -126,5 +153,6 @@ EXIT_CODES: dict[str, int] = {
     IntegrityError.__name__: IntegrityError.exit_code,
     NotFoundError.__name__: NotFoundError.exit_code,
     AuditFailedError.__name__: AuditFailedError.exit_code,
+    ReviewDecisionError.__name__: ReviewDecisionError.exit_code,
     "interrupted": EXIT_INTERRUPTED,
 }

@@ -48,6 +48,23 @@ class FieldVerdict(StrEnum):
     MISSING = "missing"  # not on the document or not in the index
 
 
+# ------------------------------------------------------------------------------------- patients
+
+
+@dataclass(frozen=True, slots=True)
+class Encounter:
+    """A hospital stay from the patient index (ADT A01..A03), by admission and discharge day."""
+
+    id: int
+    patient_id: int
+    visit_number: str | None
+    start: date
+    end: date | None  # None while the patient is still in
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= (self.end or date.max)
+
+
 # --------------------------------------------------------------------------------------- intake
 
 

@@ -11,7 +11,6 @@ import argparse
 import json
 import logging
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -181,32 +180,13 @@ def load_corpus(path: Path | None, types: TypeList, settings: Settings, seed: in
         if path.suffix.lower() != ".csv":
             raise ConfigurationError(f"{path}: a corpus is a folder of sub-folders named by type, or a CSV with a header text,type")
         return csv_corpus(path, types)
+    from pipeline.services.scan import ScanReader
+
     reader = ScanReader(settings)
     try:
         return folder_corpus(path, types, read_scan=reader)
     finally:
         reader.close()
-
-
-class ScanReader:
-    """path -> OCR text; opens the OCR engine only when the first scan needs it."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.engine: Any = None
-
-    def __call__(self, path: Path) -> str:
-        from pipeline.ocr.commands import incoming
-        from pipeline.ocr.engine import OcrEngine
-
-        if self.engine is None:
-            self.engine = OcrEngine.from_settings(self.settings)
-        with tempfile.TemporaryDirectory(prefix="pipeline-train-") as tmp:
-            return self.engine.recognize(incoming(path), Path(tmp)).text
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
 
 
 def reviewed_pairs(settings: Settings) -> list[tuple[str, str]]:

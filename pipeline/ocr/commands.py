@@ -1,16 +1,14 @@
-"""`pipeline ocr [--json] FILE`: OCR one file and print its text, page by page."""
+"""`pipeline ocr [--json] FILE`: OCR one file and print its text, page by page (a thin adapter over
+`pipeline.services.scan`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.ingest.intake import intake_one
-from pipeline.ocr.engine import OcrEngine
-from pipeline.records import IncomingDocument, OcrResult
+from pipeline.records import OcrResult
+from pipeline.services.scan import read_scan
 from pipeline.settings import Settings
 
 
@@ -23,10 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
-    doc = incoming(args.file)
-    with OcrEngine.from_settings(settings) as engine, \
-            tempfile.TemporaryDirectory(prefix="pipeline-ocr-") as tmp:
-        result = engine.recognize(doc, Path(tmp))
+    result = read_scan(args.file, settings)
     if args.json:
         print(json.dumps(to_json(result)))
     else:
@@ -52,8 +47,3 @@ def to_json(result: OcrResult) -> dict:
         "engine": result.engine,
         "reasons": list(result.reasons),
     }
-
-
-def incoming(path: Path) -> IncomingDocument:
-    """An IncomingDocument for a file named on the command line (intake's checks; errors raised)."""
-    return intake_one(path, datetime.now(UTC))

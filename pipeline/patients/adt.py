@@ -26,6 +26,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.exc import OperationalError
 
+from pipeline.errors import AdtError
 from pipeline.patients import index, normalize
 from pipeline.patients.tables import (
     DEFAULT_AUTHORITY,
@@ -61,10 +62,6 @@ class AdtOutcome:
     @property
     def accepted(self) -> bool:
         return self.code == "AA"
-
-
-class AdtError(Exception):
-    """An ADT message that cannot be applied; becomes an AE answer."""
 
 
 class AdtProcessor:
@@ -191,11 +188,8 @@ class AdtProcessor:
     # ---------------------------------------------------------------------- manifest hand-off
 
     def _repoint(self, old_id: int, new_id: int, new_mrn: str, event: str) -> int:
-        try:
-            from pipeline.store.manifest import Manifest
-        except ImportError:
-            log.warning("merge %s: manifest not available; documents not re-pointed", event)
-            return 0
+        from pipeline.store.manifest import Manifest
+
         count = Manifest(self.engine).repoint_patient(
             old_patient_id=old_id, new_patient_id=new_id, new_mrn=new_mrn,
             reason=f"ADT {event} merge", actor=self.actor)
@@ -203,10 +197,8 @@ class AdtProcessor:
         return int(count or 0)
 
     def _rescore(self, patient_ids: set[int]) -> int:
-        try:
-            from pipeline.store.manifest import Manifest
-        except ImportError:
-            return 0
+        from pipeline.store.manifest import Manifest
+
         manifest = Manifest(self.engine)
         if not hasattr(manifest, "review_items_for_patients"):
             return 0

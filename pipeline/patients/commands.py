@@ -58,15 +58,8 @@ def _engine(settings):
     from pipeline.store import database
 
     settings.ensure_folders()
-    engine = database.make_engine(settings.database)
-    migrate = getattr(database, "migrate", None)
-    if migrate is not None:
-        migrate(settings.database)
-    else:  # until the store's migrations land
-        import pipeline.patients.tables  # noqa: F401
-
-        database.Base.metadata.create_all(engine)
-    return engine
+    database.migrate(settings.database)
+    return database.make_engine(settings.database)
 
 
 def cmd_import(args: argparse.Namespace, settings) -> int:
@@ -118,17 +111,10 @@ def _identifiers(args: argparse.Namespace, settings) -> DocumentIdentifiers:
 
 def _identifiers_from_scan(path: Path, settings) -> DocumentIdentifiers:
     """A scan (PDF, TIFF, PNG, JPEG): intake and OCR as `pipeline process` would, then extraction."""
-    import tempfile
-    from datetime import UTC, datetime
-
-    from pipeline.ingest.intake import intake_one
-    from pipeline.ocr.engine import OcrEngine
     from pipeline.patients.extract import extract_identifiers
+    from pipeline.services.scan import read_scan
 
-    doc = intake_one(path, datetime.now(UTC))
-    with OcrEngine.from_settings(settings) as engine, tempfile.TemporaryDirectory(prefix="pipeline-match-") as tmp:
-        ocr = engine.recognize(doc, Path(tmp))
-    return extract_identifiers(ocr)
+    return extract_identifiers(read_scan(path, settings))
 
 
 def _identifiers_from_ocr_json(path: Path, text: str) -> DocumentIdentifiers:

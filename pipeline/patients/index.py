@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from pipeline.patients import normalize
+from pipeline.patients import lookup, normalize
 from pipeline.patients.tables import (
     DEFAULT_AUTHORITY,
     ID_ACTIVE,
@@ -261,20 +261,10 @@ def resolve(conn: Connection, value: str, type_code: str | None = None) -> int |
     if type_code:
         query = query.where(Identifier.type_code == type_code)
     pid = conn.execute(query.limit(1)).scalar()
-    for _ in range(8):
-        if pid is None:
-            return None
-        row = conn.execute(select(Patient.active, Patient.merged_into_id).where(Patient.id == pid)).first()
-        if row is None:
-            return None
-        if row.active:
-            return pid
-        pid = row.merged_into_id
-    return None
+    pid = lookup.survivor(conn, pid) if pid is not None else None
+    if pid is None or not conn.execute(select(Patient.active).where(Patient.id == pid)).scalar():
+        return None
+    return pid
 
 
-def primary_mrn(conn: Connection, pid: int) -> str | None:
-    rows = conn.execute(select(Identifier.value, Identifier.status).where(
-        Identifier.patient_id == pid, Identifier.type_code == MRN_TYPE)).all()
-    active = [v for v, s in rows if s == ID_ACTIVE]
-    return (active or [v for v, _ in rows] or [None])[0]
+primary_mrn = lookup.primary_mrn

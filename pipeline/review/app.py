@@ -12,10 +12,10 @@
     POST /items/{id}/reopen           put an item closed without filing back in the open queue (reason required)
     GET/POST /login, POST /logout     the clerk's user id (see identity.py for the proxy-header mode)
 
-Resolving goes through `Manifest.resolve_review_item`, as `pipeline review resolve` does, so the
-confirmed type teaches `pipeline train --from-reviews`. Filing to a patient whose birth date is not
-the document's needs an explicit confirmation. A document closed without filing is never lost from
-view: it stays on /closed until it is reopened (`Manifest.reopen_review_item`) and filed. Every page
+Every decision goes through `pipeline.services.review`, as `pipeline review resolve` does: the same
+rules (a document type from the list; filing to a patient whose birth date is not the document's
+needs an explicit confirmation), and the confirmed type teaches `pipeline train --from-reviews`. A document closed without filing is never lost from
+view: it stays on /closed until it is reopened (`services.review.reopen`) and filed. Every page
 shown and every decision is written to the access log with the user id. URLs carry item ids only;
 patient search goes in a POST body. Logs carry item and document ids, never names, birth dates or MRNs.
 """
@@ -36,15 +36,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from pipeline.classify.types import load_types
-from pipeline.errors import InputError, NotFoundError, PatientIndexError, PipelineError, StorageError
+from pipeline.errors import (
+    BirthDateNotConfirmedError,
+    DocumentTypeRequiredError,
+    InputError,
+    NotFoundError,
+    PatientIndexError,
+    PipelineError,
+    StorageError,
+)
 from pipeline.patients.matcher import Matcher
-from pipeline.records import DocumentStatus, FieldVerdict
-from pipeline.review import chooser, highlights, identity, pages, queue
+from pipeline.review import highlights, identity, pages, queue
 from pipeline.review.identity import ReviewConfig
+from pipeline.services import patients as chooser
+from pipeline.services import review
+from pipeline.services.home import open_home
 from pipeline.settings import Settings
-from pipeline.store.commands import open_manifest, patient_id_for_mrn
 from pipeline.store.manifest import REVIEW_CLOSED_UNFILED, REVIEW_OPEN, Manifest
-from pipeline.store.rows import ReviewItem, StoredDocument
+from pipeline.store.rows import ReviewItem
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +64,6 @@ QUEUE_LIMIT = 2000
 MAX_FORM_BYTES = 64 * 1024
 #: what "cannot identify" is stored as in review_items.resolution
 RESOLUTION_REJECTED = REVIEW_CLOSED_UNFILED
-DOB_OVERRIDE_NOTE = "birth date on the document differs from the patient's; filed after the clerk confirmed"
 #: the identifiers of "What the paper says", in order, as the clerk reads them
 FIELD_LABELS = {"family_name": "Family name", "given_name": "Given name", "birth_date": "Birth date", "mrn": "MRN",
                 "sex": "Sex", "phone": "Phone", "address": "Address", "postcode": "Postcode", "account": "Account",
@@ -86,7 +94,8 @@ class PageError(Exception):
 
 def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
     """The web app over the home (or database and store) the settings name."""
-    manifest, store = open_manifest(settings)
+    home = open_home(settings)
+    manifest, store = home.manifest, home.store
     types = load_types(settings.types_path)
     matcher = Matcher.from_settings(settings, manifest.engine)
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
@@ -147,14 +156,14 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
         doc = manifest.get(item.document_id)
         manifest.record_access(user, "viewed", document_id=item.document_id, reason=f"review item {item.id}: {access}")
         form = extra.pop("form", {})
-        closed = _closed_unfiled(item, doc)
+        closed = review.is_closed_unfiled(item, doc)
         if closed:
             extra.setdefault("closed_reason", manifest.review_note(item.id))
-        candidates = chooser.candidate_choices(manifest, item.candidates, item.identifiers)
+        candidates = chooser.candidate_choices(manifest.engine, item.candidates, item.identifiers)
         chosen = form.get("patient_mrn", "")
         if chosen and "results" not in extra and chosen not in {c.mrn for c in candidates}:
             # a patient picked from an earlier search stays on the page, still chosen
-            extra["results"] = chooser.search(manifest, matcher, item.identifiers, mrn=chosen).choices
+            extra["results"] = chooser.search(manifest.engine, matcher, item.identifiers, mrn=chosen).choices
         try:
             marks = highlights.for_document(store, doc, item.identifiers.evidence)
         except (StorageError, InputError) as exc:  # the page image will say what is wrong; the item is still shown
@@ -282,7 +291,7 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
         except ValueError:
             return item_page(request, user, item, status=400, access="patient search refused (bad birth date)",
                              form=form, search_error="Enter the birth date as YYYY-MM-DD.")
-        result = chooser.search(manifest, matcher, item.identifiers, mrn=form.get("search_mrn", ""),
+        result = chooser.search(manifest.engine, matcher, item.identifiers, mrn=form.get("search_mrn", ""),
                                 family=form.get("search_family", ""), given=form.get("search_given", ""),
                                 birth_date=birth_date)
         return item_page(request, user, item, access=f"patient search, {len(result.choices)} found", form=form,
@@ -292,33 +301,26 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
     def resolve(request: Request, item_id: int, user: str = Depends(current_user),
                 form: dict[str, str] = Depends(posted_form)) -> Response:
         item = open_item(item_id)
-        key = form.get("doc_type", "")
-        if key not in types:
-            return item_page(request, user, item, status=400, access="not filed (no document type)", form=form,
-                             error="Choose the document type from the list.")
         mrn = form.get("patient_mrn", "")
         if not mrn:
             return item_page(request, user, item, status=400, access="not filed (no patient)", form=form,
                              error="Choose the patient: one of the candidates, or search by MRN or by name "
                                    "and birth date and pick one of the results.")
         try:
-            patient_id = patient_id_for_mrn(manifest, mrn)
+            doc = review.resolve(manifest, item_id, actor=user, patient_mrn=mrn, doc_type=form.get("doc_type"),
+                                 types=types, note=form.get("note") or None,
+                                 confirm_birth_date_mismatch=form.get("confirm_dob") == mrn)
+        except DocumentTypeRequiredError:
+            return item_page(request, user, item, status=400, access="not filed (no document type)", form=form,
+                             error="Choose the document type from the list.")
         except (NotFoundError, PatientIndexError) as exc:
             return item_page(request, user, item, status=400, access="not filed (patient not found)", form=form,
                              error=f"{exc.message}.")
-        candidate = next((c for c in item.candidates if c.patient_id == patient_id), None)
-        choice = chooser.choice_for(manifest, patient_id, item.identifiers, candidate)
-        note = form.get("note") or None
-        if item.identifiers.birth_date is not None and choice.birth_date_verdict is not FieldVerdict.AGREE:
-            if form.get("confirm_dob") != choice.mrn:
-                return item_page(request, user, item, status=409, form={**form, "patient_mrn": choice.mrn},
-                                 access="not filed yet (birth date differs; confirmation asked)", confirm=choice)
-            note = "; ".join(filter(None, [note, DOB_OVERRIDE_NOTE]))
-        chosen = types[key]
-        try:
-            doc = manifest.resolve_review_item(item_id, actor=user, patient_id=patient_id,
-                                               patient_mrn=choice.mrn or mrn, doc_type=chosen.key,
-                                               loinc=chosen.loinc, type_display=chosen.display, note=note)
+        except BirthDateNotConfirmedError as exc:
+            candidate = next((c for c in item.candidates if c.patient_id == exc.patient_id), None)
+            choice = chooser.choice_for(manifest.engine, exc.patient_id, item.identifiers, candidate)
+            return item_page(request, user, item, status=409, form={**form, "patient_mrn": exc.patient_mrn},
+                             access="not filed yet (birth date differs; confirmation asked)", confirm=choice)
         except StorageError:
             open_item(item_id)  # resolved by someone else meanwhile: 409; else the storage error stands
             raise
@@ -335,7 +337,7 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
             return item_page(request, user, item, status=400, access="not closed (no reason)", form=form,
                              reject_error="Say why the patient cannot be identified; it goes into the access log.")
         try:
-            manifest.resolve_review_item(item_id, actor=user, resolution=RESOLUTION_REJECTED, note=reason)
+            review.close_unfiled(manifest, item_id, actor=user, reason=reason)
         except StorageError:
             open_item(item_id)
             raise
@@ -345,7 +347,7 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
 
     def closed_item(item_id: int) -> ReviewItem:
         item = _item(manifest, item_id)
-        if not _closed_unfiled(item, manifest.get(item.document_id)):
+        if not review.is_closed_unfiled(item, manifest.get(item.document_id)):
             raise PageError(409, "Cannot reopen", _not_reopened_message(item))
         return item
 
@@ -359,7 +361,7 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
                              reopen_error="Say why the item is reopened (e.g. the patient is now registered); "
                                           "it goes into the access log.")
         try:
-            manifest.reopen_review_item(item_id, actor=user, reason=reason)
+            review.reopen(manifest, item_id, actor=user, reason=reason)
         except StorageError:
             closed_item(item_id)  # reopened or filed by someone else meanwhile: 409; else the storage error stands
             raise
@@ -404,12 +406,6 @@ def _resolved_message(item: ReviewItem) -> str:
             else "to move a document filed to the wrong patient, use `pipeline refile`")
     return (f"Review item {item.id} was already {what} by {item.resolved_by} at {when}. Nothing was changed. "
             f"Go back to the queue for the next item; {then}.")
-
-
-def _closed_unfiled(item: ReviewItem, doc: StoredDocument) -> bool:
-    """Closed without filing and still unfiled (not refiled since): the item may be reopened."""
-    return (item.status != REVIEW_OPEN and item.resolution == RESOLUTION_REJECTED
-            and doc.status == DocumentStatus.CURRENT and doc.patient_id is None)
 
 
 def _not_reopened_message(item: ReviewItem) -> str:

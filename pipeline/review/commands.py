@@ -1,8 +1,10 @@
 """The review queue from the command line: list, show, and resolve what the pipeline was unsure of.
 
-`review resolve ID --patient MRN [--type TYPE]` files a queued document to the patient a clerk chose
-(and the type they confirmed or corrected: that teaches the classifier, `pipeline train
---from-reviews`). `review list --closed` lists the items closed without filing (cannot identify)
+A thin adapter over `pipeline.services.review`, which holds the rules the browser applies too.
+`review resolve ID --patient MRN [--type TYPE] [--confirm-birth-date-mismatch]` files a queued
+document to the patient a clerk chose, as the type they confirmed or corrected (default: the
+predicted one; that teaches the classifier, `pipeline train --from-reviews`); when the patient's
+birth date is not the document's it is refused (exit 11) unless the clerk confirms it. `review list --closed` lists the items closed without filing (cannot identify)
 whose document is still unfiled; `review reopen ID --reason TEXT` puts one back in the queue. Every
 decision goes into the access log with the clerk's id and reason.
 `review serve` runs the same queue as a web app (`pipeline/review/app.py`).
@@ -17,10 +19,10 @@ from typing import Any
 
 from pipeline.classify.types import load_types
 from pipeline.errors import EXIT_OK, ConfigurationError
-from pipeline.patients import index
 from pipeline.review.identity import DEFAULT_SESSION_MINUTES, REMOTE_USER_HEADER
+from pipeline.services import review
+from pipeline.services.home import acting_user, open_home
 from pipeline.settings import Settings
-from pipeline.store.commands import actor_of, open_manifest, patient_id_for_mrn
 from pipeline.store.rows import ReviewItem
 
 DEFAULT_HOST = "127.0.0.1"
@@ -49,7 +51,10 @@ def register(subparsers: Any) -> None:
     resolve.add_argument("item_id", type=int, metavar="ID")
     resolve.add_argument("--patient", required=True, metavar="MRN")
     resolve.add_argument("--type", dest="doc_type", metavar="TYPE", help="the right document type, if the "
-                         "pipeline's guess was wrong or missing (see `pipeline types`)")
+                         "pipeline's guess was wrong or missing (see `pipeline types`); default: its guess")
+    resolve.add_argument("--confirm-birth-date-mismatch", action="store_true",
+                         help="file it although the patient's birth date is not the document's (you checked; "
+                              "it goes into the access log)")
     resolve.add_argument("--note")
     resolve.add_argument("--user")
     resolve.add_argument("--json", action="store_true")
@@ -94,8 +99,7 @@ def _item_json(item: ReviewItem) -> dict[str, Any]:
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.closed:
         return _list_closed(args, settings)
-    items = open_manifest(settings)[0].open_review_items(limit=args.limit)
-    for item in items:
+    for item in review.list_open(open_home(settings).manifest, limit=args.limit):
         if args.json:
             print(json.dumps(_item_json(item)))
         else:
@@ -106,9 +110,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list_closed(args: argparse.Namespace, settings: Settings) -> int:
-    manifest = open_manifest(settings)[0]
-    closed = manifest.closed_review_items(limit=args.limit)
-    manifest.record_access(actor_of(args), "viewed", reason=f"closed without filing: {len(closed)} items listed")
+    closed = review.list_closed(open_home(settings).manifest, actor=acting_user(args.user), limit=args.limit)
     for item, doc, reason in closed:
         if args.json:
             print(json.dumps({**_item_json(item), "closed_by": item.resolved_by,
@@ -122,9 +124,7 @@ def _list_closed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    manifest = open_manifest(settings)[0]
-    item = manifest.review_item(args.item_id)
-    manifest.record_access(actor_of(args), "viewed", document_id=item.document_id, reason="review queue")
+    item = review.show(open_home(settings).manifest, args.item_id, actor=acting_user(args.user))
     data = _item_json(item)
     if args.json:
         print(json.dumps(data))
@@ -140,20 +140,9 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
-    manifest = open_manifest(settings)[0]
-    doc_type = loinc = display = None
-    if args.doc_type:
-        types = load_types(settings.types_path)
-        if args.doc_type not in types:
-            raise ConfigurationError(f"--type {args.doc_type}: not in the type list; one of: "
-                                     + ", ".join(types.keys()))
-        chosen = types[args.doc_type]
-        doc_type, loinc, display = chosen.key, chosen.loinc, chosen.display
-    patient_id = patient_id_for_mrn(manifest, args.patient)  # follows merges; refuses an ambiguous MRN
-    with manifest.engine.connect() as conn:
-        mrn = index.primary_mrn(conn, patient_id) or args.patient
-    doc = manifest.resolve_review_item(args.item_id, actor=actor_of(args), patient_id=patient_id, patient_mrn=mrn,
-                                       doc_type=doc_type, loinc=loinc, type_display=display, note=args.note)
+    doc = review.resolve(open_home(settings).manifest, args.item_id, actor=acting_user(args.user),
+                         patient_mrn=args.patient, doc_type=args.doc_type, types=load_types(settings.types_path),
+                         note=args.note, confirm_birth_date_mismatch=args.confirm_birth_date_mismatch)
     if args.json:
         print(json.dumps({"id": args.item_id, "document_id": doc.document_id, "patient_mrn": doc.patient_mrn,
                           "doc_type": doc.doc_type, "loinc": doc.loinc}))
@@ -166,7 +155,8 @@ def cmd_reopen(args: argparse.Namespace, settings: Settings) -> int:
     if not args.reason.strip():
         raise ConfigurationError("--reason: say why the item is reopened (e.g. the patient is now registered); "
                                  "it goes into the access log")
-    item = open_manifest(settings)[0].reopen_review_item(args.item_id, actor=actor_of(args), reason=args.reason)
+    item = review.reopen(open_home(settings).manifest, args.item_id, actor=acting_user(args.user),
+                         reason=args.reason)
     if args.json:
         print(json.dumps(_item_json(item)))
     else:

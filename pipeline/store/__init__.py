@@ -1,4 +1,6 @@
-"""Object stores, the manifest database, FHIR export and audit.
+"""Object stores, the manifest database, FHIR export and audit. Knows nothing of the patient index:
+what combines documents with patients (backup, audit's deficiencies, MRN look-up) is in
+`pipeline/services/`.
 
     database.py   engine, one metadata, `migrate(url)` (Alembic scripts in migrations/, shipped in the package)
     objects.py    the `ObjectStore` protocol, `LocalStore`, `open_store(settings)`;  s3.py: `S3Store` (boto3)
@@ -8,6 +10,6 @@
     journal.py    the manifest as NDJSON in the store (what `pipeline reindex` rebuilds from)
     filing.py     `file_document`, `quarantine`
     fhir.py       a manifest row as a FHIR R4 DocumentReference
-    audit.py      `pipeline audit`;  backup.py: export, import, release, reindex, snapshots
-    commands.py   search, get, refile, export, import, release, audit, reindex
+    audit.py      every stored object checked against the manifest;  files.py: `atomic_file`
+    commands.py   search, get, refile, export, import, release, audit, reindex (adapters over services)
 """

@@ -4,10 +4,10 @@
                 is missing, or its bytes no longer match their SHA-256
     warning     an orphan object no manifest row names (e.g. a crash between store and manifest),
                 a document without OCR text, manifest changes not yet copied to the store's journal
-    deficiency  a chart gap: a discharged encounter without a discharge summary (only when the
-                patient index has an `encounters` table)
 
-Any damage makes the command exit with `AuditFailedError` (10) after printing the report.
+This module checks what the store holds against the manifest; the chart deficiencies (a discharged
+encounter without a discharge summary) need the patient index and are added by the audit use case
+(`pipeline/services/audit.py`). Any damage makes the command exit with `AuditFailedError` (10).
 """
 
 from __future__ import annotations
@@ -15,13 +15,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import inspect, text
-
 from pipeline.errors import IntegrityError, StorageError
-from pipeline.records import DocumentStatus
 from pipeline.store import journal
 from pipeline.store.keys import DOCUMENT_PREFIXES
 from pipeline.store.manifest import Manifest
@@ -30,9 +26,6 @@ from pipeline.store.objects import ObjectStore
 log = logging.getLogger(__name__)
 
 DAMAGE, WARNING, DEFICIENCY = "damage", "warning", "deficiency"
-DISCHARGE_SUMMARY = "discharge_summary"
-#: a discharge summary dated up to this long after discharge still completes the chart
-DISCHARGE_SUMMARY_WINDOW = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +58,8 @@ class AuditReport:
                 "counts": self.counts(), "findings": [asdict(f) for f in self.findings]}
 
 
-def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False, journal_check: bool = False,
-              today: date | None = None) -> AuditReport:
+def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False,
+              journal_check: bool = False) -> AuditReport:
     """Check every object the manifest names. `quick` compares the checksum the store recorded at
     write time (sidecar / S3 metadata) instead of reading every byte back. `journal_check` also
     replays the store's NDJSON journal and checks it holds every row as the database has it (so a
@@ -106,7 +99,6 @@ def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False, jo
     if pending:
         findings.append(Finding(WARNING, "journal-pending", f"{pending} manifest changes are not yet in the store's "
                                 "NDJSON journal; any store command with the store reachable copies them"))
-    findings.extend(_deficiencies(manifest, today or date.today()))
     report = AuditReport(documents, len(verified), tuple(findings))
     log.info("audit: %d documents, %d objects checked, %s", documents, len(verified), report.counts() or "no findings")
     return report
@@ -169,45 +161,6 @@ def _journal_gaps(manifest: Manifest, store: ObjectStore) -> list[Finding]:
                                     f"(intake event {event['id']}); run `pipeline reindex --snapshot`",
                                     event["document_id"], event["quarantine_key"]))
     return findings
-
-
-def _deficiencies(manifest: Manifest, today: date) -> list[Finding]:
-    """Discharged encounters with no discharge summary for that patient dated from admission to
-    30 days after discharge. Needs the patient index's `encounters` table (revision 0002)."""
-    if "encounters" not in inspect(manifest.engine).get_table_names():
-        return []
-    with manifest.engine.connect() as conn:
-        encounters = conn.execute(text(
-            "SELECT id, patient_id, visit_number, admitted_at, discharged_at FROM encounters "
-            "WHERE discharged_at IS NOT NULL ORDER BY id")).all()
-        summaries = conn.execute(text(
-            "SELECT patient_id, date_of_service, filed_at FROM documents "
-            "WHERE doc_type = :t AND status = :s AND patient_id IS NOT NULL"),
-            {"t": DISCHARGE_SUMMARY, "s": str(DocumentStatus.CURRENT)}).all()
-    by_patient: dict[int, list[date]] = {}
-    for patient_id, service, filed_at in summaries:
-        by_patient.setdefault(patient_id, []).append(_as_date(service) or _as_date(filed_at))
-    findings = []
-    for encounter_id, patient_id, visit, admitted, discharged in encounters:
-        start = _as_date(admitted) or _as_date(discharged)
-        end = _as_date(discharged) + DISCHARGE_SUMMARY_WINDOW
-        if any(start <= d <= end for d in by_patient.get(patient_id, ())):
-            continue
-        findings.append(Finding(DEFICIENCY, "no-discharge-summary",
-                                f"patient {patient_id}: encounter {visit or encounter_id} discharged "
-                                f"{_as_date(discharged).isoformat()} has no discharge summary "
-                                f"({(today - _as_date(discharged)).days} days ago)"))
-    return findings
-
-
-def _as_date(value: Any) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return datetime.fromisoformat(str(value)).date()
 
 
 def format_table(report: AuditReport) -> str:

@@ -1,29 +1,28 @@
-"""Sub-commands of the store: search, get, refile, export, import, release, audit, reindex.
+"""Sub-commands over filed documents: search, get, refile, export, import, release, audit, reindex.
 
-Each handler is `(args, settings) -> int`. The acting user is `--user`, else $USER; every view,
+A thin adapter: each handler `(args, settings) -> int` parses, calls one use case of
+`pipeline.services` and prints its result. The acting user is `--user`, else $USER; every view,
 download, export, refile and release lands in the append-only access log with the reason given.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, text
-
-from pipeline.errors import EXIT_OK, AuditFailedError, NotFoundError, PatientIndexError
-from pipeline.records import DocumentStatus
+from pipeline.errors import EXIT_OK, AuditFailedError, NotFoundError
+from pipeline.services import backup, documents
+from pipeline.services.audit import audit
+from pipeline.services.home import acting_user, open_home
+from pipeline.services.release import release
 from pipeline.settings import Settings
-from pipeline.store.backup import atomic_file
-from pipeline.store.database import make_engine, migrate
-from pipeline.store.manifest import DEFAULT_LIMIT, Manifest
-from pipeline.store.objects import ObjectStore, open_store
+from pipeline.store.audit import format_table
+from pipeline.store.fhir import document_reference
+from pipeline.store.manifest import DEFAULT_LIMIT
 from pipeline.store.rows import StoredDocument
 
 
@@ -95,13 +94,9 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    manifest, _ = open_manifest(settings)
-    docs = manifest.search(patient_mrn=args.patient, doc_type=args.doc_type, date_from=args.date_from,
-                           date_to=args.date_to, text=args.text, limit=args.limit,
-                           status=None if args.all else DocumentStatus.CURRENT)
-    if args.patient:  # looking at a patient's chart index is an access too
-        manifest.record_access(actor_of(args), "viewed", patient_mrn=args.patient,
-                               reason=f"search: {len(docs)} documents listed")
+    docs = documents.search(open_home(settings).manifest, actor=acting_user(args.user), patient_mrn=args.patient,
+                            doc_type=args.doc_type, date_from=args.date_from, date_to=args.date_to, text=args.text,
+                            include_entered_in_error=args.all, limit=args.limit)
     if args.json:
         for doc in docs:
             _print_json(_summary(doc))
@@ -117,24 +112,12 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
-    manifest, store = open_manifest(settings)
-    actor = actor_of(args)
-    doc = manifest.get(args.document_id)
-    if args.out is not None:
-        key = doc.original_key if args.original or not doc.searchable_key else doc.searchable_key
-        data = store.get(key)  # hash-verified
-        with atomic_file(args.out) as handle:  # never replaces an existing file
-            handle.write(data)
-        manifest.record_access(actor, "downloaded", document_id=doc.document_id, patient_mrn=doc.patient_mrn,
-                               reason=args.reason)
-    else:
-        manifest.record_access(actor, "viewed", document_id=doc.document_id, patient_mrn=doc.patient_mrn,
-                               reason=args.reason)
-    history = [d.document_id for d in manifest.history(doc.document_id)]
+    home = open_home(settings)
+    shown = documents.view(home.manifest, home.store, args.document_id, actor=acting_user(args.user),
+                           reason=args.reason, out=args.out, original=args.original)
+    doc, history = shown.document, list(shown.history)
     if args.fhir:
-        from pipeline.store.fhir import document_reference
-
-        _print_json(document_reference(doc, store.url))
+        _print_json(document_reference(doc, home.store.url))
         return EXIT_OK
     if args.json:
         _print_json({**doc.to_json(), "history": history})
@@ -151,9 +134,8 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_refile(args: argparse.Namespace, settings: Settings) -> int:
-    manifest, _ = open_manifest(settings)
-    patient_id = patient_id_for_mrn(manifest, args.patient)
-    new = manifest.refile(args.document_id, patient_id, args.patient, args.reason, actor_of(args))
+    new = documents.refile(open_home(settings).manifest, args.document_id, patient_mrn=args.patient,
+                           reason=args.reason, actor=acting_user(args.user))
     if args.json:
         _print_json({"document_id": new.document_id, "replaces": args.document_id, "patient_mrn": new.patient_mrn})
     else:
@@ -163,17 +145,15 @@ def cmd_refile(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.store.backup import export_fhir, export_home
-
     if args.target == "fhir" and args.out is None:
         raise NotFoundError("`export fhir` needs the output file: `pipeline export fhir OUT.ndjson` "
                             "(for a backup into a folder named fhir, write ./fhir)")
-    manifest, store = open_manifest(settings)
+    home = open_home(settings)
     if args.target == "fhir":
-        count = export_fhir(manifest, store, args.out, actor=actor_of(args))
+        count = backup.export_fhir(home.manifest, home.store, args.out, actor=acting_user(args.user))
         result: dict[str, Any] = {"exported": count, "out": str(args.out)}
     elif args.out is None:
-        counts = export_home(manifest, store, Path(args.target), actor=actor_of(args))
+        counts = backup.export_home(home.manifest, home.store, Path(args.target), actor=acting_user(args.user))
         result = {"out": args.target, **counts.to_json()}
     else:
         raise NotFoundError(f"unknown export {args.target!r}: use `export DIR` or `export fhir OUT.ndjson`")
@@ -182,31 +162,25 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.store.backup import import_home
-
     if not args.source.is_dir():
         raise NotFoundError(f"{args.source}: no such folder; give a folder written by `pipeline export DIR`")
-    manifest, store = open_manifest(settings)
-    counts = import_home(manifest, store, args.source)
+    home = open_home(settings)
+    counts = backup.import_home(home.manifest, home.store, args.source)
     _report(args, {"source": str(args.source), **counts.to_json()})
     return EXIT_OK
 
 
 def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.store.backup import release
-
-    manifest, store = open_manifest(settings)
-    result = release(manifest, store, patient_mrn=args.patient, recipient=args.recipient, purpose=args.purpose,
-                     out=args.out, actor=actor_of(args))
+    home = open_home(settings)
+    result = release(home.manifest, home.store, patient_mrn=args.patient, recipient=args.recipient,
+                     purpose=args.purpose, out=args.out, actor=acting_user(args.user))
     _report(args, result.to_json())
     return EXIT_OK
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.store.audit import format_table, run_audit
-
-    manifest, store = open_manifest(settings)
-    report = run_audit(manifest, store, quick=args.quick, journal_check=args.journal)
+    home = open_home(settings)
+    report = audit(home.manifest, home.store, quick=args.quick, journal_check=args.journal)
     if args.json:
         _print_json(report.to_json())
     else:
@@ -219,54 +193,16 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.store.backup import reindex, write_snapshot
-
-    manifest, store = open_manifest(settings)
+    home = open_home(settings)
     if args.snapshot:
-        key, count = write_snapshot(manifest, store)
+        key, count = backup.write_snapshot(home.manifest, home.store)
         _report(args, {"snapshot": key, "documents": count})
     else:
-        _report(args, reindex(manifest, store).to_json())
+        _report(args, backup.reindex(home.manifest, home.store).to_json())
     return EXIT_OK
 
 
 # ------------------------------------------------------------------------------------- helpers
-
-
-def open_manifest(settings: Settings) -> tuple[Manifest, ObjectStore]:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    migrate(settings.database)
-    store = open_store(settings)
-    manifest = Manifest(make_engine(settings.database), store=store)
-    manifest.flush_journal()  # events left by processes without a store (ADT feed, review app)
-    return manifest, store
-
-
-def actor_of(args: argparse.Namespace) -> str:
-    return args.user or os.environ.get("USER") or getpass.getuser() or "unknown"
-
-
-def patient_id_for_mrn(manifest: Manifest, mrn: str) -> int:
-    """The patient holding this MRN in the patient index (revision 0002), following merges."""
-    if "identifiers" not in inspect(manifest.engine).get_table_names():
-        raise PatientIndexError("the patient index is empty; import patients first (`pipeline patients import`)")
-    with manifest.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT DISTINCT i.patient_id FROM identifiers i WHERE i.value = :mrn AND i.type_code = 'MR'"),
-            {"mrn": mrn}).scalars().all()
-        if not rows:
-            raise NotFoundError(f"no patient with MRN {mrn}; check the MRN (or import the patient first)")
-        if len(rows) > 1:
-            raise PatientIndexError(f"MRN {mrn} belongs to {len(rows)} patients (different assigning authorities); "
-                                    "resolve the duplicate in the patient index first")
-        patient_id = rows[0]
-        for _ in range(20):  # follow merges to the surviving patient
-            survivor = conn.execute(text("SELECT merged_into_id FROM patients WHERE id = :id"),
-                                    {"id": patient_id}).scalar()
-            if survivor is None:
-                return int(patient_id)
-            patient_id = survivor
-    raise PatientIndexError(f"MRN {mrn}: the patient merge chain does not end; fix the patient index")
 
 
 def _summary(doc: StoredDocument) -> dict[str, Any]:

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pipeline.records import DocumentIdentifiers, DocumentStatus, Outcome
+from pipeline.records import DocumentIdentifiers, DocumentStatus, Encounter, Outcome
 from pipeline.store.rows import StoredDocument
 
 LOINC = "http://loinc.org"
@@ -81,18 +80,6 @@ def document_reference(doc: StoredDocument, url_for: Callable[[str], str] = lamb
         resource["relatesTo"] = [{"code": doc.relates_code or "replaces",
                                   "target": {"reference": f"DocumentReference/{doc.relates_to}"}}]
     return resource
-
-
-@dataclass(frozen=True, slots=True)
-class Encounter:
-    id: int
-    patient_id: int
-    visit_number: str | None
-    start: date
-    end: date | None  # None while the patient is still in
-
-    def covers(self, day: date) -> bool:
-        return self.start <= day <= (self.end or date.max)
 
 
 def encounter_for(doc: StoredDocument, encounters: Mapping[int, list[Encounter]]) -> Encounter | None:

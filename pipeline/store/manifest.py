@@ -285,6 +285,16 @@ class Manifest:
                 yield document_from_row(row)
             last = (rows[-1].filed_at, rows[-1].document_id)
 
+    def filed_days(self, doc_type: str) -> list[tuple[int, date]]:
+        """(patient id, date of service, else filing day) of every current filed document of a type."""
+        def work(session: Session) -> list[tuple[int, date]]:
+            rows = session.execute(select(DocumentRow.patient_id, DocumentRow.date_of_service, DocumentRow.filed_at)
+                                   .where(DocumentRow.doc_type == doc_type,
+                                          DocumentRow.status == str(DocumentStatus.CURRENT),
+                                          DocumentRow.patient_id.is_not(None))).all()
+            return [(pid, service or filed_at.date()) for pid, service, filed_at in rows]
+        return self._run("reading filed documents of a type", work)
+
     def count(self) -> int:
         return self._run("counting", lambda s: s.scalar(select(func.count()).select_from(DocumentRow)))
 

@@ -28,7 +28,7 @@ from pipeline.cli import main
 from pipeline.review.app import create_app
 from pipeline.review.identity import ReviewConfig, load_secret
 from pipeline.settings import load_settings
-from pipeline.store.commands import open_manifest
+from pipeline.services.home import open_home
 from pipeline.store.manifest import Manifest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -62,7 +62,7 @@ def home(template_home, tmp_path) -> Path:
 
 @pytest.fixture
 def manifest(home) -> Manifest:
-    return open_manifest(load_settings(home))[0]
+    return open_home(load_settings(home)).manifest
 
 
 @pytest.fixture

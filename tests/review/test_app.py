@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pipeline.records import Outcome
-from pipeline.review.app import DOB_OVERRIDE_NOTE
+from pipeline.services.review import DOB_OVERRIDE_NOTE
 from .conftest import csrf_of, make_client, sign_in
 
 pytestmark = [pytest.mark.integration]

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from pipeline.settings import load_settings
-from pipeline.store.commands import open_manifest
+from pipeline.services.home import open_home
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -73,7 +73,7 @@ def browser() -> Iterator[Browser]:
 
 
 def item_ids(home: Path) -> dict[str, int]:
-    manifest = open_manifest(load_settings(home))[0]
+    manifest = open_home(load_settings(home)).manifest
     return {manifest.get(i.document_id).original_name: i.id for i in manifest.open_review_items()}
 
 

@@ -28,7 +28,7 @@ from PIL import Image
 from pipeline.records import Evidence
 from pipeline.review.highlights import for_document
 from pipeline.settings import load_settings
-from pipeline.store.commands import open_manifest
+from pipeline.services.home import open_home
 from pipeline.synth.render import barcode_image
 from .conftest import SAMPLES, run_cli
 
@@ -88,7 +88,7 @@ def test_the_mrn_is_highlighted_where_it_is_printed(clerk, items):
 
 
 def test_a_value_printed_often_is_highlighted_after_its_label_else_not_at_all(home, manifest, items):
-    store = open_manifest(load_settings(home))[1]
+    store = open_home(load_settings(home)).store
     doc = manifest.get(manifest.review_item(items["letter_namesake.jpg"]).document_id)
 
     def box_after(label: str) -> tuple[int, int, int, int]:  # "Richard Sanchez" is in the header and the letter

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings import load_settings
-from pipeline.store.commands import open_manifest
+from pipeline.services.home import open_home
 from pipeline.store.manifest import Manifest
 
 from .conftest import SAMPLES, csrf_of, make_client, run_cli, sign_in
@@ -25,7 +25,7 @@ def restored_on_postgresql(home, tmp_path, postgres_url, monkeypatch) -> tuple[P
     pg_home = tmp_path / "pg-home"
     run_cli("--home", str(pg_home), "patients", "import", str(SAMPLES / "patients.csv"))
     run_cli("--home", str(pg_home), "import", str(backup))
-    manifest = open_manifest(load_settings(pg_home))[0]
+    manifest = open_home(load_settings(pg_home)).manifest
     assert manifest.dialect == "postgresql"
     return pg_home, manifest
 

@@ -21,8 +21,8 @@ from pipeline.ingest.intake import intake
 from pipeline.records import IncomingDocument, Outcome, Rejection
 from pipeline.settings import Settings
 from pipeline.store.audit import run_audit
-from pipeline.store.backup import reindex
-from pipeline.store.commands import open_manifest
+from pipeline.services.backup import reindex
+from pipeline.services.home import open_home
 from pipeline.store.filing import file_document, quarantine
 from pipeline.store.manifest import Manifest
 from pipeline.store.objects import ObjectStore
@@ -85,7 +85,8 @@ def drop_database(settings: Settings, manifest: Manifest) -> None:
 
 def test_duplicates_and_rejections_come_back_row_for_row_after_the_database_is_lost(
         home: Settings, make_filing, tmp_path: Path) -> None:
-    manifest, store = open_manifest(home)
+    _home = open_home(home)
+    manifest, store = _home.manifest, _home.store
     receive_history(manifest, store, make_filing, tmp_path)
     events = manifest.dump_table("intake_events")
     assert [e["kind"] for e in events] == ["duplicate", "rejected", "rejected"]
@@ -95,7 +96,8 @@ def test_duplicates_and_rejections_come_back_row_for_row_after_the_database_is_l
     assert manifest.pending_journal_events() == 0
 
     drop_database(home, manifest)
-    fresh, store = open_manifest(home)
+    _home = open_home(home)
+    fresh, store = _home.manifest, _home.store
     assert fresh.is_empty()
     result = reindex(fresh, store)
     assert (result.documents, result.added, result.intake_events_restored) == (2, 2, 3)
@@ -114,7 +116,8 @@ def test_duplicates_and_rejections_come_back_row_for_row_after_the_database_is_l
 
 def test_a_snapshot_carries_them_so_a_reindex_from_it_loses_nothing(make_filing, tmp_path: Path, capsys) -> None:
     home = Settings(home=tmp_path / "home")
-    manifest, store = open_manifest(home)
+    _home = open_home(home)
+    manifest, store = _home.manifest, _home.store
     receive_history(manifest, store, make_filing, tmp_path)
     events = manifest.dump_table("intake_events")
     assert main(["--home", str(home.home), "reindex", "--snapshot", "--json"]) == 0
@@ -122,7 +125,7 @@ def test_a_snapshot_carries_them_so_a_reindex_from_it_loses_nothing(make_filing,
     drop_database(home, manifest)
     assert main(["--home", str(home.home), "reindex", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["intake_events_restored"] == 3
-    assert open_manifest(home)[0].dump_table("intake_events") == events
+    assert open_home(home).manifest.dump_table("intake_events") == events
 
 
 def test_an_old_journal_without_them_reindexes_as_before_and_a_snapshot_fills_the_gap(
@@ -130,7 +133,8 @@ def test_an_old_journal_without_them_reindexes_as_before_and_a_snapshot_fills_th
     """Rows recorded by the previous release reached the database only: reindex restores the
     documents and leaves the events alone, `audit --journal` names the gap, a snapshot closes it."""
     home = Settings(home=tmp_path / "home")
-    manifest, store = open_manifest(home)
+    _home = open_home(home)
+    manifest, store = _home.manifest, _home.store
     filed = file_document(store=store, manifest=manifest, **make_filing(text="Consent for colonoscopy").kwargs())
     reason_key = "quarantine/2026/03/02/unreadable-blank.pdf.093000000000-abcdef.reason.txt"
     store.put(reason_key, b"EmptyFileError: blank.pdf: the file is empty\n", "text/plain; charset=utf-8")
@@ -143,7 +147,9 @@ def test_an_old_journal_without_them_reindexes_as_before_and_a_snapshot_fills_th
                           ":key)"), {"at": RECEIVED, "key": reason_key})
     old_rows = manifest.dump_table("intake_events")
 
-    fresh, _ = open_manifest(Settings(home=tmp_path / "fresh"))
+    _home = open_home(Settings(home=tmp_path / "fresh"))
+
+    fresh, _ = _home.manifest, _home.store
     result = reindex(fresh, store)
     assert (result.documents, result.intake_events_restored) == (1, 0)
     assert fresh.get(filed.document_id) == manifest.get(filed.document_id)
@@ -160,18 +166,21 @@ def test_an_old_journal_without_them_reindexes_as_before_and_a_snapshot_fills_th
 
     assert main(["--home", str(home.home), "reindex", "--snapshot"]) == 0
     capsys.readouterr()
-    later, _ = open_manifest(Settings(home=tmp_path / "later"))
+    _home = open_home(Settings(home=tmp_path / "later"))
+    later, _ = _home.manifest, _home.store
     assert reindex(later, store).intake_events_restored == 2
     assert later.dump_table("intake_events") == old_rows
 
 
 def test_an_event_recorded_in_the_new_database_before_the_reindex_keeps_its_id(make_filing, tmp_path: Path) -> None:
     home = Settings(home=tmp_path / "home")
-    manifest, store = open_manifest(home)
+    _home = open_home(home)
+    manifest, store = _home.manifest, _home.store
     receive_history(manifest, store, make_filing, tmp_path)
     events = manifest.dump_table("intake_events")
     drop_database(home, manifest)
-    fresh, store = open_manifest(home)
+    _home = open_home(home)
+    fresh, store = _home.manifest, _home.store
     # the watcher ran before anyone reindexed: the same scan came in again, as event id 1
     fresh.record_duplicate("rescan_of_discharge.pdf", events[0]["sha256"], events[0]["document_id"],
                            RECEIVED + timedelta(days=5))

@@ -92,7 +92,7 @@ def test_filing_audit_and_reindex_on_s3(moto_endpoint: str, bucket: str, sqlite_
                                         make_filing) -> None:
     """The whole store path on S3: file, audit clean, then rebuild a fresh manifest from the bucket alone."""
     from pipeline.store.audit import run_audit
-    from pipeline.store.backup import reindex
+    from pipeline.services.backup import reindex
     from pipeline.store.database import make_engine, migrate
     from pipeline.store.filing import file_document
     from pipeline.store.manifest import Manifest

@@ -1,6 +1,8 @@
-"""Backup, restore, release of information, FHIR export and reindex.
+"""Back up and restore a home, export FHIR, rebuild the manifest from the store's journal.
 
-`export_home` writes a folder a restore needs nothing else for:
+This is where backup and restore live (they were `pipeline/store/backup.py`): they combine the
+manifest and the object store with the patient index (the encounters a FHIR export links), so they
+are use cases. `export_home` writes a folder a restore needs nothing else for:
 
     DIR/export.json            format version, when, counts
     DIR/tables/<table>.ndjson  every manifest table, row by row, ids included
@@ -8,9 +10,8 @@
     DIR/SHA256SUMS             `sha256sum -c` compatible, for every file above
 
 `import_home` checks every checksum first, then fills an *empty* home, so the restore is bit for
-bit. `release` bundles a patient's filed documents into a zip (the PDFs, `index.json`, and
-`DocumentReference.ndjson` whose attachment URLs are the file names in the zip) and logs the
-disclosure.
+bit. `reindex` rebuilds the manifest rows from the journal; `write_snapshot` journals the whole
+manifest so later reindexes start there.
 """
 
 from __future__ import annotations
@@ -19,21 +20,23 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
-import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.clock import Clock, utc_now
 from pipeline.errors import IntegrityError, NotFoundError, StorageError
-from pipeline.records import DocumentStatus, Outcome
+from pipeline.patients import lookup
+from pipeline.records import Encounter
 from pipeline.store import journal
-from pipeline.store.fhir import Encounter, document_reference, encounter_for
+from pipeline.store.fhir import document_reference, encounter_for
+from pipeline.store.files import atomic_file
 from pipeline.store.keys import EXTENSIONS
 from pipeline.store.manifest import TABLE_ORDER, Manifest
+from pipeline.store.mapping import review_to_json
 from pipeline.store.objects import CHUNK, ObjectStore, check_key
 from pipeline.store.rows import StoredDocument
 
@@ -62,24 +65,11 @@ def export_fhir(manifest: Manifest, store: ObjectStore, out: Path, *, actor: str
 
 
 def load_encounters(manifest: Manifest) -> dict[int, list[Encounter]]:
-    """Encounters by patient id, from the patient index's `encounters` table when there is one."""
-    from sqlalchemy import inspect, text
-
-    if "encounters" not in inspect(manifest.engine).get_table_names():
-        return {}
+    """Encounters by patient id, from the patient index (none when there is no index yet)."""
     out: dict[int, list[Encounter]] = {}
-    with manifest.engine.connect() as conn:
-        for row in conn.execute(text("SELECT id, patient_id, visit_number, admitted_at, discharged_at "
-                                     "FROM encounters WHERE admitted_at IS NOT NULL")):
-            start, end = _day(row.admitted_at), _day(row.discharged_at)
-            out.setdefault(row.patient_id, []).append(Encounter(row.id, row.patient_id, row.visit_number, start, end))
+    for encounter in lookup.encounters(manifest.engine):
+        out.setdefault(encounter.patient_id, []).append(encounter)
     return out
-
-
-def _day(value: Any) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
-    return value.date() if isinstance(value, datetime) else datetime.fromisoformat(str(value)).date()
 
 
 # --------------------------------------------------------------------------- backup/restore
@@ -94,7 +84,8 @@ class Counts:
         return {"objects": self.objects, "rows": self.rows}
 
 
-def export_home(manifest: Manifest, store: ObjectStore, out_dir: Path, *, actor: str) -> Counts:
+def export_home(manifest: Manifest, store: ObjectStore, out_dir: Path, *, actor: str,
+                clock: Clock = utc_now) -> Counts:
     if out_dir.exists() and any(out_dir.iterdir()):
         raise StorageError(f"{out_dir}: the export folder is not empty; give a new or empty folder")
     manifest.record_access(actor, "exported", reason=f"backup export to {out_dir.name}")
@@ -120,7 +111,7 @@ def export_home(manifest: Manifest, store: ObjectStore, out_dir: Path, *, actor:
     (out_dir / SUMS).write_text("\n".join(sums) + "\n")
     counts = Counts(objects, rows)
     (out_dir / "export.json").write_text(json.dumps({
-        "format": EXPORT_FORMAT, "created_at": datetime.now(UTC).isoformat(), "pipeline": __version__,
+        "format": EXPORT_FORMAT, "created_at": clock().isoformat(), "pipeline": __version__,
         "database": manifest.dialect, **counts.to_json()}, indent=2, sort_keys=True) + "\n")
     _fsync_tree(out_dir)
     log.info("exported %d objects and %d manifest rows to %s", objects, sum(rows.values()), out_dir)
@@ -169,61 +160,6 @@ def _verify_sums(root: Path, sums_path: Path) -> list[tuple[str, str]]:
         raise IntegrityError(f"{root}: {len(bad)} files are missing or do not match {SUMS} (first: {bad[0]})",
                              hint="the export is damaged; nothing was imported")
     return entries
-
-
-# ------------------------------------------------------------------------------- release
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    patient_mrn: str
-    recipient: str
-    purpose: str
-    documents: tuple[str, ...]
-    out: Path
-
-    def to_json(self) -> dict[str, Any]:
-        return {"patient_mrn": self.patient_mrn, "recipient": self.recipient, "purpose": self.purpose,
-                "documents": list(self.documents), "out": str(self.out)}
-
-
-def release(manifest: Manifest, store: ObjectStore, *, patient_mrn: str, recipient: str, purpose: str,
-            out: Path, actor: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Release:
-    """Bundle a patient's current filed documents into `out` (zip) and log the disclosure."""
-    if not recipient.strip() or not purpose.strip():
-        raise StorageError("a release needs the requester (--to) and the purpose (--purpose); both are logged")
-    docs = [d for d in manifest.search(patient_mrn=patient_mrn, status=DocumentStatus.CURRENT, limit=1_000_000)
-            if d.outcome is Outcome.FILED]
-    if not docs:
-        raise NotFoundError(f"no filed documents for MRN {patient_mrn}; check the MRN with `pipeline search`")
-    now = clock()
-    index, references = [], []
-    with atomic_file(out) as handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for doc in sorted(docs, key=lambda d: (d.date_of_service or d.filed_at.date(), d.document_id)):
-            key = doc.searchable_key or doc.original_key
-            data = store.get(key)
-            name = _release_name(doc, key)
-            bundle.writestr(name, data)
-            index.append({"file": name, "document_id": doc.document_id, "type": doc.type_display or doc.doc_type,
-                          "loinc": doc.loinc, "date_of_service": doc.date_of_service.isoformat()
-                          if doc.date_of_service else None, "sha256": hashlib.sha256(data).hexdigest()})
-            reference = document_reference(doc, lambda k, n=name, key=key: n if k == key else k)
-            reference["content"] = [c for c in reference["content"] if c["attachment"]["url"] == name]
-            references.append(json.dumps(reference, sort_keys=True))
-        bundle.writestr("DocumentReference.ndjson", "\n".join(references) + "\n")
-        bundle.writestr("index.json", json.dumps({
-            "patient_mrn": patient_mrn, "recipient": recipient, "purpose": purpose, "released_at": now.isoformat(),
-            "released_by": actor, "documents": index}, indent=2))
-    for doc in docs:
-        manifest.record_access(actor, "released", document_id=doc.document_id, patient_mrn=patient_mrn,
-                               recipient=recipient, reason=purpose)
-    log.info("released %d documents to a requester (%s)", len(docs), out.name)
-    return Release(patient_mrn, recipient, purpose, tuple(d.document_id for d in docs), out)
-
-
-def _release_name(doc: StoredDocument, key: str) -> str:
-    when = (doc.date_of_service or doc.filed_at.date()).isoformat()
-    return f"{when}_{doc.doc_type or 'document'}_{doc.document_id}{Path(key).suffix}"
 
 
 # ------------------------------------------------------------------------------- reindex
@@ -292,10 +228,8 @@ def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | Non
     """Write the whole manifest (documents with their text, review items, access log, duplicates and
     rejections) as one snapshot, so later reindexes replay from it; returns (key, documents).
     Nothing older is deleted."""
-    from pipeline.store.mapping import review_to_json
-
     manifest.flush_journal(store)
-    key = journal.snapshot_key(at or datetime.now(UTC))  # stamped before reading: see journal.py
+    key = journal.snapshot_key(at or utc_now())  # stamped before reading: see journal.py
     count = 0
 
     def lines():
@@ -320,33 +254,6 @@ def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | Non
 
 
 # ------------------------------------------------------------------------------- helpers
-
-
-class atomic_file:
-    """Write to a temp file beside `path`; on success fsync and rename; never replaces a file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self):
-        if self.path.exists():
-            raise StorageError(f"{self.path} already exists; give a new file name")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
-        self.temp = Path(name)
-        self.handle = os.fdopen(fd, "w+b")
-        return self.handle
-
-    def __exit__(self, exc_type, *_: object) -> None:
-        try:
-            if exc_type is None:
-                self.handle.flush()
-                os.fsync(self.handle.fileno())
-            self.handle.close()
-            if exc_type is None:
-                os.link(self.temp, self.path)
-        finally:
-            self.temp.unlink(missing_ok=True)
 
 
 def _content_type(key: str) -> str:

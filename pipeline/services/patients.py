@@ -1,10 +1,7 @@
-"""The patient chooser: find patients by MRN or by name and birth date, and compare each with what
-the document says.
-
-Search goes through the same code the pipeline and the CLI use: an MRN through
-`store.commands.patient_id_for_mrn` (exact, follows merges, refuses an MRN two patients hold), a
-name and/or birth date through the `Matcher`'s blocking and scoring. What the app shows a clerk about
-a patient (name, birth date, sex) is read here; it is never logged.
+"""Look up a patient: by MRN (exact, following merges, refusing an MRN two patients hold), or by name
+and/or birth date through the matcher's blocking and scoring; each found patient is compared with
+what the document says (the birth-date verdict the review rules need). What is read here about a
+patient (name, birth date, sex) is shown to a clerk and never logged.
 """
 
 from __future__ import annotations
@@ -12,15 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Engine
 
 from pipeline.errors import NotFoundError, PatientIndexError
-from pipeline.patients import index
+from pipeline.patients import lookup
 from pipeline.patients.matcher import Matcher
-from pipeline.patients.tables import NAME_OFFICIAL, Name, Patient
 from pipeline.records import Candidate, DocumentIdentifiers, FieldVerdict
-from pipeline.store.commands import patient_id_for_mrn
-from pipeline.store.manifest import Manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,53 +37,54 @@ class SearchResult:
     message: str | None = None  # why nothing was found, or what to do
 
 
+def patient_id_for_mrn(engine: Engine, mrn: str) -> int:
+    """The surviving patient holding this MRN (NotFoundError, or PatientIndexError when ambiguous)."""
+    return lookup.patient_id_for_mrn(engine, mrn)
+
+
 def birth_date_verdict(document: date | None, patient: date | None) -> FieldVerdict:
     if document is None or patient is None:
         return FieldVerdict.MISSING
     return FieldVerdict.AGREE if document == patient else FieldVerdict.DISAGREE
 
 
-def choice_for(manifest: Manifest, patient_id: int, ids: DocumentIdentifiers,
+def choice_for(engine: Engine, patient_id: int, ids: DocumentIdentifiers,
                candidate: Candidate | None = None) -> PatientChoice:
     """A patient of the index (following merges is the caller's job) as the chooser shows them."""
-    with manifest.engine.connect() as conn:
-        patient = conn.execute(select(Patient.birth_date, Patient.sex).where(Patient.id == patient_id)).first()
-        if patient is None:
-            raise NotFoundError(f"no patient {patient_id} in the patient index")
-        names = conn.execute(select(Name.family, Name.given, Name.use).where(Name.patient_id == patient_id)
-                             .order_by(Name.id)).all()
-        mrn = index.primary_mrn(conn, patient_id) or (candidate.mrn if candidate else "")
-    official = [n for n in names if n.use == NAME_OFFICIAL] or names
-    display = f"{official[0].family}, {official[0].given}" if official else (
-        candidate.display_name if candidate else "")
+    patient = lookup.summary(engine, patient_id)
+    if patient.family is not None:
+        display = f"{patient.family}, {patient.given}"
+    else:
+        display = candidate.display_name if candidate else ""
     return PatientChoice(
-        patient_id=patient_id, mrn=mrn, display_name=display, birth_date=patient.birth_date, sex=patient.sex,
+        patient_id=patient_id, mrn=patient.mrn or (candidate.mrn if candidate else ""), display_name=display,
+        birth_date=patient.birth_date, sex=patient.sex,
         birth_date_verdict=birth_date_verdict(ids.birth_date, patient.birth_date),
         fields={k: str(v) for k, v in candidate.fields.items()} if candidate else {},
         probability=candidate.probability if candidate else None)
 
 
-def candidate_choices(manifest: Manifest, candidates: tuple[Candidate, ...],
+def candidate_choices(engine: Engine, candidates: tuple[Candidate, ...],
                       ids: DocumentIdentifiers) -> tuple[PatientChoice, ...]:
     """The matcher's candidates stored with the review item, with their birth dates."""
     out = []
     for candidate in candidates:
         try:
-            out.append(choice_for(manifest, candidate.patient_id, ids, candidate))
+            out.append(choice_for(engine, candidate.patient_id, ids, candidate))
         except NotFoundError:
             continue  # gone from the index since the item was queued
     return tuple(out)
 
 
-def search(manifest: Manifest, matcher: Matcher, ids: DocumentIdentifiers, *, mrn: str = "",
+def search(engine: Engine, matcher: Matcher, ids: DocumentIdentifiers, *, mrn: str = "",
            family: str = "", given: str = "", birth_date: date | None = None) -> SearchResult:
     """Patients for an MRN (exact), or else for a name and/or birth date (the matcher's candidates)."""
     if mrn:
         try:
-            patient_id = patient_id_for_mrn(manifest, mrn)
+            patient_id = patient_id_for_mrn(engine, mrn)
         except (NotFoundError, PatientIndexError) as exc:
             return SearchResult((), exc.message)
-        return SearchResult((choice_for(manifest, patient_id, ids),))
+        return SearchResult((choice_for(engine, patient_id, ids),))
     if not (family or birth_date):
         return SearchResult((), "give an MRN, or a family name and/or a birth date")
     found = matcher.match(DocumentIdentifiers(family_name=family or None, given_name=given or None,
@@ -97,10 +92,9 @@ def search(manifest: Manifest, matcher: Matcher, ids: DocumentIdentifiers, *, mr
     choices = []
     for candidate in found.candidates:
         try:
-            choice = choice_for(manifest, candidate.patient_id, ids)
+            choices.append(choice_for(engine, candidate.patient_id, ids))
         except NotFoundError:
             continue
-        choices.append(choice)
     if not choices:
         return SearchResult((), "no patient in the index fits; check the spelling and the birth date")
     return SearchResult(tuple(choices))

@@ -1,0 +1,34 @@
+"""Open a home: the manifest (migrated) and the object store the settings name, and who is acting."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+
+from pipeline.settings import Settings
+from pipeline.store.database import make_engine, migrate
+from pipeline.store.manifest import Manifest
+from pipeline.store.objects import ObjectStore, open_store
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    manifest: Manifest
+    store: ObjectStore
+
+
+def open_home(settings: Settings) -> Home:
+    """Migrate the database, open the store, and copy journal events other processes left behind
+    (the ADT feed and the review app may run without the store)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database)
+    store = open_store(settings)
+    manifest = Manifest(make_engine(settings.database), store=store)
+    manifest.flush_journal()
+    return Home(manifest, store)
+
+
+def acting_user(explicit: str | None) -> str:
+    """The id that goes into the access log: the one given, else the login name."""
+    return explicit or os.environ.get("USER") or getpass.getuser() or "unknown"

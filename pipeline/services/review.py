@@ -1,0 +1,127 @@
+"""The review queue's use cases, one set of rules for every door (the CLI, the browser, any API).
+
+Resolving an item (filing its document to a patient) requires:
+  - a document type from the type list: the one the clerk chose, else the one the pipeline
+    predicted (the browser's type chooser is prefilled with it); none, or one not in the list, is
+    refused (`DocumentTypeRequiredError`);
+  - a patient found by MRN, following merges (`NotFoundError` / `PatientIndexError` otherwise);
+  - when the document gives a birth date and the patient's is not the same (or unknown), an explicit
+    confirmation (`BirthDateNotConfirmedError` otherwise); a confirmed filing says so in the
+    access log's "resolved" entry (`DOB_OVERRIDE_NOTE`).
+Closing without filing needs a reason; only an item closed without filing whose document is still
+unfiled reopens. Every decision goes into the access log with the clerk's id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.classify.types import TypeList
+from pipeline.errors import BirthDateNotConfirmedError, DocumentTypeRequiredError, StorageError
+from pipeline.records import DocumentStatus, FieldVerdict
+from pipeline.services.patients import PatientChoice, choice_for, patient_id_for_mrn
+from pipeline.store.manifest import REVIEW_CLOSED_UNFILED, REVIEW_OPEN, Manifest
+from pipeline.store.rows import ReviewItem, StoredDocument
+
+DOB_OVERRIDE_NOTE = "birth date on the document differs from the patient's; filed after the clerk confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class FilingCheck:
+    """What a resolution would do, once every rule but the birth-date confirmation has passed."""
+
+    item: ReviewItem
+    doc_type: str
+    patient: PatientChoice
+
+    @property
+    def birth_date_differs(self) -> bool:
+        """The document gives a birth date and the patient's is not that one (or is unknown)."""
+        return (self.item.identifiers.birth_date is not None
+                and self.patient.birth_date_verdict is not FieldVerdict.AGREE)
+
+
+def open_item(manifest: Manifest, item_id: int) -> ReviewItem:
+    """The item, if it is still open (NotFoundError, or StorageError saying how it was resolved)."""
+    item = manifest.review_item(item_id)
+    if item.status != REVIEW_OPEN:
+        raise StorageError(f"review item {item_id} is already {item.status} ({item.resolution})")
+    return item
+
+
+def document_type(item: ReviewItem, doc: StoredDocument, chosen: str | None, types: TypeList) -> str:
+    """The type to file under: the chosen one (None: the predicted one); it must be in the type list.
+    An empty choice is no choice: refused."""
+    key = chosen if chosen is not None else (item.predicted_doc_type or doc.doc_type)
+    if not key:
+        raise DocumentTypeRequiredError(f"review item {item.id}: the pipeline could not tell the document type; "
+                                        "choose one", hint="give --type TYPE (see `pipeline types`)")
+    if key not in types:
+        raise DocumentTypeRequiredError(f"review item {item.id}: document type {key!r} is not in the type list; "
+                                        "one of: " + ", ".join(types.keys()))
+    return key
+
+
+def check_filing(manifest: Manifest, item_id: int, *, patient_mrn: str, doc_type: str | None,
+                 types: TypeList) -> FilingCheck:
+    """Apply every rule but the birth-date confirmation; raise the first one broken."""
+    item = open_item(manifest, item_id)
+    key = document_type(item, manifest.get(item.document_id), doc_type, types)
+    patient_id = patient_id_for_mrn(manifest.engine, patient_mrn)  # follows merges; refuses an ambiguous MRN
+    candidate = next((c for c in item.candidates if c.patient_id == patient_id), None)
+    return FilingCheck(item, key, choice_for(manifest.engine, patient_id, item.identifiers, candidate))
+
+
+def resolve(manifest: Manifest, item_id: int, *, actor: str, patient_mrn: str, doc_type: str | None,
+            types: TypeList, note: str | None = None, confirm_birth_date_mismatch: bool = False) -> StoredDocument:
+    """File the item's document to the patient holding `patient_mrn`, as `doc_type`; returns it."""
+    check = check_filing(manifest, item_id, patient_mrn=patient_mrn, doc_type=doc_type, types=types)
+    if check.birth_date_differs:
+        if not confirm_birth_date_mismatch:
+            raise BirthDateNotConfirmedError(
+                f"review item {item_id}: the birth date on the document is not the patient's (MRN "
+                f"{check.patient.mrn}); nothing was filed", patient_id=check.patient.patient_id,
+                patient_mrn=check.patient.mrn,
+                hint="check the patient, then confirm (--confirm-birth-date-mismatch) to file it all the same")
+        note = "; ".join(filter(None, [note, DOB_OVERRIDE_NOTE]))
+    chosen = types[check.doc_type]
+    return manifest.resolve_review_item(item_id, actor=actor, patient_id=check.patient.patient_id,
+                                        patient_mrn=check.patient.mrn or patient_mrn, doc_type=chosen.key,
+                                        loinc=chosen.loinc, type_display=chosen.display, note=note)
+
+
+def close_unfiled(manifest: Manifest, item_id: int, *, actor: str, reason: str) -> StoredDocument:
+    """Close the item without filing (the patient cannot be identified); the document stays unfiled."""
+    if not reason.strip():
+        raise StorageError(f"review item {item_id}: closing without filing needs a reason; it goes into the "
+                           "access log")
+    return manifest.resolve_review_item(item_id, actor=actor, resolution=REVIEW_CLOSED_UNFILED, note=reason)
+
+
+def is_closed_unfiled(item: ReviewItem, doc: StoredDocument) -> bool:
+    """Closed without filing and still unfiled (not refiled since): the item may be reopened."""
+    return (item.status != REVIEW_OPEN and item.resolution == REVIEW_CLOSED_UNFILED
+            and doc.status == DocumentStatus.CURRENT and doc.patient_id is None)
+
+
+def reopen(manifest: Manifest, item_id: int, *, actor: str, reason: str) -> ReviewItem:
+    """Put an item closed without filing back in the queue (a reason is required)."""
+    return manifest.reopen_review_item(item_id, actor=actor, reason=reason)
+
+
+def list_open(manifest: Manifest, *, limit: int) -> list[ReviewItem]:
+    return manifest.open_review_items(limit=limit)
+
+
+def list_closed(manifest: Manifest, *, actor: str, limit: int) -> list[tuple[ReviewItem, StoredDocument, str | None]]:
+    """The unidentified worklist; listing it is logged."""
+    closed = manifest.closed_review_items(limit=limit)
+    manifest.record_access(actor, "viewed", reason=f"closed without filing: {len(closed)} items listed")
+    return closed
+
+
+def show(manifest: Manifest, item_id: int, *, actor: str, reason: str = "review queue") -> ReviewItem:
+    """One item; showing it is a view of its document, so it is logged."""
+    item = manifest.review_item(item_id)
+    manifest.record_access(actor, "viewed", document_id=item.document_id, reason=reason)
+    return item
