@@ -1,7 +1,7 @@
 """The `pipeline` command: global options, logging, error handling and exit codes.
 
-Each stage registers its own sub-commands (`pipeline/<stage>/commands.py`, `register(subparsers)`);
-this module adds the ones that span stages: process, watch, worker, doctor.
+The sub-commands of each area register themselves (`pipeline/commands/<area>.py`,
+`register(subparsers)`); this module adds the ones that span stages: process, watch, worker, doctor.
 stdout carries machine output (`--json`: one object per line); logs go to stderr.
 """
 
@@ -24,13 +24,13 @@ from pipeline.settings import Settings, load_settings
 
 log = logging.getLogger("pipeline")
 
-#: stage modules that add their own sub-commands, in the order `--help` lists them
+#: command modules that add their own sub-commands, in the order `--help` lists them
 STAGE_COMMANDS = (
-    "pipeline.patients.commands",
-    "pipeline.ocr.commands",
-    "pipeline.classify.commands",
-    "pipeline.store.commands",
-    "pipeline.review.commands",
+    "pipeline.commands.patients",
+    "pipeline.commands.ocr",
+    "pipeline.commands.classify",
+    "pipeline.commands.store",
+    "pipeline.commands.review",
 )
 
 

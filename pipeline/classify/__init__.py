@@ -8,5 +8,4 @@
     corpus.py               training corpora (MTSamples + generated, folders, CSV, reviews), fixed split
     noise.py                OCR-like noise for training
     modelfile.py            the model file: checked header + pickled pipeline, written atomically
-    commands.py             `pipeline classify`, `pipeline types`, `pipeline train`
 """

@@ -10,5 +10,4 @@
     pdfout.py      the searchable PDF: Tesseract's text-only pages laid over the original pages
                    (pikepdf in chunks, pdfunite to join)
     doctor.py      tool_report() for `pipeline doctor`
-    commands.py    `pipeline ocr [--json] FILE`
 """

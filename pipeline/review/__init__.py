@@ -1,1 +1,1 @@
-"""The review queue: the command line (`commands.py`) and the browser app (`app.py`, `review serve`)."""
+"""The review queue in the browser (`app.py`, `pipeline review serve`); its command line is `pipeline/commands/review.py`."""

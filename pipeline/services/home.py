@@ -6,6 +6,8 @@ import getpass
 import os
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
+
 from pipeline.settings import Settings
 from pipeline.store.database import make_engine, migrate
 from pipeline.store.manifest import Manifest
@@ -27,6 +29,18 @@ def open_home(settings: Settings) -> Home:
     manifest = Manifest(make_engine(settings.database), store=store)
     manifest.flush_journal()
     return Home(manifest, store)
+
+
+def open_database(settings: Settings) -> Engine:
+    """The database, migrated, without the object store (the patient index and the ADT feed)."""
+    settings.ensure_folders()
+    migrate(settings.database)
+    return make_engine(settings.database)
+
+
+def read_manifest(settings: Settings) -> Manifest:
+    """The manifest as it is, for reading only: no migration, no object store."""
+    return Manifest(make_engine(settings.database))
 
 
 def acting_user(explicit: str | None) -> str:

@@ -11,5 +11,4 @@ what combines documents with patients (backup, audit's deficiencies, MRN look-up
     filing.py     `file_document`, `quarantine`
     fhir.py       a manifest row as a FHIR R4 DocumentReference
     audit.py      every stored object checked against the manifest;  files.py: `atomic_file`
-    commands.py   search, get, refile, export, import, release, audit, reindex (adapters over services)
 """

@@ -130,7 +130,7 @@ def test_train_from_reviews_adds_what_clerks_confirmed(capsys, tmp_path: Path) -
         _, doc_type = corrected[manifest.get(item.document_id).sha256]
         manifest.resolve_review_item(item.id, actor="clerk.kim", patient_id=1, patient_mrn="M1", doc_type=doc_type)
     engine.dispose()
-    from pipeline.classify.commands import reviewed_pairs
+    from pipeline.commands.classify import reviewed_pairs
 
     assert sorted(reviewed_pairs(settings)) == sorted(corrected.values())
     csv_path = tmp_path / "seed.csv"
@@ -146,7 +146,7 @@ def test_train_from_reviews_adds_what_clerks_confirmed(capsys, tmp_path: Path) -
 @pytest.mark.integration
 def test_train_corpus_scans_are_read_by_the_ocr_engine(tmp_path: Path) -> None:
     """A .png in a corpus folder is rendered here, then read by the real OCR engine (Tesseract)."""
-    from pipeline.classify.commands import load_corpus
+    from pipeline.commands.classify import load_corpus
     from pipeline.classify.types import load_types
     from pipeline.settings import load_settings
     from pipeline.synth.render import render_pages, save_scan

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import EmptyFileError, UnsupportedFormatError
-from pipeline.ocr import commands
+from pipeline.commands import ocr as commands
 from pipeline.settings import load_settings
 
 from .pages import TEXT, draw_page, save_pdf

@@ -17,7 +17,7 @@ from pipeline.errors import PipelineError
 from pipeline.records import OcrPage, OcrResult
 from pipeline.settings import Settings
 from pipeline.services.home import open_home
-from pipeline.store.commands import register
+from pipeline.commands.store import register
 from pipeline.store.filing import file_document
 
 

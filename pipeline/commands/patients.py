@@ -55,11 +55,9 @@ def register(subparsers) -> None:
 
 
 def _engine(settings):
-    from pipeline.store import database
+    from pipeline.services.home import open_database
 
-    settings.ensure_folders()
-    database.migrate(settings.database)
-    return database.make_engine(settings.database)
+    return open_database(settings)
 
 
 def cmd_import(args: argparse.Namespace, settings) -> int:

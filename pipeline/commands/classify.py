@@ -191,11 +191,10 @@ def load_corpus(path: Path | None, types: TypeList, settings: Settings, seed: in
 
 def reviewed_pairs(settings: Settings) -> list[tuple[str, str]]:
     """(text, doc_type) of every review item a clerk resolved with a document type."""
-    from pipeline.store.database import make_engine
-    from pipeline.store.manifest import Manifest
+    from pipeline.services.home import read_manifest
 
-    engine = make_engine(settings.database)
+    manifest = read_manifest(settings)
     try:
-        return Manifest(engine).reviewed_types()
+        return manifest.reviewed_types()
     finally:
-        engine.dispose()
+        manifest.engine.dispose()
