@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.errors import EXIT_INTERRUPTED, EXIT_OK, MissingDependencyError, NotFoundError, PipelineError
 from pipeline.records import Outcome, ProcessResult
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import Settings, WorkerMode, load_settings
 
 log = logging.getLogger("pipeline")
 
@@ -88,7 +88,7 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
 def _run(paths: list[Path], settings: Settings, as_json: bool) -> list[ProcessResult]:
     from pipeline.orchestrator import Pipeline
 
-    if settings.worker_mode == "celery":
+    if settings.worker_mode is WorkerMode.CELERY:
         from pipeline.celery_app import submit_and_wait
 
         results = []

@@ -39,6 +39,32 @@ class DocumentStatus(StrEnum):
     ENTERED_IN_ERROR = "entered-in-error"
 
 
+class ReviewStatus(StrEnum):
+    """Where a review item stands."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class ReviewResolution(StrEnum):
+    """How a review item was resolved (stored in review_items.resolution)."""
+
+    FILED = "filed"  # a clerk filed the document to a patient
+    CLOSED_UNFILED = "closed_unfiled"  # a clerk closed it without filing: the patient cannot be identified
+    REFILED = "refiled"  # `pipeline refile` moved the document while the item was open
+
+    @classmethod
+    def stored(cls, value: str | None) -> ReviewResolution | None:
+        """A stored value, those written before revision 0003 included ("rejected")."""
+        if value is None:
+            return None
+        return cls(LEGACY_RESOLUTIONS.get(value, value))
+
+
+#: resolutions stored under another word before revision 0003 (journals and exports keep them)
+LEGACY_RESOLUTIONS = {"rejected": ReviewResolution.CLOSED_UNFILED.value}
+
+
 class FieldVerdict(StrEnum):
     """Per-field comparison of a document's identifier with a candidate patient's."""
 

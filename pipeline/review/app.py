@@ -14,9 +14,9 @@
 
 Every decision goes through `pipeline.services.review`, as `pipeline review resolve` does: the same
 rules (a document type from the list; filing to a patient whose birth date is not the document's
-needs an explicit confirmation), and the confirmed type teaches `pipeline train --from-reviews`. A document closed without filing is never lost from
-view: it stays on /closed until it is reopened (`services.review.reopen`) and filed. Every page
-shown and every decision is written to the access log with the user id. URLs carry item ids only;
+needs an explicit confirmation), and the confirmed type teaches `pipeline train --from-reviews`.
+A document closed without filing is never lost from view: it stays on /closed until it is reopened
+(`services.review.reopen`) and filed. Every page shown and every decision is written to the access log with the user id. URLs carry item ids only;
 patient search goes in a POST body. Logs carry item and document ids, never names, birth dates or MRNs.
 """
 
@@ -46,13 +46,14 @@ from pipeline.errors import (
     StorageError,
 )
 from pipeline.patients.matcher import Matcher
+from pipeline.records import ReviewResolution, ReviewStatus
 from pipeline.review import highlights, identity, pages, queue
 from pipeline.review.identity import ReviewConfig
 from pipeline.services import patients as chooser
 from pipeline.services import review
 from pipeline.services.home import open_home
 from pipeline.settings import Settings
-from pipeline.store.manifest import REVIEW_CLOSED_UNFILED, REVIEW_OPEN, Manifest
+from pipeline.store.manifest import Manifest
 from pipeline.store.rows import ReviewItem
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,6 @@ HERE = Path(__file__).parent
 QUEUE_LIMIT = 2000
 #: largest form body accepted
 MAX_FORM_BYTES = 64 * 1024
-#: what "cannot identify" is stored as in review_items.resolution
-RESOLUTION_REJECTED = REVIEW_CLOSED_UNFILED
 #: the identifiers of "What the paper says", in order, as the clerk reads them
 FIELD_LABELS = {"family_name": "Family name", "given_name": "Given name", "birth_date": "Birth date", "mrn": "MRN",
                 "sex": "Sex", "phone": "Phone", "address": "Address", "postcode": "Postcode", "account": "Account",
@@ -146,7 +145,7 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
 
     def open_item(item_id: int) -> ReviewItem:
         item = _item(manifest, item_id)
-        if item.status != REVIEW_OPEN:
+        if item.status != ReviewStatus.OPEN:
             raise PageError(409, "Already resolved", _resolved_message(item))
         return item
 
@@ -178,7 +177,7 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
             evidence=item.identifiers.evidence, highlights=marks,
             found_by={e.field: e for e in item.identifiers.evidence}, field_labels=FIELD_LABELS,
             candidates=candidates,
-            resolved=item.status != REVIEW_OPEN, resolved_message=_resolved_message(item), closed=closed,
+            resolved=item.status != ReviewStatus.OPEN, resolved_message=_resolved_message(item), closed=closed,
             **extra)
 
     # --------------------------------------------------------------------------- errors
@@ -270,7 +269,7 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
     @app.get("/items/{item_id}")
     def show(request: Request, item_id: int, user: str = Depends(current_user)) -> Response:
         item = _item(manifest, item_id)
-        shown = "shown (closed without filing)" if item.resolution == RESOLUTION_REJECTED else "shown"
+        shown = "shown (closed without filing)" if item.resolution == ReviewResolution.CLOSED_UNFILED else "shown"
         return item_page(request, user, item, access=shown, notice=request.session.pop("notice", None))
 
     @app.get("/items/{item_id}/pages/{number}.png")
@@ -398,20 +397,21 @@ def _item(manifest: Manifest, item_id: int) -> ReviewItem:
 
 
 def _resolved_message(item: ReviewItem) -> str:
-    if item.status == REVIEW_OPEN:
+    if item.status == ReviewStatus.OPEN:
         return ""
     when = f"{item.resolved_at:%Y-%m-%d %H:%M} UTC" if item.resolved_at else "earlier"
-    what = "filed to a patient" if item.resolution == "filed" else "closed without filing"
-    then = ("to file it after all, reopen it from \"Closed without filing\"" if item.resolution == RESOLUTION_REJECTED
+    what = "filed to a patient" if item.resolution is ReviewResolution.FILED else "closed without filing"
+    then = ("to file it after all, reopen it from \"Closed without filing\""
+            if item.resolution is ReviewResolution.CLOSED_UNFILED
             else "to move a document filed to the wrong patient, use `pipeline refile`")
     return (f"Review item {item.id} was already {what} by {item.resolved_by} at {when}. Nothing was changed. "
             f"Go back to the queue for the next item; {then}.")
 
 
 def _not_reopened_message(item: ReviewItem) -> str:
-    if item.status == REVIEW_OPEN:
+    if item.status == ReviewStatus.OPEN:
         return f"Review item {item.id} is open already: it is in the review queue. Nothing was changed."
-    if item.resolution == RESOLUTION_REJECTED:
+    if item.resolution == ReviewResolution.CLOSED_UNFILED:
         return (f"The document of review item {item.id} has been filed since the item was closed. Nothing was "
                 "changed; to move a document filed to the wrong patient, use `pipeline refile`.")
     return (f"Review item {item.id} was filed to a patient by {item.resolved_by}; only an item closed without "

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from pipeline.classify.types import TypeList
 from pipeline.errors import BirthDateNotConfirmedError, DocumentTypeRequiredError, StorageError
-from pipeline.records import DocumentStatus, FieldVerdict
+from pipeline.records import DocumentStatus, FieldVerdict, ReviewResolution, ReviewStatus
 from pipeline.services.patients import PatientChoice, choice_for, patient_id_for_mrn
-from pipeline.store.manifest import REVIEW_CLOSED_UNFILED, REVIEW_OPEN, Manifest
+from pipeline.store.manifest import Manifest
 from pipeline.store.rows import ReviewItem, StoredDocument
 
 DOB_OVERRIDE_NOTE = "birth date on the document differs from the patient's; filed after the clerk confirmed"
@@ -44,7 +44,7 @@ class FilingCheck:
 def open_item(manifest: Manifest, item_id: int) -> ReviewItem:
     """The item, if it is still open (NotFoundError, or StorageError saying how it was resolved)."""
     item = manifest.review_item(item_id)
-    if item.status != REVIEW_OPEN:
+    if item.status is not ReviewStatus.OPEN:
         raise StorageError(f"review item {item_id} is already {item.status} ({item.resolution})")
     return item
 
@@ -95,12 +95,13 @@ def close_unfiled(manifest: Manifest, item_id: int, *, actor: str, reason: str) 
     if not reason.strip():
         raise StorageError(f"review item {item_id}: closing without filing needs a reason; it goes into the "
                            "access log")
-    return manifest.resolve_review_item(item_id, actor=actor, resolution=REVIEW_CLOSED_UNFILED, note=reason)
+    return manifest.resolve_review_item(item_id, actor=actor, resolution=ReviewResolution.CLOSED_UNFILED,
+                                        note=reason)
 
 
 def is_closed_unfiled(item: ReviewItem, doc: StoredDocument) -> bool:
     """Closed without filing and still unfiled (not refiled since): the item may be reopened."""
-    return (item.status != REVIEW_OPEN and item.resolution == REVIEW_CLOSED_UNFILED
+    return (item.status is ReviewStatus.RESOLVED and item.resolution is ReviewResolution.CLOSED_UNFILED
             and doc.status == DocumentStatus.CURRENT and doc.patient_id is None)
 
 

@@ -31,10 +31,11 @@ from pipeline.records import (
     Outcome,
     PatientMatch,
     Rejection,
+    ReviewStatus,
     StoredObject,
 )
 from pipeline.store.keys import extension_for, filed_keys, quarantine_key, review_keys
-from pipeline.store.manifest import REVIEW_OPEN, Manifest, new_document_id
+from pipeline.store.manifest import Manifest, new_document_id
 from pipeline.store.objects import CHUNK, ObjectStore, sha256_of
 from pipeline.store.rows import ReviewItem, StoredDocument
 
@@ -108,7 +109,7 @@ def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingD
     review = None
     if outcome is Outcome.NEEDS_REVIEW:
         review = ReviewItem(
-            id=0, document_id=document_id, status=REVIEW_OPEN, created_at=now,
+            id=0, document_id=document_id, status=ReviewStatus.OPEN, created_at=now,
             reasons=tuple(r for r in reasons if match is None or r not in match.reasons),
             match_reasons=tuple(match.reasons) if match is not None else (),
             candidates=tuple(match.candidates) if match is not None else (), identifiers=identifiers,

@@ -25,7 +25,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pipeline.errors import NotFoundError, StorageError
-from pipeline.records import DocumentIdentifiers, DocumentStatus, Outcome, PatientMatch
+from pipeline.records import (
+    DocumentIdentifiers,
+    DocumentStatus,
+    Outcome,
+    PatientMatch,
+    ReviewResolution,
+    ReviewStatus,
+)
 from pipeline.store import journal
 from pipeline.store.database import make_session_factory
 from pipeline.store.objects import ObjectStore
@@ -60,10 +67,6 @@ from pipeline.store.tables import (
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 50
-REVIEW_OPEN = "open"
-REVIEW_RESOLVED = "resolved"
-#: the resolution of an item closed without filing (the clerk cannot identify the patient)
-REVIEW_CLOSED_UNFILED = "rejected"
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: the SQLite FTS5 index over document_text (revision 0001); its rowid is document_text.id
 _FTS = table("document_text_fts", column("rowid", Integer))
@@ -174,10 +177,10 @@ class Manifest:
 
     def _add_review(self, session: Session, item: ReviewItem) -> int:
         row = ReviewItemRow(
-            document_id=item.document_id, status=item.status, created_at=item.created_at,
+            document_id=item.document_id, status=str(item.status), created_at=item.created_at,
             reasons=list(item.reasons), match_reasons=list(item.match_reasons),
             candidates=candidates_to_json(item.candidates), identifiers=identifiers_to_json(item.identifiers),
-            predicted_doc_type=item.predicted_doc_type, resolution=item.resolution, resolved_by=item.resolved_by,
+            predicted_doc_type=item.predicted_doc_type, resolution=_stored(item.resolution), resolved_by=item.resolved_by,
             resolved_at=item.resolved_at, resolved_doc_type=item.resolved_doc_type,
             resolved_patient_id=item.resolved_patient_id, revision=item.revision, note=item.note)
         session.add(row)
@@ -334,8 +337,9 @@ class Manifest:
             session.add(document_to_row(new))
             lines = [journal.document_line(document_from_row(old)), journal.document_line(new)]
             for item in session.scalars(select(ReviewItemRow).where(
-                    ReviewItemRow.document_id == document_id, ReviewItemRow.status == REVIEW_OPEN)):
-                item.status, item.resolution, item.resolved_by, item.resolved_at = REVIEW_RESOLVED, "refiled", actor, now
+                    ReviewItemRow.document_id == document_id, ReviewItemRow.status == str(ReviewStatus.OPEN))):
+                item.status, item.resolution = str(ReviewStatus.RESOLVED), str(ReviewResolution.REFILED)
+                item.resolved_by, item.resolved_at = actor, now
                 item.resolved_patient_id = patient_id
                 item.revision += 1
                 lines.append(journal.review_line(review_to_json(review_from_row(item))))
@@ -382,7 +386,7 @@ class Manifest:
 
     def open_review_items(self, limit: int = 200) -> list[ReviewItem]:
         return self._run("listing the review queue", lambda s: [review_from_row(r) for r in s.scalars(
-            select(ReviewItemRow).where(ReviewItemRow.status == REVIEW_OPEN).order_by(ReviewItemRow.id).limit(limit))])
+            select(ReviewItemRow).where(ReviewItemRow.status == str(ReviewStatus.OPEN)).order_by(ReviewItemRow.id).limit(limit))])
 
     def review_items(self) -> list[ReviewItem]:
         """Every review item, open and resolved, oldest first."""
@@ -395,7 +399,7 @@ class Manifest:
             return []
 
         def work(session: Session) -> list[tuple[int, DocumentIdentifiers]]:
-            query = (select(ReviewItemRow).where(ReviewItemRow.status == REVIEW_OPEN, ReviewItemRow.id.in_(
+            query = (select(ReviewItemRow).where(ReviewItemRow.status == str(ReviewStatus.OPEN), ReviewItemRow.id.in_(
                 select(ReviewCandidateRow.item_id).where(ReviewCandidateRow.patient_id.in_(sorted(patient_ids)))))
                 .order_by(ReviewItemRow.id))
             return [(row.id, identifiers_from_json(row.identifiers)) for row in session.scalars(query)]
@@ -418,13 +422,14 @@ class Manifest:
         self._run("re-scoring a review item", work)
         self._after_change()
 
-    def resolve_review_item(self, item_id: int, *, actor: str, resolution: str = "filed",
+    def resolve_review_item(self, item_id: int, *, actor: str, resolution: ReviewResolution = ReviewResolution.FILED,
                             patient_id: int | None = None, patient_mrn: str | None = None,
                             doc_type: str | None = None, loinc: str | None = None, type_display: str | None = None,
                             note: str | None = None) -> StoredDocument:
         """A clerk's decision on a queued document: `filed` needs the patient (and the type, when it
         was uncertain); the confirmed type feeds `reviewed_types()` for classifier training."""
-        if resolution == "filed" and (patient_id is None or not patient_mrn):
+        resolution = ReviewResolution(resolution)
+        if resolution is ReviewResolution.FILED and (patient_id is None or not patient_mrn):
             raise StorageError(f"review item {item_id}: filing needs the patient (id and MRN)")
         now = self.clock()
 
@@ -432,12 +437,13 @@ class Manifest:
             item = session.get(ReviewItemRow, item_id, with_for_update=True)
             if item is None:
                 raise NotFoundError(f"no review item {item_id}")
-            if item.status != REVIEW_OPEN:
+            if item.status != ReviewStatus.OPEN:
                 raise StorageError(f"review item {item_id} is already {item.status} ({item.resolution})")
             doc = session.get(DocumentRow, item.document_id)
-            item.status, item.resolution, item.resolved_by, item.resolved_at = REVIEW_RESOLVED, resolution, actor, now
+            item.status, item.resolution = str(ReviewStatus.RESOLVED), str(resolution)
+            item.resolved_by, item.resolved_at = actor, now
             item.note = note
-            if resolution == "filed":
+            if resolution is ReviewResolution.FILED:
                 item.resolved_patient_id = patient_id
                 item.resolved_doc_type = doc_type or doc.doc_type
                 doc.patient_id, doc.patient_mrn, doc.outcome = patient_id, patient_mrn, str(Outcome.FILED)
@@ -473,7 +479,8 @@ class Manifest:
     @staticmethod
     def _closed_unfiled(query: Any) -> Any:
         return query.join(DocumentRow, DocumentRow.document_id == ReviewItemRow.document_id).where(
-            ReviewItemRow.status == REVIEW_RESOLVED, ReviewItemRow.resolution == REVIEW_CLOSED_UNFILED,
+            ReviewItemRow.status == str(ReviewStatus.RESOLVED),
+            ReviewItemRow.resolution == str(ReviewResolution.CLOSED_UNFILED),
             DocumentRow.status == str(DocumentStatus.CURRENT), DocumentRow.patient_id.is_(None))
 
     def review_note(self, item_id: int) -> str | None:
@@ -493,8 +500,8 @@ class Manifest:
             item = session.get(ReviewItemRow, item_id, with_for_update=True)
             if item is None:
                 raise NotFoundError(f"no review item {item_id}", hint="list them with `pipeline review list --closed`")
-            if item.status != REVIEW_RESOLVED or item.resolution != REVIEW_CLOSED_UNFILED:
-                if item.status == REVIEW_OPEN:
+            if item.status != ReviewStatus.RESOLVED or item.resolution != ReviewResolution.CLOSED_UNFILED:
+                if item.status == ReviewStatus.OPEN:
                     raise StorageError(f"review item {item_id} is open; only an item closed without filing reopens",
                                        hint="it is in the review queue already (`pipeline review list`)")
                 raise StorageError(f"review item {item_id} is {item.status} ({item.resolution}); only an item "
@@ -504,7 +511,7 @@ class Manifest:
             if doc.status != DocumentStatus.CURRENT or doc.patient_id is not None:
                 raise StorageError(f"review item {item_id}: its document {item.document_id} has been filed since "
                                    "it was closed", hint="see `pipeline search` and `pipeline refile`")
-            item.status, item.resolution, item.resolved_by, item.resolved_at = REVIEW_OPEN, None, None, None
+            item.status, item.resolution, item.resolved_by, item.resolved_at = str(ReviewStatus.OPEN), None, None, None
             item.note, item.resolved_doc_type, item.resolved_patient_id = None, None, None
             item.revision += 1
             session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
@@ -523,7 +530,8 @@ class Manifest:
             query = (select(DocumentTextRow.text, ReviewItemRow.resolved_doc_type)
                      .join(DocumentRow, DocumentRow.document_id == ReviewItemRow.document_id)
                      .join(DocumentTextRow, DocumentTextRow.sha256 == DocumentRow.sha256)
-                     .where(ReviewItemRow.status == REVIEW_RESOLVED, ReviewItemRow.resolved_doc_type.is_not(None))
+                     .where(ReviewItemRow.status == str(ReviewStatus.RESOLVED),
+                            ReviewItemRow.resolved_doc_type.is_not(None))
                      .order_by(ReviewItemRow.id))
             return [(t, d) for t, d in session.execute(query).all() if t.strip()]
         return self._run("reading reviewed types", work)
@@ -583,7 +591,7 @@ class Manifest:
             if row is None:
                 self._add_review(session, item)
                 return
-            row.status, row.resolution, row.resolved_by = item.status, item.resolution, item.resolved_by
+            row.status, row.resolution, row.resolved_by = str(item.status), _stored(item.resolution), item.resolved_by
             row.resolved_at, row.resolved_doc_type = item.resolved_at, item.resolved_doc_type
             row.resolved_patient_id, row.revision = item.resolved_patient_id, item.revision
             row.note = item.note
@@ -625,6 +633,8 @@ class Manifest:
             count = 0
             for data in rows:
                 values = {k: json_to_column(columns[k], v) for k, v in data.items() if k in columns}
+                if table is ReviewItemRow:  # an export written before revision 0003 says "rejected"
+                    values["resolution"] = _stored(ReviewResolution.stored(values.get("resolution")))
                 session.add(table(**values))
                 count += 1
             session.flush()
@@ -681,6 +691,10 @@ class Manifest:
     def pending_journal_events(self) -> int:
         return self._run("counting the journal outbox", lambda s: s.scalar(
             select(func.count()).select_from(JournalOutboxRow)))
+
+
+def _stored(resolution: ReviewResolution | None) -> str | None:
+    return str(resolution) if resolution is not None else None
 
 
 _TABLES = {"documents": DocumentRow, "document_text": DocumentTextRow, "intake_events": IntakeEventRow,

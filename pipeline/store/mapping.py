@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from pipeline.records import DocumentStatus, Outcome
+from pipeline.records import DocumentStatus, Outcome, ReviewResolution, ReviewStatus
 from pipeline.store.rows import (
     ReviewItem,
     StoredDocument,
@@ -50,20 +50,21 @@ def document_from_row(row: DocumentRow) -> StoredDocument:
 
 def review_from_row(row: ReviewItemRow) -> ReviewItem:
     return ReviewItem(
-        id=row.id, document_id=row.document_id, status=row.status, created_at=aware(row.created_at),
+        id=row.id, document_id=row.document_id, status=ReviewStatus(row.status), created_at=aware(row.created_at),
         reasons=tuple(row.reasons or ()), match_reasons=tuple(row.match_reasons or ()),
         candidates=candidates_from_json(row.candidates or []), identifiers=identifiers_from_json(row.identifiers or {}),
-        predicted_doc_type=row.predicted_doc_type, resolution=row.resolution, resolved_by=row.resolved_by,
+        predicted_doc_type=row.predicted_doc_type, resolution=ReviewResolution.stored(row.resolution),
+        resolved_by=row.resolved_by,
         resolved_at=aware(row.resolved_at) if row.resolved_at else None, resolved_doc_type=row.resolved_doc_type,
         resolved_patient_id=row.resolved_patient_id, revision=row.revision or 1, note=row.note)
 
 
 def review_to_json(item: ReviewItem) -> dict[str, Any]:
-    return {"document_id": item.document_id, "status": item.status, "created_at": item.created_at.isoformat(),
+    return {"document_id": item.document_id, "status": str(item.status), "created_at": item.created_at.isoformat(),
             "reasons": list(item.reasons), "match_reasons": list(item.match_reasons),
             "candidates": candidates_to_json(item.candidates),
             "identifiers": identifiers_to_json(item.identifiers), "predicted_doc_type": item.predicted_doc_type,
-            "resolution": item.resolution, "resolved_by": item.resolved_by,
+            "resolution": str(item.resolution) if item.resolution else None, "resolved_by": item.resolved_by,
             "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
             "resolved_doc_type": item.resolved_doc_type, "resolved_patient_id": item.resolved_patient_id,
             "revision": item.revision, "note": item.note}
@@ -72,11 +73,11 @@ def review_to_json(item: ReviewItem) -> dict[str, Any]:
 
 def review_from_json(data: dict[str, Any]) -> ReviewItem:
     return ReviewItem(
-        id=0, document_id=data["document_id"], status=data["status"],
+        id=0, document_id=data["document_id"], status=ReviewStatus(data["status"]),
         created_at=aware(datetime.fromisoformat(data["created_at"])), reasons=tuple(data.get("reasons") or ()),
         match_reasons=tuple(data.get("match_reasons") or ()), candidates=candidates_from_json(data.get("candidates") or []),
         identifiers=identifiers_from_json(data.get("identifiers") or {}), predicted_doc_type=data.get("predicted_doc_type"),
-        resolution=data.get("resolution"), resolved_by=data.get("resolved_by"),
+        resolution=ReviewResolution.stored(data.get("resolution")), resolved_by=data.get("resolved_by"),
         resolved_at=aware(datetime.fromisoformat(data["resolved_at"])) if data.get("resolved_at") else None,
         resolved_doc_type=data.get("resolved_doc_type"), resolved_patient_id=data.get("resolved_patient_id"),
         revision=int(data.get("revision") or 1), note=data.get("note"))

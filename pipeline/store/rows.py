@@ -18,6 +18,8 @@ from pipeline.records import (
     Evidence,
     FieldVerdict,
     Outcome,
+    ReviewResolution,
+    ReviewStatus,
 )
 
 
@@ -93,14 +95,14 @@ class StoredDocument:
 class ReviewItem:
     id: int
     document_id: str
-    status: str  # "open" or "resolved"
+    status: ReviewStatus
     created_at: datetime
     reasons: tuple[str, ...]
     match_reasons: tuple[str, ...]
     candidates: tuple[Candidate, ...]
     identifiers: DocumentIdentifiers
     predicted_doc_type: str | None
-    resolution: str | None = None
+    resolution: ReviewResolution | None = None
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     resolved_doc_type: str | None = None

@@ -92,7 +92,7 @@ class ReviewItemRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     document_id: Mapped[str] = mapped_column(String(36), ForeignKey("documents.document_id"))
-    status: Mapped[str] = mapped_column(String(16))  # "open" or "resolved"
+    status: Mapped[str] = mapped_column(String(16))  # records.ReviewStatus
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reasons: Mapped[list[str]] = mapped_column(JSON)  # why it was queued (type, OCR, ...)
     match_reasons: Mapped[list[str]] = mapped_column(JSON)  # the patient match's, replaced on re-scoring
@@ -101,7 +101,7 @@ class ReviewItemRow(Base):
     predicted_doc_type: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(128))
-    resolution: Mapped[str | None] = mapped_column(String(32))  # "filed", "rejected", ...
+    resolution: Mapped[str | None] = mapped_column(String(32))  # records.ReviewResolution
     resolved_doc_type: Mapped[str | None] = mapped_column(String(64))
     resolved_patient_id: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)

@@ -230,7 +230,7 @@ def test_cannot_identify_closes_the_item_without_filing(clerk, items, manifest):
                         follow_redirects=False)
     assert closed.status_code == 303
     item = manifest.review_item(item_id)
-    assert (item.status, item.resolution, item.resolved_by) == ("resolved", "rejected", "clerk1")
+    assert (item.status, item.resolution, item.resolved_by) == ("resolved", "closed_unfiled", "clerk1")
     assert manifest.get(item.document_id).patient_mrn is None
     assert item_id not in queue_ids(clerk)
 

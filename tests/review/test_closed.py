@@ -10,6 +10,7 @@ import re
 import pytest
 
 from pipeline.cli import main
+from pipeline.records import ReviewResolution
 from .conftest import csrf_of, run_cli
 from .test_app import MRN_ONLY, PETER_GONZALES, TWIN, UNKNOWN, queue_ids, resolve
 
@@ -88,7 +89,7 @@ def test_a_closed_item_is_listed_shown_read_only_reopened_and_then_filed(clerk, 
     log = manifest.access_log(document_id)
     assert all(e["actor"] == "clerk1" for e in log)
     assert [e["reason"] for e in log if e["action"] == "resolved"] == [
-        "review: rejected; label torn off, no name", "review: reopened; patient registered by ADT", "review: filed"]
+        "review: closed_unfiled; label torn off, no name", "review: reopened; patient registered by ADT", "review: filed"]
     viewed = [e["reason"] for e in log if e["action"] == "viewed"]
     assert f"review item {item_id}: shown (closed without filing)" in viewed
     assert f"review item {item_id}: not reopened (no reason)" in viewed
@@ -116,7 +117,7 @@ def test_only_an_item_closed_without_filing_reopens(clerk, items, manifest):
     assert late.status_code == 409 and manifest.review_item(closed_id).status == "open"
     posted = clerk.post(f"/items/{closed_id}/reject", data={"csrf": token, "reject_reason": "again"},
                          follow_redirects=False)
-    assert posted.status_code == 303 and manifest.review_item(closed_id).resolution == "rejected"
+    assert posted.status_code == 303 and manifest.review_item(closed_id).resolution == "closed_unfiled"
 
 
 def test_a_closed_document_refiled_since_leaves_the_list_and_does_not_reopen(clerk, home, items, manifest):
@@ -135,7 +136,8 @@ def test_a_closed_document_refiled_since_leaves_the_list_and_does_not_reopen(cle
 
 def test_cli_lists_closed_items_and_reopens_one(home, items, manifest, capsys):
     item_id = items[UNKNOWN]
-    manifest.resolve_review_item(item_id, actor="clerk2", resolution="rejected", note="no identifiers on page")
+    manifest.resolve_review_item(item_id, actor="clerk2", resolution=ReviewResolution.CLOSED_UNFILED,
+                                 note="no identifiers on page")
     code, out, _ = cli(capsys, "--home", str(home), "review", "list", "--closed", "--user", "sup1")
     assert code == 0
     assert re.match(rf"\s*{item_id}  closed \d{{4}}-\d\d-\d\d \d\d:\d\d by clerk2 ", out)
@@ -158,7 +160,7 @@ def test_cli_lists_closed_items_and_reopens_one(home, items, manifest, capsys):
     assert item_id in [json.loads(line)["id"] for line in out.splitlines()]
     log = manifest.access_log(manifest.review_item(item_id).document_id)
     assert [(e["actor"], e["reason"]) for e in log] == [
-        ("clerk2", "review: rejected; no identifiers on page"), ("sup1", "review: reopened; patient registered")]
+        ("clerk2", "review: closed_unfiled; no identifiers on page"), ("sup1", "review: reopened; patient registered")]
     listings = [(e["actor"], e["reason"]) for e in manifest.access_log() if e["document_id"] is None]
     assert ("sup1", "closed without filing: 1 items listed") in listings
 
@@ -186,7 +188,8 @@ def test_the_closing_reason_survives_a_reindex_from_the_store(home, items, manif
     """The database is lost, the store's journal is not: the closed item comes back with its reason."""
     item_id = items[UNKNOWN]
     document_id = manifest.review_item(item_id).document_id
-    manifest.resolve_review_item(item_id, actor="clerk2", resolution="rejected", note="label torn off")
+    manifest.resolve_review_item(item_id, actor="clerk2", resolution=ReviewResolution.CLOSED_UNFILED,
+                                 note="label torn off")
     manifest.engine.dispose()
     for path in home.glob("manifest.db*"):
         path.unlink()

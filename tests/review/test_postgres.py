@@ -77,4 +77,4 @@ def test_closed_without_filing_on_postgresql(home, tmp_path, postgres_url, monke
     document_id = manifest.review_item(lab).document_id
     assert manifest.get(document_id).patient_mrn == "97490116"
     assert [e["reason"] for e in manifest.access_log(document_id) if e["action"] == "resolved"] == [
-        "review: rejected; no name on the page", "review: reopened; patient registered", "review: filed"]
+        "review: closed_unfiled; no name on the page", "review: reopened; patient registered", "review: filed"]
