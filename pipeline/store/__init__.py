@@ -6,7 +6,9 @@ what combines documents with patients (backup, audit's deficiencies, MRN look-up
     objects.py    the `ObjectStore` protocol, `LocalStore`, `open_store(settings)`;  s3.py: `S3Store` (boto3)
     keys.py       where things live in the store
     tables.py     the manifest tables (revision 0001);  rows.py / mapping.py: records and their JSON
-    manifest.py   `Manifest`: duplicates, search, refile, merges, review queue, access log, journal outbox
+    manifest.py   `Manifest`, one object over its parts: transactions.py, outbox.py (journal outbox),
+                  intake_log.py (duplicates, rejections), documents.py (rows, refile, merges),
+                  search.py, review_queue.py, access_log.py, restore.py (export/import, reindex)
     journal.py    the manifest as NDJSON in the store (what `pipeline reindex` rebuilds from)
     filing.py     `file_document`, `quarantine`
     fhir.py       a manifest row as a FHIR R4 DocumentReference

@@ -1,0 +1,210 @@
+"""The review queue: items a clerk must check, their states (`ReviewStatus`, `ReviewResolution`),
+re-scoring after an ADT update, resolving (filing or closing without filing), reopening, and the
+types clerks confirmed (classifier training data). The rules a decision must follow are the review
+use case's (`pipeline/services/review.py`); this module stores decisions."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from pipeline.errors import NotFoundError, StorageError
+from pipeline.records import DocumentIdentifiers, DocumentStatus, Outcome, PatientMatch, ReviewResolution, ReviewStatus
+from pipeline.store import journal
+from pipeline.store.mapping import document_from_row, review_from_row, review_to_json
+from pipeline.store.outbox import JournalOutbox
+from pipeline.store.rows import (
+    ReviewItem,
+    StoredDocument,
+    candidates_to_json,
+    identifiers_from_json,
+    identifiers_to_json,
+)
+from pipeline.store.tables import AccessLogRow, DocumentRow, DocumentTextRow, ReviewCandidateRow, ReviewItemRow
+
+log = logging.getLogger(__name__)
+
+
+def stored_resolution(resolution: ReviewResolution | None) -> str | None:
+    return str(resolution) if resolution is not None else None
+
+
+class ReviewQueue(JournalOutbox):
+    """Review items: add, list, re-score, resolve, reopen."""
+
+    def _add_review(self, session: Session, item: ReviewItem) -> int:
+        row = ReviewItemRow(
+            document_id=item.document_id, status=str(item.status), created_at=item.created_at,
+            reasons=list(item.reasons), match_reasons=list(item.match_reasons),
+            candidates=candidates_to_json(item.candidates), identifiers=identifiers_to_json(item.identifiers),
+            predicted_doc_type=item.predicted_doc_type, resolution=stored_resolution(item.resolution),
+            resolved_by=item.resolved_by,
+            resolved_at=item.resolved_at, resolved_doc_type=item.resolved_doc_type,
+            resolved_patient_id=item.resolved_patient_id, revision=item.revision, note=item.note)
+        session.add(row)
+        session.flush()
+        for patient_id in sorted({c.patient_id for c in item.candidates}):
+            session.add(ReviewCandidateRow(item_id=row.id, patient_id=patient_id))
+        return row.id
+
+    def review_item(self, item_id: int) -> ReviewItem:
+        row = self._run("reading a review item", lambda s: s.get(ReviewItemRow, item_id))
+        if row is None:
+            raise NotFoundError(f"no review item {item_id}")
+        return review_from_row(row)
+
+    def open_review_items(self, limit: int = 200) -> list[ReviewItem]:
+        return self._run("listing the review queue", lambda s: [review_from_row(r) for r in s.scalars(
+            select(ReviewItemRow).where(ReviewItemRow.status == str(ReviewStatus.OPEN))
+            .order_by(ReviewItemRow.id).limit(limit))])
+
+    def review_items(self) -> list[ReviewItem]:
+        """Every review item, open and resolved, oldest first."""
+        return self._run("listing review items", lambda s: [review_from_row(r) for r in s.scalars(
+            select(ReviewItemRow).order_by(ReviewItemRow.id))])
+
+    def review_items_for_patients(self, patient_ids: set[int]) -> list[tuple[int, DocumentIdentifiers]]:
+        """Open review items with any of these patients among their candidates (for ADT re-scoring)."""
+        if not patient_ids:
+            return []
+
+        def work(session: Session) -> list[tuple[int, DocumentIdentifiers]]:
+            query = (select(ReviewItemRow).where(ReviewItemRow.status == str(ReviewStatus.OPEN), ReviewItemRow.id.in_(
+                select(ReviewCandidateRow.item_id).where(ReviewCandidateRow.patient_id.in_(sorted(patient_ids)))))
+                .order_by(ReviewItemRow.id))
+            return [(row.id, identifiers_from_json(row.identifiers)) for row in session.scalars(query)]
+        return self._run("finding review items", work)
+
+    def rescore_review_item(self, item_id: int, match: PatientMatch) -> None:
+        """Replace an open item's candidates and match reasons (after an ADT update). It stays open:
+        only a clerk files a queued document."""
+        def work(session: Session) -> None:
+            row = session.get(ReviewItemRow, item_id)
+            if row is None:
+                raise NotFoundError(f"no review item {item_id}")
+            row.candidates = candidates_to_json(match.candidates)
+            row.match_reasons = list(match.reasons)
+            session.execute(delete(ReviewCandidateRow).where(ReviewCandidateRow.item_id == item_id))
+            for patient_id in sorted({c.patient_id for c in match.candidates}):
+                session.add(ReviewCandidateRow(item_id=item_id, patient_id=patient_id))
+            row.revision += 1
+            self._outbox(session, [journal.review_line(review_to_json(review_from_row(row)))])
+        self._run("re-scoring a review item", work)
+        self._after_change()
+
+    def resolve_review_item(self, item_id: int, *, actor: str, resolution: ReviewResolution = ReviewResolution.FILED,
+                            patient_id: int | None = None, patient_mrn: str | None = None,
+                            doc_type: str | None = None, loinc: str | None = None, type_display: str | None = None,
+                            note: str | None = None) -> StoredDocument:
+        """A clerk's decision on a queued document: `filed` needs the patient (and the type, when it
+        was uncertain); the confirmed type feeds `reviewed_types()` for classifier training."""
+        resolution = ReviewResolution(resolution)
+        if resolution is ReviewResolution.FILED and (patient_id is None or not patient_mrn):
+            raise StorageError(f"review item {item_id}: filing needs the patient (id and MRN)")
+        now = self.clock()
+
+        def work(session: Session) -> str:
+            item = session.get(ReviewItemRow, item_id, with_for_update=True)
+            if item is None:
+                raise NotFoundError(f"no review item {item_id}")
+            if item.status != ReviewStatus.OPEN:
+                raise StorageError(f"review item {item_id} is already {item.status} ({item.resolution})")
+            doc = session.get(DocumentRow, item.document_id)
+            item.status, item.resolution = str(ReviewStatus.RESOLVED), str(resolution)
+            item.resolved_by, item.resolved_at = actor, now
+            item.note = note
+            if resolution is ReviewResolution.FILED:
+                item.resolved_patient_id = patient_id
+                item.resolved_doc_type = doc_type or doc.doc_type
+                doc.patient_id, doc.patient_mrn, doc.outcome = patient_id, patient_mrn, str(Outcome.FILED)
+                if doc_type:
+                    doc.doc_type, doc.loinc, doc.type_display = doc_type, loinc or doc.loinc, type_display
+                doc.reasons = [*doc.reasons, f"reviewed by {actor}"]
+                doc.revision += 1
+            item.revision += 1
+            session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
+                                     patient_mrn=patient_mrn, reason=f"review: {resolution}" + (f"; {note}" if note else "")))
+            self._outbox(session, [journal.document_line(document_from_row(doc)),
+                                   journal.review_line(review_to_json(review_from_row(item)))])
+            return item.document_id
+        document_id = self._run("resolving a review item", work)
+        self._after_change()
+        return self.get(document_id)
+
+    def closed_review_items(self, limit: int = 200) -> list[tuple[ReviewItem, StoredDocument, str | None]]:
+        """Items closed without filing whose document is still current and has no patient, oldest
+        closing first, each with its document and the reason the clerk gave: the unidentified
+        (suspense) worklist. A document refiled since then (`pipeline refile`) has left it."""
+        def work(session: Session) -> list[tuple[ReviewItem, StoredDocument, str | None]]:
+            query = (self._closed_unfiled(select(ReviewItemRow, DocumentRow))
+                     .order_by(ReviewItemRow.resolved_at, ReviewItemRow.id).limit(limit))
+            return [(review_from_row(item), document_from_row(doc), item.note)
+                    for item, doc in session.execute(query).all()]
+        return self._run("listing items closed without filing", work)
+
+    def count_closed_review_items(self) -> int:
+        return self._run("counting items closed without filing", lambda s: s.scalar(
+            self._closed_unfiled(select(func.count()).select_from(ReviewItemRow))))
+
+    @staticmethod
+    def _closed_unfiled(query: Any) -> Any:
+        return query.join(DocumentRow, DocumentRow.document_id == ReviewItemRow.document_id).where(
+            ReviewItemRow.status == str(ReviewStatus.RESOLVED),
+            ReviewItemRow.resolution == str(ReviewResolution.CLOSED_UNFILED),
+            DocumentRow.status == str(DocumentStatus.CURRENT), DocumentRow.patient_id.is_(None))
+
+    def review_note(self, item_id: int) -> str | None:
+        """The note a clerk gave when resolving the item (for one closed without filing: why)."""
+        return self._run("reading a review note", lambda s: s.scalar(
+            select(ReviewItemRow.note).where(ReviewItemRow.id == item_id)))
+
+    def reopen_review_item(self, item_id: int, *, actor: str, reason: str) -> ReviewItem:
+        """Put an item closed without filing back in the open queue (e.g. once the patient is
+        registered), to be resolved like a new one. An item filed to a patient never reopens: a
+        misfiled document is moved with `refile`. The closing stays in the access log."""
+        if not reason.strip():
+            raise StorageError(f"review item {item_id}: reopening needs a reason; it goes into the access log")
+        now = self.clock()
+
+        def work(session: Session) -> ReviewItem:
+            item = session.get(ReviewItemRow, item_id, with_for_update=True)
+            if item is None:
+                raise NotFoundError(f"no review item {item_id}", hint="list them with `pipeline review list --closed`")
+            if item.status != ReviewStatus.RESOLVED or item.resolution != ReviewResolution.CLOSED_UNFILED:
+                if item.status == ReviewStatus.OPEN:
+                    raise StorageError(f"review item {item_id} is open; only an item closed without filing reopens",
+                                       hint="it is in the review queue already (`pipeline review list`)")
+                raise StorageError(f"review item {item_id} is {item.status} ({item.resolution}); only an item "
+                                   "closed without filing reopens",
+                                   hint="move a document filed to the wrong patient with `pipeline refile`")
+            doc = session.get(DocumentRow, item.document_id)
+            if doc.status != DocumentStatus.CURRENT or doc.patient_id is not None:
+                raise StorageError(f"review item {item_id}: its document {item.document_id} has been filed since "
+                                   "it was closed", hint="see `pipeline search` and `pipeline refile`")
+            item.status, item.resolution, item.resolved_by, item.resolved_at = str(ReviewStatus.OPEN), None, None, None
+            item.note, item.resolved_doc_type, item.resolved_patient_id = None, None, None
+            item.revision += 1
+            session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
+                                     reason=f"review: reopened; {reason.strip()}"))
+            reopened = review_from_row(item)
+            self._outbox(session, [journal.review_line(review_to_json(reopened))])
+            return reopened
+        reopened = self._run("reopening a review item", work)
+        self._after_change()
+        log.info("review item %d reopened by %s", item_id, actor)
+        return reopened
+
+    def reviewed_types(self) -> list[tuple[str, str]]:
+        """(OCR text, document type) a clerk confirmed or corrected: training data for the classifier."""
+        def work(session: Session) -> list[tuple[str, str]]:
+            query = (select(DocumentTextRow.text, ReviewItemRow.resolved_doc_type)
+                     .join(DocumentRow, DocumentRow.document_id == ReviewItemRow.document_id)
+                     .join(DocumentTextRow, DocumentTextRow.sha256 == DocumentRow.sha256)
+                     .where(ReviewItemRow.status == str(ReviewStatus.RESOLVED),
+                            ReviewItemRow.resolved_doc_type.is_not(None))
+                     .order_by(ReviewItemRow.id))
+            return [(t, d) for t, d in session.execute(query).all() if t.strip()]
+        return self._run("reading reviewed types", work)
