@@ -12,7 +12,7 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import __version__
+from pipeline.clock import Clock, utc_now
 from pipeline.errors import InputError, ModelError
 from pipeline.ingest.intake import intake
 from pipeline.ocr.engine import OcrEngine
@@ -47,13 +48,6 @@ if TYPE_CHECKING:
     from pipeline.classify.model import Classifier
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 def decide(ocr: OcrResult, classification: Classification | None, match: PatientMatch) -> FilingDecision:
     """File only when the text is readable, the type is sure and the patient is sure; else review."""
@@ -82,23 +76,31 @@ class Pipeline:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Clock = utc_now) -> Pipeline:
-        """Start the services. The classifier (scikit-learn: 1.5 s to import and unpickle) loads
-        in the background while the first pages are OCR'd; `ready()` waits for it."""
+    def open(cls, settings: Settings, *, clock: Clock = utc_now, ocr: OcrEngine | None = None,
+             classifier: Classifier | None = None, store: ObjectStore | None = None) -> Pipeline:
+        """Start the services, or use those given (a started OCR engine, a loaded classifier, an
+        object store). The classifier (scikit-learn: 1.5 s to import and unpickle) loads in the
+        background while the first pages are OCR'd; `ready()` waits for it. The pipeline closes
+        its OCR engine, given or not."""
         settings.ensure_folders()
-        ocr = OcrEngine.from_settings(settings)  # first: its workers start while the rest loads
-        ocr.start()
-        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-classifier")
-        classifier = loader.submit(_load_classifier, settings)
-        loader.shutdown(wait=False)  # the one task still runs; the thread ends with it
+        if ocr is None:
+            ocr = OcrEngine.from_settings(settings)  # first: its workers start while the rest loads
+            ocr.start()
+        if classifier is None:
+            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-classifier")
+            loading = loader.submit(_load_classifier, settings)
+            loader.shutdown(wait=False)  # the one task still runs; the thread ends with it
+        else:
+            loading = Future()
+            loading.set_result(classifier)
         try:
             migrate(settings.database)
             engine = make_engine(settings.database)
-            store = open_store(settings)
+            store = store or open_store(settings)
             return cls(
                 settings=settings,
                 ocr=ocr,
-                classifier_loading=classifier,
+                classifier_loading=loading,
                 matcher=Matcher.from_settings(settings, engine),
                 store=store,
                 manifest=Manifest(engine, store=store),
@@ -179,6 +181,7 @@ class Pipeline:
                 match=match,
                 decision=decision,
                 versions=self._versions(ocr, classification),
+                clock=self.clock,
             )
         chosen = match.patient if decision.outcome is Outcome.FILED else None
         best = match.patient or (match.candidates[0] if match.candidates else None)

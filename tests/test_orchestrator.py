@@ -81,11 +81,9 @@ def pipeline(tmp_path: Path):
     settings = load_settings(tmp_path / "home", workers=2)
     csv = tmp_path / "patients.csv"
     csv.write_text(PATIENTS_CSV)
-    real = Pipeline.open(settings)
-    real.ocr.close()
-    import_file(csv, real.manifest.engine)
     fake = FakeOcr()
-    real.ocr = fake
+    real = Pipeline.open(settings, ocr=fake)  # no OCR pool started: the fake answers
+    import_file(csv, real.manifest.engine)
     yield real, fake
     real.close()
 
@@ -192,3 +190,32 @@ def test_decide_sends_any_doubt_to_review(ocr, classification, match, expected_r
     assert decision.outcome is Outcome.NEEDS_REVIEW
     assert expected_reason in decision.reasons
 
+
+
+class FixedClassifier:
+    """Says every text is a consult note, sure of it."""
+
+    def classify(self, text: str) -> Classification:
+        return Classification(doc_type="consult_note", loinc="11488-4", display="Consult note", confidence=0.97,
+                              needs_review=False, model_version="fixed-1")
+
+
+def test_open_uses_the_ocr_engine_classifier_store_and_clock_it_is_given(tmp_path):
+    from datetime import UTC, datetime
+
+    from pipeline.store.objects import LocalStore
+
+    settings = load_settings(tmp_path / "home", workers=1)
+    csv = tmp_path / "patients.csv"
+    csv.write_text(PATIENTS_CSV)
+    ocr, store = FakeOcr(), LocalStore(tmp_path / "elsewhere")
+    stamp = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    with Pipeline.open(settings, ocr=ocr, classifier=FixedClassifier(), store=store, clock=lambda: stamp) as pipe:
+        import_file(csv, pipe.manifest.engine)
+        ocr.by_name["a.png"] = ocr_result(DISCHARGE)
+        result = pipe.process(scan(tmp_path / "a.png"))
+    assert (result.status, result.doc_type) == (Outcome.FILED, "consult_note")
+    doc = pipe.manifest.get(result.document_id)
+    assert doc.filed_at == stamp and doc.received_at == stamp  # the one clock reaches file_document
+    assert store.head(doc.original_key) is not None  # filed into the store given, not the home's
+    assert not (settings.home / "objects").exists() or next((settings.home / "objects").rglob("*.png"), None) is None

@@ -44,7 +44,7 @@ class FilingCheck:
 def open_item(manifest: Manifest, item_id: int) -> ReviewItem:
     """The item, if it is still open (NotFoundError, or StorageError saying how it was resolved)."""
     item = manifest.review_item(item_id)
-    if item.status is not ReviewStatus.OPEN:
+    if item.status != ReviewStatus.OPEN:
         raise StorageError(f"review item {item_id} is already {item.status} ({item.resolution})")
     return item
 
@@ -101,7 +101,7 @@ def close_unfiled(manifest: Manifest, item_id: int, *, actor: str, reason: str) 
 
 def is_closed_unfiled(item: ReviewItem, doc: StoredDocument) -> bool:
     """Closed without filing and still unfiled (not refiled since): the item may be reopened."""
-    return (item.status is ReviewStatus.RESOLVED and item.resolution is ReviewResolution.CLOSED_UNFILED
+    return (item.status == ReviewStatus.RESOLVED and item.resolution == ReviewResolution.CLOSED_UNFILED
             and doc.status == DocumentStatus.CURRENT and doc.patient_id is None)
 
 

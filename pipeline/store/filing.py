@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
+from pipeline.clock import Clock, utc_now
 from pipeline.errors import CorruptFileError, StorageError
 from pipeline.records import (
     Classification,
@@ -48,14 +49,13 @@ UNKNOWN_TYPE = "unknown"
 def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingDocument, ocr: OcrResult,
                   classification: Classification | None, identifiers: DocumentIdentifiers,
                   match: PatientMatch | None, decision: FilingDecision, versions: Mapping[str, str],
-                  clock: Callable[[], datetime] | None = None) -> ManifestEntry:
+                  clock: Clock = utc_now) -> ManifestEntry:
     """Store a processed document and index it; returns its manifest entry.
 
     The entry's outcome is FILED, NEEDS_REVIEW, or DUPLICATE when the same bytes were filed
     meanwhile (then nothing new is kept in the manifest).
     """
-    _clock = clock or (lambda: datetime.now(UTC))
-    now = _clock()
+    now = clock()
     existing = manifest.find_duplicate(incoming.sha256)
     if existing is not None:
         manifest.record_duplicate(incoming.original_name, incoming.sha256, existing, incoming.received_at)
