@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -18,6 +19,10 @@ from pipeline.store.objects import ObjectStore, open_store
 class Home:
     manifest: Manifest
     store: ObjectStore
+
+    def __iter__(self) -> Iterator[Manifest | ObjectStore]:
+        """`manifest, store = open_home(settings)`"""
+        return iter((self.manifest, self.store))
 
 
 def open_home(settings: Settings) -> Home:

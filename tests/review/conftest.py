@@ -27,8 +27,8 @@ from fastapi.testclient import TestClient
 from pipeline.cli import main
 from pipeline.review.app import create_app
 from pipeline.review.identity import ReviewConfig, load_secret
-from pipeline.settings import load_settings
 from pipeline.services.home import open_home
+from pipeline.settings import load_settings
 from pipeline.store.manifest import Manifest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

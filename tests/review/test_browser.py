@@ -20,8 +20,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from pipeline.settings import load_settings
 from pipeline.services.home import open_home
+from pipeline.settings import load_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -27,8 +27,8 @@ from PIL import Image
 
 from pipeline.records import Evidence
 from pipeline.review.highlights import for_document
-from pipeline.settings import load_settings
 from pipeline.services.home import open_home
+from pipeline.settings import load_settings
 from pipeline.synth.render import barcode_image
 from .conftest import SAMPLES, run_cli
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.settings import load_settings
 from pipeline.services.home import open_home
+from pipeline.settings import load_settings
 from pipeline.store.manifest import Manifest
 
 from .conftest import SAMPLES, csrf_of, make_client, run_cli, sign_in

@@ -16,8 +16,8 @@ from sqlalchemy import text
 from pipeline.errors import PipelineError
 from pipeline.records import OcrPage, OcrResult
 from pipeline.settings import Settings
-from pipeline.services.home import open_home
 from pipeline.commands.store import register
+from pipeline.services.home import open_home
 from pipeline.store.filing import file_document
 
 
@@ -40,8 +40,7 @@ def home(tmp_path: Path) -> Settings:
 @pytest.fixture
 def filed_home(home: Settings, make_filing):
     """A home with two documents for MRN0007, one for MRN0008, and one in the review queue."""
-    _home = open_home(home)
-    manifest, store = _home.manifest, _home.store
+    manifest, store = open_home(home)
     entries = [file_document(store=store, manifest=manifest, **make_filing(**kw).kwargs()) for kw in (
         {"text": "Discharge summary after appendectomy"},
         {"text": "Consent for anesthesia", "doc_type": "consent", "loinc": "59284-0"},
@@ -135,8 +134,7 @@ def test_export_then_import_into_an_empty_home_is_bit_for_bit(filed_home, tmp_pa
     assert run(home, "export", str(backup)) == 0
     target = Settings(home=tmp_path / "restored")
     assert run(target, "import", str(backup)) == 0
-    _home = open_home(target)
-    restored, restored_store = _home.manifest, _home.store
+    restored, restored_store = open_home(target)
     again = tmp_path / "again"
     assert run(target, "export", str(again)) == 0
     sums = lambda d: {line.split("  ")[1]: line.split("  ")[0]  # noqa: E731
@@ -165,8 +163,7 @@ def test_import_refuses_a_damaged_export(filed_home, tmp_path: Path, capsys) -> 
     target = Settings(home=tmp_path / "restored")
     assert run(target, "import", str(backup)) == 8
     assert "do not match SHA256SUMS" in capsys.readouterr().out
-    _home = open_home(target)
-    manifest, store = _home.manifest, _home.store
+    manifest, store = open_home(target)
     assert manifest.is_empty() and not list(store.iter_keys())
 
 
@@ -236,8 +233,7 @@ def test_reindex_rebuilds_the_manifest_from_the_store(filed_home, tmp_path: Path
                                  loinc="51852-2")
     # a new home with an empty database but the same object store
     fresh = Settings(home=tmp_path / "fresh")
-    _home = open_home(fresh)
-    fresh_manifest, _ = _home.manifest, _home.store
+    fresh_manifest, _ = open_home(fresh)
     from pipeline.services.backup import reindex
     result = reindex(fresh_manifest, store)
     assert result.documents == 5 and result.added == 5 and result.review_items == 1
@@ -265,8 +261,7 @@ def test_a_sqlite_backup_restores_into_postgresql_bit_for_bit(filed_home, tmp_pa
     assert run(home, "export", str(backup)) == 0
     target = Settings(home=tmp_path / "pg-home", database_url=postgres_url)
     assert run(target, "import", str(backup)) == 0
-    _home = open_home(target)
-    restored, _ = _home.manifest, _home.store
+    restored, _ = open_home(target)
     restored.record_access("clerk", "viewed", document_id=entries[0].document_id)  # ids continue after the import
     assert run(target, "export", str(again)) == 0
     sums = lambda d: dict(reversed(line.split("  ")) for line in (d / "SHA256SUMS").read_text().splitlines())  # noqa: E731
@@ -292,8 +287,7 @@ def test_reindex_starts_from_the_newest_snapshot(filed_home, tmp_path: Path, cap
     replayed = [line["document"]["document_id"] for line in journal.replay(store) if line["kind"] == "document"]
     assert len(replayed) == 4 + 1 + 2
     fresh = Settings(home=tmp_path / "fresh")
-    _home = open_home(fresh)
-    fresh_manifest, _ = _home.manifest, _home.store
+    fresh_manifest, _ = open_home(fresh)
     from pipeline.services.backup import reindex
     assert reindex(fresh_manifest, store).documents == 6
     for doc in manifest.iter_documents():
@@ -318,8 +312,7 @@ def test_changes_made_without_a_store_reach_the_journal_through_the_outbox(filed
     report = json.loads(capsys.readouterr().out)
     assert "journal-pending" not in report["counts"]
     assert manifest.pending_journal_events() == 0
-    _home = open_home(Settings(home=tmp_path / "fresh"))
-    fresh, _ = _home.manifest, _home.store
+    fresh, _ = open_home(Settings(home=tmp_path / "fresh"))
     reindex(fresh, store)
     assert {d.document_id for d in fresh.search(patient_mrn="MRN0070")} == {entries[0].document_id,
                                                                            entries[1].document_id}
@@ -361,8 +354,7 @@ def test_the_access_log_is_journaled_and_a_reindex_puts_it_back(filed_home, tmp_
     manifest.refile(entries[1].document_id, 8, "MRN0008", "wrong label", "sup")
     original_log = manifest.access_log()
     assert [e["action"] for e in original_log] == ["viewed", "refiled", "refiled"]
-    _home = open_home(Settings(home=tmp_path / "fresh"))
-    fresh, _ = _home.manifest, _home.store
+    fresh, _ = open_home(Settings(home=tmp_path / "fresh"))
     assert reindex(fresh, store).access_entries_restored == 3
     assert fresh.access_log() == original_log
     assert reindex(fresh, store).access_entries_restored == 0  # nothing twice

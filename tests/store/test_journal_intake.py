@@ -19,10 +19,10 @@ from sqlalchemy import create_engine, text
 from pipeline.cli import main
 from pipeline.ingest.intake import intake
 from pipeline.records import IncomingDocument, Outcome, Rejection
-from pipeline.settings import Settings
-from pipeline.store.audit import run_audit
 from pipeline.services.backup import reindex
 from pipeline.services.home import open_home
+from pipeline.settings import Settings
+from pipeline.store.audit import run_audit
 from pipeline.store.filing import file_document, quarantine
 from pipeline.store.manifest import Manifest
 from pipeline.store.objects import ObjectStore
@@ -85,8 +85,7 @@ def drop_database(settings: Settings, manifest: Manifest) -> None:
 
 def test_duplicates_and_rejections_come_back_row_for_row_after_the_database_is_lost(
         home: Settings, make_filing, tmp_path: Path) -> None:
-    _home = open_home(home)
-    manifest, store = _home.manifest, _home.store
+    manifest, store = open_home(home)
     receive_history(manifest, store, make_filing, tmp_path)
     events = manifest.dump_table("intake_events")
     assert [e["kind"] for e in events] == ["duplicate", "rejected", "rejected"]
@@ -96,8 +95,7 @@ def test_duplicates_and_rejections_come_back_row_for_row_after_the_database_is_l
     assert manifest.pending_journal_events() == 0
 
     drop_database(home, manifest)
-    _home = open_home(home)
-    fresh, store = _home.manifest, _home.store
+    fresh, store = open_home(home)
     assert fresh.is_empty()
     result = reindex(fresh, store)
     assert (result.documents, result.added, result.intake_events_restored) == (2, 2, 3)
@@ -116,8 +114,7 @@ def test_duplicates_and_rejections_come_back_row_for_row_after_the_database_is_l
 
 def test_a_snapshot_carries_them_so_a_reindex_from_it_loses_nothing(make_filing, tmp_path: Path, capsys) -> None:
     home = Settings(home=tmp_path / "home")
-    _home = open_home(home)
-    manifest, store = _home.manifest, _home.store
+    manifest, store = open_home(home)
     receive_history(manifest, store, make_filing, tmp_path)
     events = manifest.dump_table("intake_events")
     assert main(["--home", str(home.home), "reindex", "--snapshot", "--json"]) == 0
@@ -133,8 +130,7 @@ def test_an_old_journal_without_them_reindexes_as_before_and_a_snapshot_fills_th
     """Rows recorded by the previous release reached the database only: reindex restores the
     documents and leaves the events alone, `audit --journal` names the gap, a snapshot closes it."""
     home = Settings(home=tmp_path / "home")
-    _home = open_home(home)
-    manifest, store = _home.manifest, _home.store
+    manifest, store = open_home(home)
     filed = file_document(store=store, manifest=manifest, **make_filing(text="Consent for colonoscopy").kwargs())
     reason_key = "quarantine/2026/03/02/unreadable-blank.pdf.093000000000-abcdef.reason.txt"
     store.put(reason_key, b"EmptyFileError: blank.pdf: the file is empty\n", "text/plain; charset=utf-8")
@@ -147,9 +143,7 @@ def test_an_old_journal_without_them_reindexes_as_before_and_a_snapshot_fills_th
                           ":key)"), {"at": RECEIVED, "key": reason_key})
     old_rows = manifest.dump_table("intake_events")
 
-    _home = open_home(Settings(home=tmp_path / "fresh"))
-
-    fresh, _ = _home.manifest, _home.store
+    fresh, _ = open_home(Settings(home=tmp_path / "fresh"))
     result = reindex(fresh, store)
     assert (result.documents, result.intake_events_restored) == (1, 0)
     assert fresh.get(filed.document_id) == manifest.get(filed.document_id)
@@ -166,21 +160,18 @@ def test_an_old_journal_without_them_reindexes_as_before_and_a_snapshot_fills_th
 
     assert main(["--home", str(home.home), "reindex", "--snapshot"]) == 0
     capsys.readouterr()
-    _home = open_home(Settings(home=tmp_path / "later"))
-    later, _ = _home.manifest, _home.store
+    later, _ = open_home(Settings(home=tmp_path / "later"))
     assert reindex(later, store).intake_events_restored == 2
     assert later.dump_table("intake_events") == old_rows
 
 
 def test_an_event_recorded_in_the_new_database_before_the_reindex_keeps_its_id(make_filing, tmp_path: Path) -> None:
     home = Settings(home=tmp_path / "home")
-    _home = open_home(home)
-    manifest, store = _home.manifest, _home.store
+    manifest, store = open_home(home)
     receive_history(manifest, store, make_filing, tmp_path)
     events = manifest.dump_table("intake_events")
     drop_database(home, manifest)
-    _home = open_home(home)
-    fresh, store = _home.manifest, _home.store
+    fresh, store = open_home(home)
     # the watcher ran before anyone reindexed: the same scan came in again, as event id 1
     fresh.record_duplicate("rescan_of_discharge.pdf", events[0]["sha256"], events[0]["document_id"],
                            RECEIVED + timedelta(days=5))
