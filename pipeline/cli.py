@@ -25,7 +25,7 @@ from pipeline.settings import Settings, WorkerMode, load_settings
 log = logging.getLogger("pipeline")
 
 #: command modules that add their own sub-commands, in the order `--help` lists them
-STAGE_COMMANDS = (
+COMMAND_MODULES = (
     "pipeline.commands.patients",
     "pipeline.commands.ocr",
     "pipeline.commands.classify",
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(handler=cmd_doctor)
 
-    for module_name in STAGE_COMMANDS:
+    for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(commands)
     return parser
 
