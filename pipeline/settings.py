@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     s3_bucket: str | None = None  # set it to store objects in S3 instead of <home>/objects
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
-    s3_sse: str | None = None  # "AES256" or "aws:kms"
+    s3_sse: str = "AES256"  # server-side encryption of every object: "AES256", "aws:kms" or "none"
     s3_kms_key_id: str | None = None
     s3_object_lock_days: int | None = None  # S3 Object Lock (COMPLIANCE) retention per object; bucket needs lock on
 
