@@ -258,7 +258,7 @@ class AdtProcessor:
     # ---------------------------------------------------------------------------------- ACKs
 
     def _answer(self, message, outcome: AdtOutcome) -> AdtOutcome:
-        return _replace(outcome, ack=make_ack(message, outcome.code, outcome.reason))
+        return _replace(outcome, ack=make_ack(message, outcome.code, outcome.reason, control_id=outcome.control_id))
 
 
 def _msh_field(msh, number: int) -> str:
@@ -282,14 +282,18 @@ def _replace(outcome: AdtOutcome, **changes) -> AdtOutcome:
     return replace(outcome, **changes)
 
 
-def make_ack(message, code: str, text: str = "", err_code: str | None = None) -> str:
-    ack = message.create_ack(code, message_id=f"ACK{datetime.now(UTC):%Y%m%d%H%M%S%f}")
-    lines = str(ack).split("\r")
-    lines = [line + f"|{_escape(text)}" if line.startswith("MSA") and text else line for line in lines if line]
+def make_ack(message, code: str, text: str = "", err_code: str | None = None, control_id: str = "") -> str:
+    """The ACK to `message`: MSA-1 `code`, MSA-3 `text`, and for a NAK an ERR segment with the reason."""
+    # ERR-3 error code (207 application internal error / 200 unsupported), ERR-4 severity, ERR-8 text
+    err_code = err_code or ("200^Unsupported message type^HL70357" if code == "AR"
+                            else "207^Application internal error^HL70357")
+    try:
+        ack = message.create_ack(code, message_id=f"ACK{datetime.now(UTC):%Y%m%d%H%M%S%f}")
+        lines = [line for line in str(ack).split("\r") if line]
+    except Exception:  # noqa: BLE001 - the hl7 package fails in many ways on a header it half parsed
+        return _raw_nak(text, code, control_id, err_code)
+    lines = [line + f"|{_escape(text)}" if line.startswith("MSA") and text else line for line in lines]
     if code != "AA" and text:
-        # ERR-3 error code (207 application internal error / 200 unsupported), ERR-4 severity, ERR-8 text
-        err_code = err_code or ("200^Unsupported message type^HL70357" if code == "AR"
-                                else "207^Application internal error^HL70357")
         lines.append(f"ERR|||{err_code}|E||||{_escape(text)}")
     return "\r".join(lines) + "\r"
 
@@ -298,18 +302,21 @@ def reject_unread(head: bytes, reason: str, code: str = "AR") -> str:
     """The answer to a message that was not read whole (too large, cut short): an ACK to its MSH
     when the first bytes hold one (MSA-2 = its control id), a bare NAK otherwise."""
     first = head.decode("utf-8", errors="replace").replace("\n", "\r").split("\r", 1)[0].lstrip("\x0b")
+    internal = "207^Application internal error^HL70357"
     try:
         message = hl7.parse(first)
         message.segment("MSH")
-        return make_ack(message, code, reason, "207^Application internal error^HL70357")
     except Exception:  # noqa: BLE001 - any garbage: answer without referring to it
-        return _raw_nak(reason, code)
+        return _raw_nak(reason, code, "", internal)
+    return make_ack(message, code, reason, internal)
 
 
-def _raw_nak(text: str, code: str = "AR") -> str:
+def _raw_nak(text: str, code: str = "AR", control_id: str = "",
+             err_code: str = "100^Segment sequence error^HL70357") -> str:
     now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    err = f"ERR|||{err_code}|E||||{_escape(text)}\r" if code != "AA" else ""
     return (f"MSH|^~\\&|PIPELINE|HIM|||{now}||ACK|ACK{now}|P|2.5\r"
-            f"MSA|{code}||{_escape(text)}\rERR|||100^Segment sequence error^HL70357|E||||{_escape(text)}\r")
+            f"MSA|{code}|{_escape(control_id)}|{_escape(text)}\r{err}")
 
 
 def _escape(text: str) -> str:

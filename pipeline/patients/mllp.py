@@ -38,6 +38,7 @@ HEAD_BYTES = 4096  # of a message not read whole, what is kept to address the NA
 READ_CHUNK = 1 << 16
 _MARK = re.compile(rb"[\x0b\x1c]")
 _BETWEEN_FRAMES = b"\r\n\t \x00"  # tolerated between frames (some senders end a frame with CR LF)
+_NO_FRAMING = str.maketrans("", "", "\x0b\x1c")  # never inside an answer, whatever the message held
 
 NOT_FRAMED = "data outside an MLLP block; frame each message as 0x0B message 0x1C 0x0D"
 CUT_SHORT = "message cut short: a new start block (0x0B) came before its end (0x1C 0x0D); send it again"
@@ -244,7 +245,8 @@ class _Listener:
                     log.warning("MLLP: connection from %s closed in the middle of a message", peer)
                 return
             for event in framer.feed(data):
-                writer.write(START + (await self._answer(event, peer)).encode("utf-8") + END)
+                answer = (await self._answer(event, peer)).translate(_NO_FRAMING)
+                writer.write(START + answer.encode("utf-8") + END)
                 await writer.drain()
                 if isinstance(event, BadFrame) and event.close:
                     return
