@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 UPSERT_EVENTS = {"A01", "A04", "A05", "A08", "A28", "A31"}
 MERGE_EVENTS = {"A40", "A18"}
 ID_CHANGE_EVENTS = {"A47", "A34"}
-RESCORE_EVENTS = {"A08", "A34"} | MERGE_EVENTS
+RESCORE_EVENTS = {"A08"} | MERGE_EVENTS | ID_CHANGE_EVENTS
 _EVENT_CODE = re.compile(r"[A-Z0-9]{1,8}")
 ACTOR = "adt"
 

@@ -297,3 +297,16 @@ def test_tls_settings_problems_are_reported_together(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot be loaded"):
         tls_context(tmp_path / "cert.pem", tmp_path / "key.pem")
     assert tls_context(None, None) is None
+
+
+def test_adt_listen_with_half_the_tls_settings_exits_2_naming_them(tmp_path: Path, monkeypatch, capsys) -> None:
+    from pipeline.cli import main
+
+    monkeypatch.setenv("PIPELINE_ADT_TLS_CERT", str(tmp_path / "cert.pem"))
+    assert main(["--home", str(tmp_path), "adt", "listen", "--port", "0"]) == 2
+    assert "adt_tls_key (PIPELINE_ADT_TLS_KEY)" in capsys.readouterr().err
+    monkeypatch.delenv("PIPELINE_ADT_TLS_CERT")
+    monkeypatch.setenv("PIPELINE_ADT_MAX_MESSAGE_BYTES", "0")
+    assert main(["--home", str(tmp_path), "adt", "listen", "--port", "0"]) == 2
+    assert "adt_max_message_bytes (PIPELINE_ADT_MAX_MESSAGE_BYTES): Value error, must be 1 or more" in \
+        capsys.readouterr().err
