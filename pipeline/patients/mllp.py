@@ -11,6 +11,8 @@ closed, never left hanging:
     more than `adt_max_connections` at once  the new connection is closed at once
     a failure inside the listener            NAK (AE, resend later); the connection stays
 `MllpFramer` turns bytes into frames and knows nothing of sockets, so it is tested and fuzzed alone.
+(The `hl7` package's MLLP reader is not used: over its limit it raises ValueError and drops its
+buffer in the middle of a message, so the rest arrives as a broken frame and the sender gets no answer.)
 With `adt_tls_cert` and `adt_tls_key` the listener speaks TLS (1.2 or newer); with
 `adt_tls_client_ca` it also requires a client certificate signed by that CA.
 """

@@ -88,7 +88,8 @@ def test_a34_merges_known_patients_and_renames_an_unknown_id(index) -> None:
     ("MRG|77777777^^^LOCAL^MR", "MRG-1 identifier not in the index"),
 ])
 def test_a47_without_a_known_prior_identifier_gets_a_nak(index, mrg: str, reason: str) -> None:
-    outcome = AdtProcessor(index).apply(msg("I9", "A47", "PID|1||20000001^^^LOCAL^MR||DOE^JANE", *([mrg] if mrg else [])))
+    text = msg("I9", "A47", "PID|1||20000001^^^LOCAL^MR||DOE^JANE", *([mrg] if mrg else []))
+    outcome = AdtProcessor(index).apply(text)
     assert outcome.code == "AE" and outcome.reason.startswith(reason) and "MSA|AE|I9" in outcome.ack
 
 

@@ -18,8 +18,9 @@ def _logged(message: str, args: dict, exc: BaseException | None = None) -> str:
 
 
 def test_a_success_line_keeps_the_task_and_drops_its_result() -> None:
+    result = "{'source': '/in/REID_BARBARA_19980510.png', 'patient_mrn': '75826275'}"
     line = _logged(LOG_SUCCESS, {"name": "pipeline.process_document", "id": "t1", "runtime": 1.5,
-                                 "return_value": "{'source': '/in/REID_BARBARA_19980510.png', 'patient_mrn': '75826275'}"})
+                                 "return_value": result})
     assert line.startswith("Task pipeline.process_document[t1] succeeded in 1.5s")
     assert "REID" not in line and "75826275" not in line
 
