@@ -195,17 +195,20 @@ async def serve(processor: AdtProcessor, host: str, port: int, config: ListenerC
     config = config or ListenerConfig()
     listener = _Listener(processor, config)
     server = await asyncio.start_server(listener.handle, host, port, ssl=config.tls)
-    async with server:
-        actual = server.sockets[0].getsockname()[1]
-        log.info("MLLP listener on %s:%d (%s, messages up to %d bytes, idle timeout %gs, %d connections)",
-                 host, actual, "TLS" if config.tls else "plain TCP", config.max_message_bytes,
-                 config.idle_timeout, config.max_connections)
-        if started:
-            started(actual)
-        if stop is None:
-            await server.serve_forever()
-        else:
-            await stop.wait()
+    try:
+        async with server:
+            actual = server.sockets[0].getsockname()[1]
+            log.info("MLLP listener on %s:%d (%s, messages up to %d bytes, idle timeout %gs, %d connections)",
+                     host, actual, "TLS" if config.tls else "plain TCP", config.max_message_bytes,
+                     config.idle_timeout, config.max_connections)
+            if started:
+                started(actual)
+            if stop is None:
+                await server.serve_forever()
+            else:
+                await stop.wait()
+    finally:
+        await listener.shutdown()
 
 
 class _Listener:
@@ -213,6 +216,15 @@ class _Listener:
         self.processor = processor
         self.config = config
         self.open = 0
+        self._conversations: dict[asyncio.Task, asyncio.StreamWriter] = {}
+
+    async def shutdown(self, grace: float = 30.0) -> None:
+        """Close every connection and let each finish the message it is applying (its answer is then
+        lost with the connection, and the sender resends it: a repeat of an applied one is a duplicate)."""
+        for writer in self._conversations.values():
+            writer.close()  # the conversation reads end of stream and returns
+        if self._conversations:
+            await asyncio.wait(list(self._conversations), timeout=grace)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = _peer(writer)
@@ -222,6 +234,9 @@ class _Listener:
             await _close(writer)
             return
         self.open += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._conversations[task] = writer
         try:
             await self._converse(reader, writer, peer)
         except (ConnectionError, ssl.SSLError) as exc:
@@ -231,6 +246,7 @@ class _Listener:
             log.debug("MLLP internal error", exc_info=True)
         finally:
             self.open -= 1
+            self._conversations.pop(task, None)  # type: ignore[arg-type]
             await _close(writer)
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:

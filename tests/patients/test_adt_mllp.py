@@ -322,3 +322,13 @@ def test_adt_listen_with_half_the_tls_settings_exits_2_naming_them(tmp_path: Pat
     assert main(["--home", str(tmp_path), "adt", "listen", "--port", "0"]) == 2
     assert "adt_max_message_bytes (PIPELINE_ADT_MAX_MESSAGE_BYTES): Value error, must be 1 or more" in \
         capsys.readouterr().err
+
+
+def test_stopping_closes_open_connections_cleanly(engine) -> None:
+    listener = Listener(engine, ListenerConfig()).start()
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=10) as sock:
+        sock.sendall(framed(msg("OPEN1")))
+        assert "MSA|AA|OPEN1" in read_answer(sock)
+        listener.stop()  # Ctrl-C with a sender still connected
+        assert closed_by_peer(sock)
+    assert listener.errors == []
