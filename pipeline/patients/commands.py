@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -223,8 +224,13 @@ def cmd_adt_listen(args: argparse.Namespace, settings) -> int:
     config = ListenerConfig.from_settings(settings)  # bad TLS files stop it here, exit 2
     processor = AdtProcessor(_engine(settings))
     print(f"listening for MLLP{' over TLS' if config.tls else ''} on {args.host}:{args.port}", file=sys.stderr)
-    try:
-        asyncio.run(serve(processor, args.host, args.port, config))
-    except KeyboardInterrupt:
-        return 130
+
+    async def listen() -> None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: open connections closed, none cut mid-message
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await serve(processor, args.host, args.port, config, stop=stop)
+
+    asyncio.run(listen())
+    log.info("MLLP listener stopped")
     return 0

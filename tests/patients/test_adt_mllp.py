@@ -332,3 +332,37 @@ def test_stopping_closes_open_connections_cleanly(engine) -> None:
         listener.stop()  # Ctrl-C with a sender still connected
         assert closed_by_peer(sock)
     assert listener.errors == []
+
+
+def test_adt_listen_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    listener = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--home", str(tmp_path), "adt", "listen",
+                                 "--port", str(port)], env=dict(os.environ), stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while (sock := _try_connect(port)) is None:
+            assert listener.poll() is None and time.monotonic() < deadline, "listener did not start"
+            time.sleep(0.1)  # polling interval
+        with sock:
+            sock.sendall(framed(msg("TERM1")))
+            assert "MSA|AA|TERM1" in read_answer(sock)
+            listener.send_signal(signal.SIGTERM)
+            assert closed_by_peer(sock)
+        _, err = listener.communicate(timeout=30)
+    finally:
+        listener.kill()
+    assert listener.returncode == 0 and "MLLP listener stopped" in err and "Traceback" not in err
+
+
+def _try_connect(port: int) -> socket.socket | None:
+    try:
+        return socket.create_connection(("127.0.0.1", port), timeout=10)
+    except ConnectionRefusedError:
+        return None
