@@ -74,34 +74,6 @@ class AdtOutcome:
         return self.code == "AA"
 
 
-@dataclass(frozen=True, slots=True)
-class MessageKey:
-    """What identifies a message: control ids are unique only per sending application and facility."""
-
-    application: str  # MSH-3, every component as sent
-    facility: str  # MSH-4
-    control_id: str  # MSH-10
-
-    @classmethod
-    def of(cls, message) -> MessageKey:
-        msh = message.segment("MSH")
-        return cls(_msh_field(msh, 3), _msh_field(msh, 4), _msh_field(msh, 10))
-
-    def where(self):
-        return (AdtMessage.sending_application == self.application, AdtMessage.sending_facility == self.facility,
-                AdtMessage.control_id == self.control_id)
-
-    def problem(self) -> str:
-        """Why the message log cannot keep this key ("" when it can)."""
-        if not self.control_id:
-            return "MSH-10 control id is empty"
-        if len(self.control_id) > CONTROL_ID_MAX:
-            return f"MSH-10 control id is longer than {CONTROL_ID_MAX} characters"
-        if len(self.application) > SENDER_MAX or len(self.facility) > SENDER_MAX:
-            return f"MSH-3 or MSH-4 is longer than {SENDER_MAX} characters"
-        return ""
-
-
 class AdtError(Exception):
     """An ADT message that cannot be applied; becomes an AE answer."""
 
@@ -259,6 +231,34 @@ class AdtProcessor:
 
     def _answer(self, message, outcome: AdtOutcome) -> AdtOutcome:
         return _replace(outcome, ack=make_ack(message, outcome.code, outcome.reason, control_id=outcome.control_id))
+
+
+@dataclass(frozen=True, slots=True)
+class MessageKey:
+    """What identifies a message: control ids are unique only per sending application and facility."""
+
+    application: str  # MSH-3, every component as sent
+    facility: str  # MSH-4
+    control_id: str  # MSH-10
+
+    @classmethod
+    def of(cls, message) -> MessageKey:
+        msh = message.segment("MSH")
+        return cls(_msh_field(msh, 3), _msh_field(msh, 4), _msh_field(msh, 10))
+
+    def where(self):
+        return (AdtMessage.sending_application == self.application, AdtMessage.sending_facility == self.facility,
+                AdtMessage.control_id == self.control_id)
+
+    def problem(self) -> str:
+        """Why the message log cannot keep this key ("" when it can)."""
+        if not self.control_id:
+            return "MSH-10 control id is empty"
+        if len(self.control_id) > CONTROL_ID_MAX:
+            return f"MSH-10 control id is longer than {CONTROL_ID_MAX} characters"
+        if len(self.application) > SENDER_MAX or len(self.facility) > SENDER_MAX:
+            return f"MSH-3 or MSH-4 is longer than {SENDER_MAX} characters"
+        return ""
 
 
 def _msh_field(msh, number: int) -> str:
