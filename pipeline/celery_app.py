@@ -8,6 +8,7 @@ shared folder) and the input paths. Nothing here is configured at import time: `
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Iterable, Iterator
@@ -63,13 +64,38 @@ def process_document(path: str) -> dict:
 
 def submit_and_wait(paths: Iterable[Path], settings: Settings) -> Iterator[ProcessResult]:
     configure(settings)
-    pending = [process_document.delay(str(Path(p).resolve())) for p in paths]
+    pending = [process_document.apply_async((str(path),), argsrepr=_argsrepr(path))
+               for path in (Path(p).resolve() for p in paths)]
     for async_result in pending:
         yield ProcessResult.from_json(async_result.get(timeout=RESULT_TIMEOUT_SECONDS))
 
 
+def _argsrepr(path: Path) -> str:
+    """What Celery shows of a task's arguments (events, monitors): a hash, as scanners name files after patients."""
+    return f"(path sha256 {hashlib.sha256(str(path).encode()).hexdigest()[:12]},)"
+
+
+class WithholdPatientData(logging.Filter):
+    """Celery logs each task's return value on success and the exception text on failure; ours name the
+    input file (scanners name files after patients) and the MRN. The document id is logged by the
+    orchestrator; the result itself stays in the result backend."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict):
+            args = dict(record.args)
+            if "return_value" in args:
+                args["return_value"] = "(result withheld from the log: it names the patient)"
+            if "exc" in args:
+                args["exc"] = type(record.exc_info[1]).__name__ if record.exc_info else "(withheld)"
+                if not logging.getLogger("pipeline").isEnabledFor(logging.DEBUG):
+                    record.exc_info, record.exc_text = None, None  # traceback only with debug logging
+            record.args = args
+        return True
+
+
 def run_worker(settings: Settings, *, concurrency: int | None = None) -> int:
     configure(settings)
+    logging.getLogger("celery.app.trace").addFilter(WithholdPatientData())
     argv = ["worker", "--pool=threads", f"--queues={settings.celery_queue}", f"--concurrency={concurrency or settings.worker_count}",
             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--hostname=pipeline@%h"]
     app.worker_main(argv)

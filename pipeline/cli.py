@@ -154,10 +154,13 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.ocr.doctor import tool_report
 
     report = tool_report(settings.ocr_languages)
+    warnings = _storage_warnings(settings)
     if args.json:
         for tool in report:
             print(json.dumps({"name": tool.name, "found": tool.found, "required": tool.required,
                               "version": tool.version, "minimum": tool.minimum, "install": tool.install}))
+        for warning in warnings:
+            print(json.dumps({"warning": warning}))
     else:
         for tool in report:
             mark = "ok     " if tool.found else ("MISSING" if tool.required else "absent ")
@@ -166,8 +169,18 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                 line += f"  install: {tool.install}"
             print(line)
         print(f"home: {settings.home.resolve()}  database: {_redact(settings.database)}")
+        for warning in warnings:
+            print(f"WARNING {warning}")
     missing = [tool for tool in report if tool.required and not tool.found]
     return MissingDependencyError.exit_code if missing else EXIT_OK
+
+
+def _storage_warnings(settings: Settings) -> list[str]:
+    if not settings.s3_bucket:
+        return []
+    from pipeline.store.s3 import encryption_warnings
+
+    return encryption_warnings(settings)
 
 
 def _redact(url: str) -> str:

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     s3_bucket: str | None = None  # set it to store objects in S3 instead of <home>/objects
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
-    s3_sse: str | None = None  # "AES256" or "aws:kms"
+    s3_sse: str = "AES256"  # server-side encryption of every object: "AES256", "aws:kms" or "none"
     s3_kms_key_id: str | None = None
     s3_object_lock_days: int | None = None  # S3 Object Lock (COMPLIANCE) retention per object; bucket needs lock on
 
@@ -84,9 +84,31 @@ class Settings(BaseSettings):
     match_review_threshold: float = 0.5
     match_runner_up_margin: float = 10.0  # log2 weight the best must lead the runner-up by
 
+    # --- ADT listener (MLLP) -------------------------------------------------------------------
+    adt_max_message_bytes: int = 1 << 20  # larger messages get a NAK (AR) with the reason; the connection stays
+    adt_idle_timeout: float = 300.0  # seconds without a byte before a connection is closed
+    adt_max_connections: int = 32  # connections beyond this are closed at once
+    adt_tls_cert: Path | None = None  # PEM certificate (chain): the listener speaks TLS when set
+    adt_tls_key: Path | None = None  # its PEM private key
+    adt_tls_client_ca: Path | None = None  # PEM CA bundle: when set, senders must present a certificate it signed
+
     # --- watcher -------------------------------------------------------------------------------
     watch_settle_seconds: float = 2.0  # a file must stop growing this long before it is read
     watch_poll_seconds: float = 0.5
+
+    @field_validator("adt_max_message_bytes", "adt_max_connections")
+    @classmethod
+    def _positive_int(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be 1 or more")
+        return value
+
+    @field_validator("adt_idle_timeout")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("must be more than 0 seconds")
+        return value
 
     @field_validator("workers")
     @classmethod

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -44,7 +45,7 @@ def register(subparsers) -> None:
 
     adt = subparsers.add_parser("adt", help="HL7 v2 ADT feed")
     adt_sub = adt.add_subparsers(dest="adt_command", required=True)
-    listen = adt_sub.add_parser("listen", help="MLLP listener answering ACK/NAK")
+    listen = adt_sub.add_parser("listen", help="MLLP listener answering ACK/NAK (TLS, limits: PIPELINE_ADT_* settings)")
     listen.add_argument("--host", default="127.0.0.1")
     listen.add_argument("--port", type=int, default=2575)
     listen.set_defaults(handler=cmd_adt_listen)
@@ -201,12 +202,19 @@ def cmd_adt_apply(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_adt_listen(args: argparse.Namespace, settings) -> int:
-    from pipeline.patients.adt import AdtProcessor, serve
+    from pipeline.patients.adt import AdtProcessor
+    from pipeline.patients.mllp import ListenerConfig, serve
 
+    config = ListenerConfig.from_settings(settings)  # bad TLS files stop it here, exit 2
     processor = AdtProcessor(_engine(settings))
-    print(f"listening for MLLP on {args.host}:{args.port}", file=sys.stderr)
-    try:
-        asyncio.run(serve(processor, args.host, args.port))
-    except KeyboardInterrupt:
-        return 130
+    print(f"listening for MLLP{' over TLS' if config.tls else ''} on {args.host}:{args.port}", file=sys.stderr)
+
+    async def listen() -> None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: open connections closed, none cut mid-message
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await serve(processor, args.host, args.port, config, stop=stop)
+
+    asyncio.run(listen())
+    log.info("MLLP listener stopped")
     return 0

@@ -191,12 +191,17 @@ def _import_fhir(path: Path, engine: Engine) -> ImportReport:
     from pydantic import ValidationError
 
     report = ImportReport()
-    text = path.read_text(encoding="utf-8-sig")
-    resources: list[tuple[str, dict]] = []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PatientIndexError(f"{path}: not UTF-8 text (byte {exc.start})", hint="export the file as UTF-8") from exc
+    resources: list[tuple[str, object]] = []
     try:
         first = json.loads(text)
         if first.get("resourceType") == "Bundle":
-            resources = [(f"entry {i + 1}", e.get("resource") or {}) for i, e in enumerate(first.get("entry") or [])]
+            entries = first.get("entry") or []
+            resources = [(f"entry {i + 1}", e.get("resource") if isinstance(e, dict) else e)
+                         for i, e in enumerate(entries if isinstance(entries, list) else [entries])]
         else:
             resources = [("resource 1", first)]
     except json.JSONDecodeError:
@@ -211,6 +216,9 @@ def _import_fhir(path: Path, engine: Engine) -> ImportReport:
 
     records = []
     for where, data in resources:
+        if not isinstance(data, dict):
+            report.reject(f"{where}: not a FHIR resource (a JSON object); skipped")
+            continue
         if data.get("resourceType") != "Patient":
             report.reject(f"{where}: a {data.get('resourceType')!r} resource, not a Patient; skipped")
             continue

@@ -18,6 +18,7 @@ from pipeline.patients.tables import (
     DEFAULT_AUTHORITY,
     ID_ACTIVE,
     ID_MERGED,
+    ID_REPLACED,
     MRN_TYPE,
     NAME_ALIAS,
     NAME_OFFICIAL,
@@ -253,6 +254,31 @@ def merge(conn: Connection, old_id: int, new_id: int) -> None:
     conn.execute(update(Patient).where(Patient.id == new_id).values(updated_at=now))
     # patients merged earlier into old_id now point at the survivor too
     conn.execute(update(Patient).where(Patient.merged_into_id == old_id).values(merged_into_id=new_id))
+
+
+def change_identifier(conn: Connection, pid: int, old_value: str, new: tuple[str, str, str]) -> bool:
+    """ADT A47: the patient's identifier `old_value` is replaced by `new` (value, authority, type).
+    The old one stays (status replaced) so paper carrying it still finds the patient. False when
+    the change was made before (the new identifier is the patient's and no old one is active)."""
+    write_lock(conn)
+    value, authority, type_code = new
+    current = conn.execute(select(Identifier.id, Identifier.status).where(
+        Identifier.value == value, Identifier.authority == authority, Identifier.type_code == type_code)).first()
+    old_rows = [row.id for row in conn.execute(select(Identifier.id).where(
+        Identifier.patient_id == pid, Identifier.value == normalize.identifier(old_value),
+        Identifier.status == ID_ACTIVE))
+        if current is None or row.id != current.id]
+    if current is not None and not old_rows and current.status == ID_ACTIVE:
+        return False
+    if old_rows:
+        conn.execute(update(Identifier).where(Identifier.id.in_(old_rows)).values(status=ID_REPLACED))
+    if current is None:
+        conn.execute(insert(Identifier).values(patient_id=pid, value=value, authority=authority,
+                                               type_code=type_code, status=ID_ACTIVE))
+    else:
+        conn.execute(update(Identifier).where(Identifier.id == current.id).values(status=ID_ACTIVE))
+    conn.execute(update(Patient).where(Patient.id == pid).values(updated_at=_now()))
+    return True
 
 
 def resolve(conn: Connection, value: str, type_code: str | None = None) -> int | None:

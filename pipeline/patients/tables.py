@@ -6,7 +6,8 @@
     addresses       normalised line, city, state, postcode
     phones          digits only (last 10)
     encounters      A01 admit .. A03 discharge, by visit number
-    adt_messages    every ADT message seen, keyed by MSH-10 so a repeat is applied once
+    adt_messages    every ADT message seen, keyed by (MSH-3 sending application, MSH-4 sending facility,
+                    MSH-10 control id) so a repeat is applied once (control ids are unique per sender only)
 
 Blocking lookups use the indexes: identifiers (value, authority, type_code), names (family_key, given_key, birth_date:
 the patient's birth date is copied onto each name so a name + birth-year lookup reads one index),
@@ -35,6 +36,7 @@ from pipeline.store.database import Base
 #: Identifier status: an id merged into another patient still resolves to the survivor.
 ID_ACTIVE = "active"
 ID_MERGED = "merged"
+ID_REPLACED = "replaced"  # changed by an A47 / A34; still resolves to its patient (old paper carries it)
 
 #: Name use (HL7 v2 PID-5.7 / FHIR HumanName.use, reduced).
 NAME_OFFICIAL = "official"
@@ -129,13 +131,23 @@ class Encounter(Base):
     discharged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+#: Longest MSH-3 / MSH-4 (HL7 HD) and MSH-10 the message log keeps; longer ones are refused (AR).
+SENDER_MAX = 227
+CONTROL_ID_MAX = 64
+
+
 class AdtMessage(Base):
     __tablename__ = "adt_messages"
+    __table_args__ = (
+        UniqueConstraint("sending_application", "sending_facility", "control_id",
+                         name="uq_adt_messages_sender_control_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    control_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)  # MSH-10
+    control_id: Mapped[str] = mapped_column(String(CONTROL_ID_MAX), nullable=False)  # MSH-10
     event: Mapped[str] = mapped_column(String(8), nullable=False)  # e.g. A08
-    sending_facility: Mapped[str | None] = mapped_column(String(100))
+    sending_application: Mapped[str] = mapped_column(String(SENDER_MAX), nullable=False)  # MSH-3, all components
+    sending_facility: Mapped[str] = mapped_column(String(SENDER_MAX), nullable=False)  # MSH-4, all components
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     status: Mapped[str] = mapped_column(String(10), nullable=False)  # applied | rejected
     detail: Mapped[str | None] = mapped_column(Text)  # PHI-free reason when rejected

@@ -48,7 +48,7 @@ def open_store(settings: Settings) -> ObjectStore:
         from pipeline.store.s3 import S3Store
 
         return S3Store.from_settings(settings)
-    if settings.s3_sse or settings.s3_kms_key_id or settings.s3_endpoint_url:
+    if "s3_sse" in settings.model_fields_set or settings.s3_kms_key_id or settings.s3_endpoint_url:
         raise ConfigurationError("PIPELINE_S3_SSE / _KMS_KEY_ID / _ENDPOINT_URL are set but PIPELINE_S3_BUCKET "
                                  "is not; set the bucket or unset them")
     return LocalStore(settings.objects_dir)

@@ -3,7 +3,9 @@
 Each put sends the object's SHA-256 (`ChecksumSHA256`, so the server rejects bytes damaged in
 transit) and keeps the hex digest in the object's metadata; each get asks for the checksum back and
 verifies the bytes. Puts are conditional (`If-None-Match: *`) so nothing is ever overwritten, even
-by a racing writer. Server-side encryption: `AES256`, or `aws:kms` with a key id. With
+by a racing writer. Every object (documents, review copies, journal) is encrypted at rest by the
+server: `AES256` (SSE-S3) by default, `aws:kms` (SSE-KMS, with a key id or the account's default
+key), or `none` only for an S3-compatible store that refuses SSE (`pipeline doctor` warns). With
 `object_lock_days`, each object is put under S3 Object Lock in COMPLIANCE mode for that long
 (the bucket must have been created with Object Lock, which also turns versioning on), so not even
 an administrator can delete or overwrite a filed document before then.
@@ -31,18 +33,19 @@ from pipeline.store.objects import _same_or_refuse, check_key, sha256_of
 
 log = logging.getLogger(__name__)
 
-SSE_MODES = ("AES256", "aws:kms")
+SSE_AES256, SSE_KMS, SSE_NONE = "AES256", "aws:kms", "none"
+SSE_MODES = (SSE_AES256, SSE_KMS, SSE_NONE)
 META_SHA256 = "sha256"  # x-amz-meta-sha256: hex digest, what the manifest records
 
 
 class S3Store:
     def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str | None = None,
-                 sse: str | None = None, kms_key_id: str | None = None, object_lock_days: int | None = None,
+                 sse: str = SSE_AES256, kms_key_id: str | None = None, object_lock_days: int | None = None,
                  client: Any = None) -> None:
         problems = []
-        if sse is not None and sse not in SSE_MODES:
+        if sse not in SSE_MODES:
             problems.append(f"s3_sse (PIPELINE_S3_SSE): {sse!r} is not one of {', '.join(SSE_MODES)}")
-        if kms_key_id and sse != "aws:kms":
+        if kms_key_id and sse != SSE_KMS:
             problems.append("s3_kms_key_id (PIPELINE_S3_KMS_KEY_ID) needs PIPELINE_S3_SSE=aws:kms")
         if object_lock_days is not None and object_lock_days < 1:
             problems.append("s3_object_lock_days (PIPELINE_S3_OBJECT_LOCK_DAYS): must be 1 or more "
@@ -79,7 +82,7 @@ class S3Store:
         if existing is not None:
             return _same_or_refuse(key, existing, sha256, self)
         extra: dict[str, Any] = {}
-        if self.sse:
+        if self.sse != SSE_NONE:
             extra["ServerSideEncryption"] = self.sse
         if self.kms_key_id:
             extra["SSEKMSKeyId"] = self.kms_key_id
@@ -167,8 +170,23 @@ class S3Store:
         hint = {"NoSuchBucket": "create the bucket or fix PIPELINE_S3_BUCKET",
                 "AccessDenied": "check the credentials and the bucket policy",
                 "InvalidRequest": "Object Lock needs a bucket created with Object Lock enabled",
+                "NotImplemented": _SSE_REFUSED, "InvalidArgument": _SSE_REFUSED,
+                "InvalidEncryptionAlgorithmError": _SSE_REFUSED, "KMS.NotFoundException": _SSE_REFUSED,
                 "NoSuchKey": "run `pipeline audit`"}.get(code, "check PIPELINE_S3_ENDPOINT_URL and that the service is up")
         return StorageError(f"S3 {verb} s3://{self.bucket}/{key} failed ({code})", hint=hint)
+
+
+_SSE_REFUSED = ("if the store refuses server-side encryption, set PIPELINE_S3_SSE to one it supports "
+                "(AES256, aws:kms) or, only where the disks under it are encrypted, none")
+
+
+def encryption_warnings(settings: Settings) -> list[str]:
+    """For `pipeline doctor`: what about encryption at rest needs a person's attention."""
+    if not settings.s3_bucket or settings.s3_sse != SSE_NONE:
+        return []
+    return [f"S3 objects in s3://{settings.s3_bucket} are written WITHOUT server-side encryption "
+            "(PIPELINE_S3_SSE=none): make sure the store encrypts its disks, or set PIPELINE_S3_SSE=AES256 "
+            "or aws:kms if it supports them"]
 
 
 def _code(exc: ClientError) -> str:

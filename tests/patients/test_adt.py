@@ -1,16 +1,13 @@
-"""HL7 v2 ADT: inserts, updates, discharges, merges, duplicates, and the MLLP listener on a real socket."""
+"""HL7 v2 ADT: inserts, updates, discharges, merges, duplicates (the listener: test_adt_mllp.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
-from pipeline.patients.adt import AdtProcessor, serve
+from pipeline.patients.adt import AdtProcessor
 from pipeline.patients.index import resolve
 from pipeline.patients.tables import AdtMessage, Encounter, Identifier, Name, Patient
 from pipeline.records import DocumentIdentifiers
@@ -102,49 +99,6 @@ def test_a08_rescores_review_items_of_that_patient(index, file_for) -> None:
     assert item.candidates[0].mrn == "10000001" and item.candidates[0].probability > 0.99
     assert item.status == "open"  # only a clerk files a queued document
     assert item.match_reasons[0].startswith("matched on")  # the new match's reasons
-
-
-@pytest.mark.integration
-def test_mllp_listener_answers_ack_and_nak_on_a_real_socket(engine) -> None:
-    ports: list[int] = []
-    ready = threading.Event()
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-
-        def started(port: int) -> None:
-            ports.append(port)
-            ready.set()
-
-        loop.run_until_complete(serve(AdtProcessor(engine), "127.0.0.1", 0, started=started, stop=stop))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(10), "listener did not start"
-    try:
-        with socket.create_connection(("127.0.0.1", ports[0]), timeout=10) as sock:
-            answers = []
-            for text in (msg("S1", "A04", PID_NEW), "garbage"):
-                sock.sendall(b"\x0b" + text.encode() + b"\x1c\x0d")
-                answers.append(_read_block(sock))
-        assert answers[0].startswith("MSH|") and "MSA|AA|S1" in answers[0]
-        assert "MSA|AR" in answers[1] and "cannot be parsed" in answers[1]
-        with engine.connect() as conn:
-            assert resolve(conn, "30000001") is not None
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-
-
-def _read_block(sock: socket.socket) -> str:
-    data = b""
-    while not data.endswith(b"\x1c\x0d"):
-        chunk = sock.recv(4096)
-        assert chunk, "connection closed before the ACK"
-        data += chunk
-    return data.strip(b"\x0b\x1c\x0d").decode()
 
 
 def test_a_busy_index_gets_a_nak_and_the_resend_is_applied(db_url: str, engine) -> None:

@@ -15,6 +15,8 @@ from pipeline.settings import Settings
 from pipeline.store.objects import open_store
 from pipeline.store.s3 import S3Store
 
+from .conftest import RECEIVED
+
 pytestmark = pytest.mark.integration
 
 
@@ -125,3 +127,64 @@ def test_object_lock_keeps_objects_from_being_deleted(moto_endpoint: str) -> Non
     assert store.get("patients/6/consent/2025/d.pdf") == b"kept for six years"
     with pytest.raises(ConfigurationError, match="2190"):
         S3Store("locked-records", object_lock_days=0)
+
+
+def _encryption(raw, bucket: str) -> dict[str, str | None]:
+    keys = [o["Key"] for page in raw.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", ())]
+    return {key: raw.head_object(Bucket=bucket, Key=key).get("ServerSideEncryption") for key in keys}
+
+
+def test_every_object_is_encrypted_at_rest_by_default(moto_endpoint: str, bucket: str, sqlite_url: str,
+                                                      tmp_path: Path, make_filing) -> None:
+    """Documents, review copies, quarantined inputs and the journal all carry SSE AES256 with no setting."""
+    from pipeline.records import Rejection
+    from pipeline.store.database import make_engine
+    from pipeline.store.filing import file_document, quarantine
+    from pipeline.store.manifest import Manifest
+
+    store = open_store(Settings(home=tmp_path, s3_bucket=bucket, s3_endpoint_url=moto_endpoint,
+                                s3_region="us-east-1"))
+    manifest = Manifest(make_engine(sqlite_url), store=store)
+    file_document(store=store, manifest=manifest, **make_filing().kwargs())
+    file_document(store=store, manifest=manifest, **make_filing(filed=False).kwargs())
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"not a pdf")
+    quarantine(store=store, manifest=manifest, source=bad, sha256=None, received_at=RECEIVED,
+               rejection=Rejection(bad, "bad.pdf: not a PDF", "CorruptFileError"))
+    manifest.flush_journal(store)
+    encryption = _encryption(_raw(moto_endpoint), bucket)
+    assert {key.split("/")[0] for key in encryption} == {"patients", "originals", "review", "quarantine", "manifest"}
+    assert set(encryption.values()) == {"AES256"}, encryption
+
+
+def test_sse_none_writes_plain_objects_and_doctor_warns(moto_endpoint: str, bucket: str, tmp_path: Path,
+                                                       monkeypatch, capsys) -> None:
+    from pipeline.cli import main
+
+    settings = Settings(home=tmp_path, s3_bucket=bucket, s3_endpoint_url=moto_endpoint, s3_region="us-east-1",
+                        s3_sse="none")
+    open_store(settings).put("manifest/x.ndjson", b"{}\n", "application/x-ndjson")
+    assert _encryption(_raw(moto_endpoint), bucket) == {"manifest/x.ndjson": None}
+    for name, value in {"PIPELINE_S3_BUCKET": bucket, "PIPELINE_S3_ENDPOINT_URL": moto_endpoint,
+                        "PIPELINE_S3_SSE": "none"}.items():
+        monkeypatch.setenv(name, value)
+    main(["--home", str(tmp_path), "doctor"])
+    assert "WARNING S3 objects in s3://" in capsys.readouterr().out
+    monkeypatch.setenv("PIPELINE_S3_SSE", "AES256")
+    main(["--home", str(tmp_path), "doctor", "--json"])
+    assert '"warning"' not in capsys.readouterr().out
+
+
+def test_kms_without_a_key_id_uses_the_default_key(moto_endpoint: str, bucket: str) -> None:
+    store = S3Store(bucket, endpoint_url=moto_endpoint, region="us-east-1", sse="aws:kms")
+    store.put("patients/8/x/2025/d.pdf", b"kms default", "application/pdf")
+    assert _encryption(_raw(moto_endpoint), bucket) == {"patients/8/x/2025/d.pdf": "aws:kms"}
+
+
+def test_sse_setting_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="not one of AES256, aws:kms, none"):
+        S3Store("b", sse="aes256")
+    with pytest.raises(ConfigurationError, match="PIPELINE_S3_BUCKET is not"):
+        open_store(Settings(home=tmp_path, s3_sse="none"))
+    assert Settings(home=tmp_path).s3_sse == "AES256"

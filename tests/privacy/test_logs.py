@@ -1,0 +1,204 @@
+"""No patient name, birth date or MRN in any log line at the default level, on every path a user runs.
+
+Scanners often name files after the patient, so every input here is named
+`<FAMILY>_<GIVEN>_<birth date>_<MRN>.<ext>` after the (generated) patient it belongs to, and the
+logs (stderr of the real commands, the whole output of the Celery worker) are searched for each of
+those values. stdout of `process` / `watch` is the machine output the user asked for (it carries the
+MRN a document was filed to) and is not a log.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+PATIENTS = {row["mrn"]: row for row in csv.DictReader((SAMPLES / "patients.csv").open(encoding="utf-8"))}
+#: sample scan -> the patient it is about (samples/expected.csv truth_mrn): one filed, one left for review
+GOOD_INPUTS = {"scans/progress_note.png": "75826275", "scans/lab_report_mrn_only.png": "97490116"}
+BAD_INPUT = {"bad/notes_not_a_pdf.pdf": "58162164"}
+CLI = [sys.executable, "-m", "pipeline.cli"]
+
+
+def named_after_patients(folder: Path, inputs: dict[str, str]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for sample, mrn in inputs.items():
+        p = PATIENTS[mrn]
+        target = folder / f"{p['family_name']}_{p['given_name']}_{p['birth_date']}_{mrn}{Path(sample).suffix}"
+        shutil.copy(SAMPLES / sample, target)
+        paths.append(target)
+    return paths
+
+
+def patient_values(mrns) -> dict[str, re.Pattern]:
+    """Each name, birth date (ISO, HL7, US) and MRN of these patients, as a pattern to search logs with."""
+    values = {}
+    for mrn in mrns:
+        p = PATIENTS[mrn]
+        year, month, day = p["birth_date"].split("-")
+        for value in (p["family_name"], p["given_name"], mrn, p["birth_date"], f"{year}{month}{day}",
+                      f"{month}/{day}/{year}"):
+            values[value] = re.compile(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", re.IGNORECASE)
+    return values
+
+
+def leaks(log: str, values: dict[str, re.Pattern]) -> list[str]:
+    return [f"{value!r} in: {line}" for line in log.splitlines() for value, pattern in values.items()
+            if pattern.search(line)]
+
+
+def run(*args: str, home: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, "--home", str(home), *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, check=check)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A home folder whose patient index holds the sample patients (loaded in-process: quicker)."""
+    from pipeline.patients.importer import import_file
+    from pipeline.store.database import make_engine, migrate
+
+    home = tmp_path / "home"
+    home.mkdir()
+    url = f"sqlite:///{home / 'manifest.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    assert import_file(SAMPLES / "patients.csv", engine).imported == len(PATIENTS)
+    engine.dispose()
+    return home
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)  # polling interval, not a wait for an event
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def test_embedded_process_logs_no_patient_data(home: Path, tmp_path: Path) -> None:
+    inputs = named_after_patients(tmp_path / "scans", GOOD_INPUTS)
+    done = run("process", "--json", *map(str, inputs), home=home)
+    assert '"status": "filed"' in done.stdout and '"status": "needs_review"' in done.stdout
+    assert "processed 2 documents" in done.stderr  # the log is there, at the default level
+    assert leaks(done.stderr, patient_values(GOOD_INPUTS.values())) == []
+
+
+@pytest.mark.xfail(strict=True, reason="a rejected input's file name is logged at INFO/WARNING by "
+                   "pipeline/ingest/intake.py ('rejected <name>'), pipeline/store/filing.py ('quarantined ... as "
+                   "<key with the name>') and pipeline/orchestrator.py ('rejected <name>'): log the SHA-256 "
+                   "prefix instead")
+def test_a_rejected_input_logs_no_patient_data(home: Path, tmp_path: Path) -> None:
+    inputs = named_after_patients(tmp_path / "bad", BAD_INPUT)
+    done = run("process", "--json", *map(str, inputs), home=home)
+    assert '"status": "rejected"' in done.stdout
+    assert leaks(done.stderr, patient_values(BAD_INPUT.values())) == []
+
+
+@pytest.mark.xfail(strict=True, reason="pipeline/ingest/watcher.py logs 'inbox: handling <file name>' at INFO: "
+                   "log a hash of the name instead")
+def test_watch_logs_no_patient_data(home: Path, tmp_path: Path) -> None:
+    inbox = home / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PIPELINE_WATCH_SETTLE_SECONDS": "0.3", "PIPELINE_WATCH_POLL_SECONDS": "0.1"}
+    watcher = subprocess.Popen([*CLI, "--home", str(home), "watch", "--json"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for path in named_after_patients(tmp_path / "drop", GOOD_INPUTS):
+            shutil.move(path, inbox / path.name)
+        wait_until(lambda: not any(inbox.iterdir()), 180, "the inbox to empty")
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        out, err = watcher.communicate(timeout=60)
+    assert out.count('"status"') == 2
+    assert leaks(err, patient_values(GOOD_INPUTS.values())) == []
+
+
+def test_adt_listener_logs_no_patient_data(home: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    listener = subprocess.Popen([*CLI, "--home", str(home), "adt", "listen", "--port", str(port)],
+                                env={**os.environ, "PIPELINE_ADT_MAX_MESSAGE_BYTES": "4096"},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    new, other = "61000001", "75826275"
+    family, given = "QUINTERO", "ROSALIND"
+    hl7 = [
+        f"PID|1||{new}^^^LOCAL^MR||{family}^{given}||19710304|F|||4 Elm St^^Salem^MA^01970",  # A04 new
+        f"PID|1||{new}^^^LOCAL^MR||{family}^{given}^M||19710304|F",  # A08 update
+        f"PID|1||62000001^^^LOCAL^MR||{family}^{given}||19710304|F\rMRG|{new}^^^LOCAL^MR",  # A47 id change
+        f"PID|1||{other}^^^LOCAL^MR||{family}^{given}||1971-03-04|F",  # A08 with a bad birth date: AE
+        f"PID|1||{other}^^^LOCAL^MR||{family}^{given}||19710304|F\rNTE|1||{'x' * 5000}",  # too large: AR
+    ]
+    events = ["A04", "A08", "A47", "A08", "A08"]
+    answers = []
+    try:
+        _wait_for_port(port, listener)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            for n, (event, pid) in enumerate(zip(events, hl7, strict=True)):
+                text = f"MSH|^~\\&|ADT|HOSP|PIPE|HIM|20260301120000||ADT^{event}|P{n}|P|2.5\rEVN|{event}|2026\r{pid}"
+                sock.sendall(b"\x0b" + text.encode() + b"\x1c\x0d")
+                answers.append(_read_block(sock))
+    finally:
+        listener.send_signal(signal.SIGINT)
+        _, err = listener.communicate(timeout=30)
+    assert [a.split("MSA|")[1][:2] for a in answers] == ["AA", "AA", "AA", "AE", "AR"]
+    assert "ADT A47 P2: AA" in err  # every message was logged, at the default level
+    values = patient_values([other])
+    values.update({v: re.compile(re.escape(v), re.IGNORECASE) for v in (family, given, new, "62000001", "19710304")})
+    assert leaks(err, values) == []
+
+
+def _wait_for_port(port: int, process: subprocess.Popen) -> None:
+    def up() -> bool:
+        assert process.poll() is None, process.communicate()[1]
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+    wait_until(up, 60, "the MLLP listener")
+
+
+def _read_block(sock: socket.socket) -> str:
+    data = b""
+    while not data.endswith(b"\x1c\x0d"):
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed before the answer"
+        data += chunk
+    return data.decode()
+
+
+def test_celery_worker_logs_no_patient_data(home: Path, tmp_path: Path, redis_url: str) -> None:
+    env = {"PIPELINE_CELERY_BROKER_URL": redis_url, "PIPELINE_CELERY_QUEUE": f"privacy-{uuid.uuid4().hex[:10]}",
+           "PIPELINE_WORKERS": "1"}
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log_file:
+        worker = subprocess.Popen([*CLI, "--home", str(home), "worker", "--concurrency", "1"],
+                                  env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            inputs = named_after_patients(tmp_path / "scans", GOOD_INPUTS)
+            done = run("process", "--json", *map(str, inputs), home=home,
+                       env={**env, "PIPELINE_WORKER_MODE": "celery"})
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    assert '"status": "filed"' in done.stdout and '"status": "needs_review"' in done.stdout
+    log = log_path.read_text()
+    assert leaks(log + done.stderr, patient_values(GOOD_INPUTS.values())) == []
+    assert log.count("succeeded in") == 2 and "result withheld from the log" in log  # the lines are there
