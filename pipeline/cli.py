@@ -26,6 +26,7 @@ log = logging.getLogger("pipeline")
 
 #: stage modules that add their own sub-commands, in the order `--help` lists them
 STAGE_COMMANDS = (
+    "pipeline.ingest.commands",
     "pipeline.patients.commands",
     "pipeline.ocr.commands",
     "pipeline.classify.commands",
