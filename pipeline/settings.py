@@ -25,7 +25,7 @@ DEFAULT_HOME = Path("var")
 CONFIG_FILE_NAME = "pipeline.toml"
 DEFAULT_MAX_INPUT_BYTES = 2_000_000_000  # one input file; larger ones are rejected before they are read
 DEFAULT_SPLIT_PATCH_CODES = "T"  # patch codes that separate documents in a batch
-DEFAULT_BLANK_MAX_INK = 0.0004  # ink share below which a page is blank (benchmarks/ingest_blank.py)
+DEFAULT_BLANK_MAX_INK = 0.00001  # ink share below which a page is blank (benchmarks/ingest_split.py)
 
 
 class OcrMode(StrEnum):

@@ -8,7 +8,7 @@ do not count), then only ink in connected marks of at least `MIN_MARK_IN2` squar
 (dust, toner specks and salt-and-pepper noise are smaller). `ink_share` is that ink over the
 inner area. A page number, a stamp or a signature is a mark: such a page is kept.
 
-`benchmarks/ingest_blank.py` measures the rule on generated pages (blank with scanner noise,
+`benchmarks/ingest_split.py` measures the rule on generated pages (blank with scanner noise,
 near-blank with a page number or a stamp, text pages) and `docs/benchmarks.md` gives the
 confusion matrix the default threshold (`settings.DEFAULT_BLANK_MAX_INK`) was set from.
 """
@@ -24,7 +24,7 @@ from pipeline.ingest.pageimage import working_grey
 WORK_DPI = 150
 BORDER_IN = 0.3
 MIN_MARK_IN2 = 0.0006  # about a 0.025 in square: larger than a speck, smaller than a printed digit
-INK_LEVEL = 0.5  # darker than this share of the paper's grey is ink
+INK_LEVEL = 0.7  # darker than this share of the paper's grey is ink (faded toner stays in, bleed-through out)
 
 
 def ink_share(image: Image.Image) -> float:

@@ -5,8 +5,8 @@
     claim.release()                     # a file still there goes back where it came from
 
 The area (`<inbox>/.processing/` for the watcher: hidden, so walks skip it, and on the inbox's
-file system, so the rename is atomic) holds one folder per claim with the file and a `.claim`
-file. The `.claim` file is locked (flock) for as long as the claim is held; the kernel drops the
+file system, so the rename is atomic; removed again when idle) holds one folder per claim with
+the file and a `.claim` file. The `.claim` file is locked (flock) for as long as the claim is held; the kernel drops the
 lock when its process dies, even by `kill -9`. `stale(area)` takes over the claims whose owner
 died: a restart finds what was in flight and hands it on again (the pipeline's SHA-256 duplicate
 check makes a second pass over an already-filed document a `duplicate`, never a second copy).
@@ -61,6 +61,8 @@ class Claim:
                     leftover.unlink()
             (self.folder / CLAIM_FILE).unlink(missing_ok=True)
             self.folder.rmdir()
+            with contextlib.suppress(OSError):  # the area goes when idle: an empty inbox looks empty
+                self.folder.parent.rmdir()
         finally:
             os.close(self._lock)
         return back
@@ -81,7 +83,13 @@ def take(path: Path, area: Path) -> Claim | None:
     not a regular file. `area` must be on the same file system as `path`."""
     path = Path(path)
     folder = area / f"{os.getpid()}-{secrets.token_hex(6)}"
-    folder.mkdir(parents=True)
+    for attempt in range(5):
+        try:
+            folder.mkdir(parents=True)
+            break
+        except FileNotFoundError:  # another claimer removed the idle area between our two mkdirs
+            if attempt == 4:
+                raise
     lock = _lock_new(folder, path)
     target = folder / path.name
     try:
