@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.classify.types import load_types
 from pipeline.ingest.coversheet import CoverLabel, render_cover_sheet
 from pipeline.ingest.patchcode import draw_patch
 from pipeline.records import CoverSheet, PageKind
@@ -73,7 +72,6 @@ def batch_pages(
     if unknown or not separations:
         raise ValueError(f"separations must be some of {SEPARATIONS}, got {list(separations)}")
     rng = random.Random(seed)
-    loinc = {t.key: t.loinc for t in load_types()}
     images: list[Image.Image] = []
     kinds: list[PageKind] = []
     found: list[BatchDocument] = []
@@ -87,7 +85,7 @@ def batch_pages(
 
     for number in range(documents):
         patient = rng.choice(list(patients))
-        doc_type = rng.choice([t for t in DOCUMENT_TYPES if t in loinc])
+        doc_type = rng.choice(DOCUMENT_TYPES)
         separation = separations[number % len(separations)]
         cover = None
         kept: list[int] = []
@@ -97,9 +95,9 @@ def batch_pages(
             sheet(_barcode_sheet(dpi, degrade, rng), PageKind.SEPARATOR)
         else:
             service = date(rng.randint(2012, 2025), rng.randint(1, 12), rng.randint(1, 28))
-            cover = CoverSheet(patient.mrn, loinc[doc_type], service)
+            cover = CoverSheet(patient.mrn, doc_type, service)  # the type key: synth sits below classify
             label = CoverLabel(patient.mrn, patient.family_name, patient.given_name, patient.birth_date,
-                               loinc[doc_type], doc_type.replace("_", " "), service)
+                               doc_type, doc_type.replace("_", " "), service)
             kept.append(len(images) + 1)
             sheet(_scanned(render_cover_sheet(label), dpi, rng), PageKind.COVER)
         for page in _document_pages(patient, doc_type, rng, dpi, degrade, max_pages):
