@@ -2,7 +2,7 @@
 
     ink_share(image) -> float      is_blank(image, max_ink) -> bool
 
-The measure: the page at about 150 dpi, a 0.3 in border cut off (scanner edges, lid shadow), ink
+The measure: the page at about 100 dpi, a 0.3 in border cut off (scanner edges, lid shadow), ink
 = pixels darker than half the paper's grey (so bleed-through from the other side and grey noise
 do not count), then only ink in connected marks of at least `MIN_MARK_IN2` square inches
 (dust, toner specks and salt-and-pepper noise are smaller). `ink_share` is that ink over the
@@ -19,9 +19,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from pipeline.ingest.pageimage import working_grey
+from pipeline.ingest.pageimage import WORK_DPI, grey_level, working_grey
 
-WORK_DPI = 150
 BORDER_IN = 0.3
 MIN_MARK_IN2 = 0.0006  # about a 0.025 in square: larger than a speck, smaller than a printed digit
 INK_LEVEL = 0.7  # darker than this share of the paper's grey is ink (faded toner stays in, bleed-through out)
@@ -30,19 +29,21 @@ INK_LEVEL = 0.7  # darker than this share of the paper's grey is ink (faded tone
 def ink_share(image: Image.Image) -> float:
     """The share of the page's inner area covered by marks (0 for a clean blank page)."""
     grey, dpi = working_grey(image, WORK_DPI)
-    pixels = np.asarray(grey)
+    return ink_share_in(np.asarray(grey), dpi)
+
+
+def ink_share_in(pixels: np.ndarray, dpi: float) -> float:
+    """`ink_share` on 8-bit grey pixels at `dpi` (about WORK_DPI; see pageimage.working_grey)."""
     border = round(BORDER_IN * dpi)
     inner = pixels[border : pixels.shape[0] - border, border : pixels.shape[1] - border]
     if inner.size == 0:
         return 0.0
-    paper = float(np.percentile(inner, 75))
-    ink = inner < paper * INK_LEVEL
+    ink = inner < grey_level(inner, 75) * INK_LEVEL
     if not ink.any():
         return 0.0
     labels, count = ndimage.label(ink)
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    min_pixels = MIN_MARK_IN2 * dpi * dpi
-    return float(sizes[sizes >= min_pixels].sum()) / inner.size
+    return float(sizes[sizes >= MIN_MARK_IN2 * dpi * dpi].sum()) / inner.size
 
 
 def is_blank(image: Image.Image, max_ink: float) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PIL import Image
 
 LETTER_LONG_SIDE_IN = 11.0
+WORK_DPI = 100  # patch codes and blank pages are measured at about this resolution
 
 
 def page_dpi(image: Image.Image) -> float:
@@ -25,3 +27,9 @@ def working_grey(image: Image.Image, work_dpi: int) -> tuple[Image.Image, float]
         grey = grey.reduce(factor)
         dpi /= factor
     return grey, dpi
+
+
+def grey_level(pixels: np.ndarray, percent: float) -> float:
+    """The grey level below which `percent` % of the 8-bit pixels lie (a histogram, not a sort)."""
+    counts = np.bincount(pixels.ravel(), minlength=256)
+    return float(np.searchsorted(np.cumsum(counts), pixels.size * percent / 100.0))

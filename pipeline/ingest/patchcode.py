@@ -20,16 +20,16 @@ batch separator, so a separator too). 2 and 4 read the same both ways.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
-from pipeline.ingest.pageimage import working_grey
+from pipeline.ingest.pageimage import WORK_DPI, grey_level, working_grey
 
 NARROW_IN = 0.08
 WIDE_IN = 0.20
 SPACE_IN = 0.08
 MIN_LENGTH_IN = 1.5  # the published minimum is 2 in; a skewed or cropped sheet keeps this much
 DRAW_LENGTH_IN = 2.5  # the recommended length
-WORK_DPI = 100  # pages are measured at about this resolution
 ROW_STEP_IN = 0.04
 
 PATTERNS: dict[str, str] = {"1": "1100", "2": "1001", "3": "1010", "4": "0110", "6": "0011", "T": "0101"}
@@ -60,7 +60,13 @@ def draw_patch(code: str, dpi: int = 300, *, length_in: float = DRAW_LENGTH_IN,
 
 def read_patch_codes(image: Image.Image) -> frozenset[str]:
     """The patch codes on a page image, each in both reading directions (see the module doc)."""
-    dark, dpi = _dark_pixels(image)
+    grey, dpi = working_grey(image, WORK_DPI)
+    return patch_codes_in(np.asarray(grey), dpi)
+
+
+def patch_codes_in(pixels: np.ndarray, dpi: float) -> frozenset[str]:
+    """`read_patch_codes` on 8-bit grey pixels at `dpi` (about WORK_DPI; see pageimage.working_grey)."""
+    dark = pixels < grey_level(pixels, 90) * 0.5
     found: set[str] = set()
     for grid in (dark, dark.T):  # bars upright, then bars lying across the page
         for bits in _codes_in(grid, dpi):
@@ -70,56 +76,51 @@ def read_patch_codes(image: Image.Image) -> frozenset[str]:
     return frozenset(found)
 
 
-def _dark_pixels(image: Image.Image) -> tuple[np.ndarray, float]:
-    grey, dpi = working_grey(image, WORK_DPI)
-    pixels = np.asarray(grey)
-    paper = float(np.percentile(pixels, 90))
-    return pixels < paper * 0.5, dpi
-
-
 def _codes_in(dark: np.ndarray, dpi: float) -> set[str]:
     """Bit patterns found along at least MIN_LENGTH_IN of bar length, reading each row left to right."""
     step = max(1, round(ROW_STEP_IN * dpi))
     hits: dict[str, list[tuple[int, int]]] = {}
-    for y in range(0, dark.shape[0], step):
-        for x0, bits in _row_hits(dark[y], dpi):
-            hits.setdefault(bits, []).append((y, x0))
+    for y, x0, bits in _hits(dark[::step], dpi):
+        hits.setdefault(bits, []).append((y * step, x0))
     need = MIN_LENGTH_IN * dpi
     return {bits for bits, rows in hits.items() if _longest_run(rows, step, dpi) >= need}
 
 
-def _row_hits(row: np.ndarray, dpi: float) -> list[tuple[int, str]]:
-    edges = np.flatnonzero(np.diff(row.astype(np.int8))) + 1
-    starts = np.concatenate(([0], edges))
-    lengths = np.diff(np.concatenate((starts, [row.size])))
-    is_dark = row[starts]
-    dark_index = np.flatnonzero(is_dark)
-    if dark_index.size < 4:
-        return []
-    hits: list[tuple[int, str]] = []
+def _hits(rows: np.ndarray, dpi: float) -> list[tuple[int, int, str]]:
+    """(row, x of the first bar, bits) for every run of four dark bars that fits a patch, all rows
+    at once: each row is padded with light space wider than any patch space, so a run of four
+    never spans two rows."""
     nominal = NARROW_IN * dpi
-    for k in range(dark_index.size - 3):
-        run = dark_index[k : k + 4]
-        if run[3] - run[0] != 6:  # four dark runs with exactly one light run between each
-            continue
-        bars = lengths[run].astype(float)
-        spaces = lengths[run[:3] + 1].astype(float)
-        unit = float(np.median(spaces))
-        if not (_SCALE[0] * nominal <= unit <= _SCALE[1] * nominal):
-            continue
-        if not np.all((spaces >= _NARROW[0] * unit) & (spaces <= _NARROW[1] * unit)):
-            continue
-        ratio = bars / unit
-        wide = (ratio >= _WIDE[0]) & (ratio <= _WIDE[1])
-        narrow = (ratio >= _NARROW[0]) & (ratio <= _NARROW[1])
-        if not np.all(wide | narrow) or int(wide.sum()) != 2:
-            continue
-        before = lengths[run[0] - 1] if run[0] > 0 else nominal * 2
-        after = lengths[run[3] + 1] if run[3] + 1 < lengths.size else nominal * 2
-        if min(before, after) < 1.5 * unit:  # bars of a larger pattern, not a patch
-            continue
-        hits.append((int(starts[run[0]]), "".join("1" if w else "0" for w in wide)))
-    return hits
+    pad = int(np.ceil(2 * nominal))
+    height, width = rows.shape
+    padded = np.zeros((height, width + 2 * pad), dtype=bool)
+    padded[:, pad : pad + width] = rows
+    line = padded.ravel()
+    edges = np.flatnonzero(line[1:] != line[:-1]) + 1
+    starts = np.concatenate(([0], edges))
+    lengths = np.diff(np.concatenate((starts, [line.size])))
+    dark = np.flatnonzero(line[starts])  # runs alternate, so dark runs are every other one
+    if dark.size < 4:
+        return []
+    bars = sliding_window_view(lengths[dark].astype(float), 4)
+    spaces = sliding_window_view(lengths[dark[:-1] + 1].astype(float), 3)
+    unit = spaces.sum(axis=1) - spaces.min(axis=1) - spaces.max(axis=1)  # the median of three
+    ok = (unit >= _SCALE[0] * nominal) & (unit <= _SCALE[1] * nominal)
+    unit = unit[:, None]
+    ok &= np.all((spaces >= _NARROW[0] * unit) & (spaces <= _NARROW[1] * unit), axis=1)
+    ratio = bars / unit
+    wide = (ratio >= _WIDE[0]) & (ratio <= _WIDE[1])
+    narrow = (ratio >= _NARROW[0]) & (ratio <= _NARROW[1])
+    ok &= np.all(wide | narrow, axis=1) & (wide.sum(axis=1) == 2)
+    first = dark[: bars.shape[0]]
+    last = dark[3 : 3 + bars.shape[0]]
+    quiet = np.minimum(lengths[first - 1], lengths[last + 1])  # dark runs never start or end the line
+    ok &= quiet >= 1.5 * unit[:, 0]  # light either side: not bars of a larger pattern
+    found = []
+    for k in np.flatnonzero(ok):
+        row, x = divmod(int(starts[first[k]]), width + 2 * pad)
+        found.append((row, x - pad, "".join("1" if w else "0" for w in wide[k])))
+    return found
 
 
 def _longest_run(rows: list[tuple[int, int]], step: int, dpi: float) -> float:

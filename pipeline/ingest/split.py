@@ -10,12 +10,12 @@ Two steps, so a long batch never holds its page images at once:
 What a page is, first rule that holds:
 
 - separator: a barcode whose text is exactly `rules.separator_barcode`, or one of
-  `rules.patch_codes` read by `patchcode.read_patch_codes`. It ends the document before it
+  `rules.patch_codes` read by `patchcode.patch_codes_in`. It ends the document before it
   and is left out of every part.
 - cover: a patient cover sheet's barcode (`coversheet.read_cover`). It starts a document (unless
   it repeats the cover of the document it is in) and stays that document's first page; its MRN,
   type and date of service go with the part as its strongest identifier.
-- blank: no barcode and `blank.ink_share` at or below `rules.blank_max_ink`: the back of a simplex
+- blank: no barcode and `blank.ink_share_in` at or below `rules.blank_max_ink`: the back of a simplex
   sheet. Left out of the part (listed in `BatchPart.dropped`); the batch original keeps it.
 - content: anything else.
 
@@ -35,11 +35,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 from PIL import Image
 
-from pipeline.ingest.blank import ink_share
+from pipeline.ingest.blank import ink_share_in
 from pipeline.ingest.coversheet import read_cover
-from pipeline.ingest.patchcode import PATTERNS, read_patch_codes
+from pipeline.ingest.pageimage import WORK_DPI, working_grey
+from pipeline.ingest.patchcode import PATTERNS, patch_codes_in
 from pipeline.records import Barcode, BatchPart, CoverSheet, PageKind, PageMark
 from pipeline.settings import DEFAULT_BLANK_MAX_INK, DEFAULT_SPLIT_PATCH_CODES, Settings
 
@@ -78,15 +80,17 @@ def mark_page(number: int, image: Image.Image, barcodes: Iterable[Barcode], rule
     wanted = rules.separator_barcode.strip() if rules.separator_barcode else None
     if wanted and any(code.text.strip() == wanted for code in barcodes):
         return PageMark(number, PageKind.SEPARATOR)
+    grey, dpi = working_grey(image, WORK_DPI)  # once, for both measures
+    pixels = np.asarray(grey)
     if rules.patch_codes:
-        found = read_patch_codes(image) & rules.patch_codes
+        found = patch_codes_in(pixels, dpi) & rules.patch_codes
         if found:
             return PageMark(number, PageKind.SEPARATOR, patch="/".join(sorted(found)))
     for code in barcodes:
         cover = read_cover(code.text)
         if cover is not None:
             return PageMark(number, PageKind.COVER, cover=cover, **identity)
-    ink = ink_share(image)
+    ink = ink_share_in(pixels, dpi)
     if not barcodes and ink <= rules.blank_max_ink:
         return PageMark(number, PageKind.BLANK, ink=ink)
     return PageMark(number, PageKind.CONTENT, ink=ink, **identity)
