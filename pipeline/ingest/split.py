@@ -3,6 +3,7 @@
 Two steps, so a long batch never holds its page images at once:
 
     mark_page(number, image, barcodes, rules, mrn=None, birth_date=None) -> PageMark
+    mark_ocr_page(ocr_page, image, rules) -> PageMark
         while the page image is at hand (in the OCR worker): what the page is
     split_pages(batch_sha256, marks, rules) -> tuple[BatchPart, ...]
         over the small marks: the documents, each with its batch pages and reasons
@@ -32,7 +33,8 @@ every filed page came from.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -42,8 +44,12 @@ from pipeline.ingest.blank import ink_share_in
 from pipeline.ingest.coversheet import read_cover
 from pipeline.ingest.pageimage import WORK_DPI, working_grey
 from pipeline.ingest.patchcode import PATTERNS, patch_codes_in
-from pipeline.records import Barcode, BatchPart, CoverSheet, PageKind, PageMark
+from pipeline.patients.extract import extract_identifiers
+from pipeline.records import Barcode, BatchPart, CoverSheet, OcrPage, OcrResult, PageKind, PageMark
 from pipeline.settings import DEFAULT_BLANK_MAX_INK, DEFAULT_SPLIT_PATCH_CODES, Settings
+
+
+_REAL_WORD = re.compile(r"[A-Za-z0-9]{3,}")  # OCR noise on a blank page gives specks, not words
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,20 @@ def mark_page(number: int, image: Image.Image, barcodes: Iterable[Barcode], rule
     if not barcodes and ink <= rules.blank_max_ink:
         return PageMark(number, PageKind.BLANK, ink=ink)
     return PageMark(number, PageKind.CONTENT, ink=ink, **identity)
+
+
+def mark_ocr_page(page: OcrPage, image: Image.Image, rules: SplitRules) -> PageMark:
+    """`mark_page` for a page the OCR stage has read: its barcodes, and (only when
+    `rules.split_on_identity_change`) the MRN and birth date its text gives. A page whose text
+    holds a real word is never blank, whatever the image measure says."""
+    mrn = birth_date = None
+    if rules.split_on_identity_change:
+        found = extract_identifiers(OcrResult(pages=(page,), searchable_pdf=None, engine=""))
+        mrn, birth_date = found.mrn, found.birth_date
+    mark = mark_page(page.number, image, page.barcodes, rules, mrn=mrn, birth_date=birth_date)
+    if mark.kind is PageKind.BLANK and _REAL_WORD.search(page.text):
+        return replace(mark, kind=PageKind.CONTENT, mrn=mrn, birth_date=birth_date)
+    return mark
 
 
 @dataclass(slots=True)

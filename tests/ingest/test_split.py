@@ -144,3 +144,20 @@ def test_page_marks_follow_the_rule_order_on_real_images() -> None:
 def test_unknown_patch_codes_are_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown patch code"):
         SplitRules(patch_codes=frozenset({"9"}))
+
+
+def test_an_ocr_page_gives_its_identifiers_only_when_the_identity_rule_is_on() -> None:
+    from pipeline.ingest.split import mark_ocr_page
+    from pipeline.records import OcrPage
+
+    blank = Image.new("L", (850, 1100), 255)
+    blank.info["dpi"] = (100, 100)
+    text = "Patient: DOE, JANE\nDOB: 01/02/1980\nMRN: 4455667\nSeen in clinic today."
+    page = OcrPage(number=3, text=text, confidence=91.0)
+    on = mark_ocr_page(page, blank, SplitRules(split_on_identity_change=True))
+    assert (on.number, on.kind, on.mrn, on.birth_date) == (3, PageKind.CONTENT, "4455667", date(1980, 1, 2))
+    off = mark_ocr_page(page, blank, SplitRules())
+    assert (off.kind, off.mrn, off.birth_date) == (PageKind.CONTENT, None, None)
+    # the image alone says blank, and with no word read it is: specks of OCR noise are not words
+    noise = mark_ocr_page(OcrPage(number=4, text=" . ~ ,", confidence=12.0), blank, SplitRules())
+    assert noise.kind is PageKind.BLANK
