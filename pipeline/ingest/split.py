@@ -32,8 +32,8 @@ every filed page came from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -47,7 +47,6 @@ from pipeline.ingest.patchcode import PATTERNS, patch_codes_in
 from pipeline.patients.extract import extract_identifiers
 from pipeline.records import Barcode, BatchPart, CoverSheet, OcrPage, OcrResult, PageKind, PageMark
 from pipeline.settings import DEFAULT_BLANK_MAX_INK, DEFAULT_SPLIT_PATCH_CODES, Settings
-
 
 _REAL_WORD = re.compile(r"[A-Za-z0-9]{3,}")  # OCR noise on a blank page gives specks, not words
 
