@@ -72,8 +72,9 @@ class _Pending:
 class _Inbox(FileSystemEventHandler):
     """Collects candidate paths from watchdog events (observer thread) for the loop to check."""
 
-    def __init__(self) -> None:
+    def __init__(self, inbox: Path) -> None:
         super().__init__()
+        self._inbox = inbox
         self._lock = threading.Lock()
         self._touched: set[Path] = set()
         self._removed: set[Path] = set()
@@ -98,11 +99,11 @@ class _Inbox(FileSystemEventHandler):
     def _touch(self, raw: str | bytes, is_directory: bool) -> None:
         path = Path(os.fsdecode(raw))
         with self._lock:
-            if is_directory:  # a folder moved in whole: its files came with it
+            if not is_directory:
+                self._touched.add(path)
+            elif not _hidden_inside(self._inbox, path):  # a folder moved in: its files came with it
                 with contextlib.suppress(NotFoundError, NotRegularFileError, OSError):  # gone again already
                     self._touched.update(iter_inputs([path], on_refused=_ignore))
-            else:
-                self._touched.add(path)
         self.wakeup.set()
 
     def _remove(self, raw: str | bytes) -> None:
@@ -134,7 +135,7 @@ def watch(
         raise ValueError("settle_seconds must be >= 0 and poll_seconds > 0")
     inbox = Path(inbox)
     inbox.mkdir(parents=True, exist_ok=True)
-    events = _Inbox()
+    events = _Inbox(inbox)
     observer = PollingObserver(timeout=max(poll_seconds, 0.1)) if polling else Observer()
     observer.schedule(events, str(inbox), recursive=True)
     observer.start()  # before the first scan, so nothing dropped in between is missed
@@ -191,11 +192,7 @@ class _Loop:
             self.events.wakeup.wait(poll_seconds)
 
     def _wanted(self, path: Path) -> bool:
-        try:
-            parts = path.relative_to(self.inbox).parts
-        except ValueError:
-            return False
-        return is_candidate(path) and not any(part.startswith(".") for part in parts[:-1])
+        return is_candidate(path) and not _hidden_inside(self.inbox, path.parent)
 
     def _scan(self) -> Iterable[Path]:
         if not self.inbox.is_dir():
@@ -287,6 +284,15 @@ def _stat(path: Path) -> _Signature | None:
     if not stat.S_ISREG(info.st_mode):
         return None
     return _Signature(info.st_size, info.st_mtime_ns)
+
+
+def _hidden_inside(inbox: Path, path: Path) -> bool:
+    """Whether `path` is outside the inbox or in (or is) a hidden folder of it, such as the processing area."""
+    try:
+        parts = path.relative_to(inbox).parts
+    except ValueError:
+        return True
+    return any(part.startswith(".") for part in parts)
 
 
 def _ignore(refusal: Refusal) -> None:

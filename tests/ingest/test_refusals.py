@@ -149,3 +149,33 @@ def test_pipeline_process_refuses_dev_zero_at_once(tmp_path) -> None:
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
     assert done.returncode == 4
     assert "/dev/zero: is a device, not a scan file" in done.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_process_never_reads_files_behind_links_in_a_folder(tmp_path) -> None:
+    """The reported bug: links in the inbox to a file outside it and to /etc/passwd were filed or
+    copied into the store's quarantine. Now only the real, bad file is rejected; the links are
+    refused by name and the bytes behind them are nowhere in the store."""
+    samples = Path(__file__).parents[2] / "samples"
+    outside = tmp_path / "outside" / "someone_elses.pdf"
+    outside.parent.mkdir()
+    outside.write_bytes((samples / "scans" / "discharge_summary.pdf").read_bytes())
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    (folder / "link_out.pdf").symlink_to(outside)
+    (folder / "passwd.pdf").symlink_to("/etc/passwd")
+    os.mkfifo(folder / "pipe.pdf")
+    (folder / "notes.pdf").write_bytes((samples / "bad" / "notes_not_a_pdf.pdf").read_bytes())
+    home = tmp_path / "home"
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "--home", str(home), "process", "--json",
+                           str(folder)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()  # one document: the real file
+    assert '"status": "rejected"' in line and "notes.pdf" in line
+    for name, why in (("link_out.pdf", "symbolic link"), ("passwd.pdf", "symbolic link"), ("pipe.pdf", "FIFO")):
+        assert f"{name}: refused: is a {why}" in done.stderr
+    secret, passwd = outside.read_bytes(), Path("/etc/passwd").read_bytes()
+    stored = [p.read_bytes() for p in home.rglob("*") if p.is_file() and not p.name.endswith(".db")]
+    assert stored and not any(data in (secret, passwd) for data in stored)
