@@ -268,7 +268,11 @@ class _Loop:
             log.exception("inbox: handling %s failed; it will not be retried until it changes",
                           display_name(held.path))
         finally:
-            held.release()
+            back = held.release()
+            if back is not None:  # left by the handler: put back, and not handed over again unchanged
+                signature = _stat(back)
+                if signature is not None:
+                    self.handled[back] = signature
 
     def _forget_vanished(self) -> None:
         for path in [p for p in self.handled if not p.exists()]:

@@ -154,3 +154,24 @@ def test_a_claim_left_by_a_killed_watcher_is_taken_over_once(tmp_path) -> None:
         assert not claim.area_for(inbox).exists()
     finally:
         _stop(first, *([second] if second else []))
+
+
+def test_a_claim_folder_its_owner_died_before_locking_is_cleared(tmp_path) -> None:
+    area = tmp_path / ".processing"
+    (area / "4242-deadbeef0000").mkdir(parents=True)  # mkdir done, .claim not yet written
+    assert list(claim.stale(area)) == [] and list(area.iterdir()) == []
+
+
+def test_a_stale_claim_is_handed_over_with_its_origin(tmp_path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    (inbox / "sub" / "scan.pdf").write_bytes(b"in flight")
+    area = claim.area_for(inbox)
+    script = ("import os, sys; from pathlib import Path; from pipeline.ingest import claim; "
+              "held = claim.take(Path(sys.argv[1]), Path(sys.argv[2])); os._exit(0)")  # dies holding it
+    subprocess.run([sys.executable, "-c", script, str(inbox / "sub" / "scan.pdf"), str(area)], check=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    (taken,) = claim.stale(area)
+    assert taken.origin == inbox / "sub" / "scan.pdf" and taken.path.read_bytes() == b"in flight"
+    assert list(claim.stale(area)) == []  # now held by this process
+    assert taken.release() == inbox / "sub" / "scan.pdf" and not area.exists()

@@ -25,7 +25,7 @@ MEDIA = {".pdf": "application/pdf", ".tif": "image/tiff"}
 def batch(tmp_path_factory):
     """Six documents (two each by patch T, separator barcode, cover sheet), blank backs on about
     half the sheets; the same pages saved as a PDF and as a multi-page TIFF."""
-    images, truth = batch_pages(generate_patients(12, seed=7), seed=11, documents=6, blank_backs=0.5, max_pages=2)
+    images, truth = batch_pages(generate_patients(12, seed=7), seed=11, documents=6, blank_backs=0.5, max_pages=1)
     folder = tmp_path_factory.mktemp("batch")
     files = {suffix: save_scan(images, folder / f"batch{suffix}") for suffix in MEDIA}
     yield files, truth
