@@ -5,6 +5,9 @@
     reserve_name(folder, name, now)    a new, empty file in `folder` no other writer can take:
                                        `<yyyymmddThhmmss>-<name>`, or `...-2-<name>`, `-3-` ...
 
+`EscapeControlCharacters` is the same escaping as a logging filter for a whole handler (every
+module's messages, whatever they interpolate); tracebacks are left as they are.
+
 `reserve_name` creates the file with O_EXCL, so two rejections of the same name in the same second
 (two sub-folders, two watchers) get two names; the caller then moves the rejected file over it
 (`os.replace`) and writes its reason beside it as `<reserved>.reason.txt`.
@@ -12,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 from pathlib import Path, PurePath
@@ -23,6 +27,17 @@ def display_name(path: PurePath | str) -> str:
     """The file's name with every control character and undecodable byte shown as an escape."""
     name = path.name if isinstance(path, PurePath) else str(path)
     return "".join(_escape(ch) for ch in name)
+
+
+class EscapeControlCharacters(logging.Filter):
+    """Rewrites each record's message with control characters escaped: one event, one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = "".join(_escape(ch) for ch in message)
+        if escaped != message:
+            record.msg, record.args = escaped, None
+        return True
 
 
 def safe_file_name(name: str) -> str:

@@ -59,3 +59,23 @@ def test_the_sweep_removes_only_scratch_untouched_for_the_whole_period(tmp_path)
     assert sorted(p.name for p in removed) == ["0123456789abcdef.searchable.pdf", "doc-abc", "outside-link"]
     assert sorted(p.name for p in work.iterdir()) == ["doc-live"] and tmp_path.is_dir()
     assert sweep_scratch(tmp_path / "no-such-folder") == []
+
+
+def test_the_log_filter_keeps_every_event_on_one_line() -> None:
+    import io
+    import logging
+
+    from pipeline.ingest.names import EscapeControlCharacters
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(EscapeControlCharacters())
+    logger = logging.getLogger("test.names.filter")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("rejected %s: %s", "x.pdf\nERROR forged line", "CorruptFileError")
+        logger.warning("plain %d", 3)
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue().splitlines() == ["rejected x.pdf\\x0aERROR forged line: CorruptFileError", "plain 3"]
