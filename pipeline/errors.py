@@ -10,7 +10,8 @@ The tree (exit codes are public: the README lists them and scripts rely on them)
     │   ├── UnsupportedFormatError
     │   ├── CorruptFileError
     │   ├── EncryptedFileError
-    │   └── LimitExceededError         (pages, pixels, per-page timeout)
+    │   ├── NotRegularFileError        (a symbolic link, FIFO, device or socket)
+    │   └── LimitExceededError         (size, pages, pixels, per-page timeout)
     ├── ModelError                     5  the classifier model file is missing or mismatched
     ├── PatientIndexError              6  a patient file or ADT message cannot be applied
     │   └── AdtError                      (one ADT message; the listener answers it with an AE ACK)
@@ -87,6 +88,10 @@ class CorruptFileError(InputError):
 
 class EncryptedFileError(InputError):
     pass
+
+
+class NotRegularFileError(InputError):
+    """A symbolic link, FIFO, device or socket where a scan file was expected."""
 
 
 class LimitExceededError(InputError):

@@ -115,6 +115,54 @@ class Rejection:
     error: str  # the InputError class name, e.g. "CorruptFileError"
 
 
+# --------------------------------------------------------------------------------- batch split
+
+
+class PageKind(StrEnum):
+    """What one page of a batch is, for splitting (`pipeline.ingest.split`)."""
+
+    CONTENT = "content"
+    SEPARATOR = "separator"  # a patch code or the configured separator barcode: dropped
+    COVER = "cover"  # a patient cover sheet: starts a document and stays its first page
+    BLANK = "blank"  # the empty back of a simplex sheet: dropped (kept in the batch original)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverSheet:
+    """What a patient cover sheet's barcode says: the document's strongest identifier."""
+
+    mrn: str
+    doc_type: str | None = None  # LOINC code or type key, as printed
+    date_of_service: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageMark:
+    """One batch page as the splitter sees it: small, so a long batch's marks fit in memory."""
+
+    number: int  # 1-based, in the batch
+    kind: PageKind
+    cover: CoverSheet | None = None
+    ink: float = 0.0  # measured ink share of the page's inner area (blank-page rule)
+    patch: str | None = None  # the patch code read, e.g. "T"
+    mrn: str | None = None  # read from the page's text, for the optional identifier-change split
+    birth_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPart:
+    """One document cut from a batch: which pages of the batch it is, and why to doubt it."""
+
+    batch_sha256: str
+    index: int  # 1-based among the batch's parts
+    pages: tuple[int, ...]  # the batch pages it keeps, in order (separators and blanks left out)
+    first_page: int  # the batch page range it spans, dropped pages included
+    last_page: int
+    cover: CoverSheet | None = None
+    dropped: tuple[int, ...] = ()  # blank pages inside the range, left out of the part
+    reasons: tuple[str, ...] = ()  # non-empty: the split is in doubt and the part goes to review
+
+
 # ------------------------------------------------------------------------------------------ OCR
 
 

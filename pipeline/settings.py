@@ -23,6 +23,9 @@ from pipeline.errors import ConfigurationError
 
 DEFAULT_HOME = Path("var")
 CONFIG_FILE_NAME = "pipeline.toml"
+DEFAULT_MAX_INPUT_BYTES = 2_000_000_000  # one input file; larger ones are rejected before they are read
+DEFAULT_SPLIT_PATCH_CODES = "T"  # patch codes that separate documents in a batch
+DEFAULT_BLANK_MAX_INK = 0.00001  # ink share below which a page is blank (benchmarks/ingest_split.py)
 
 
 class OcrMode(StrEnum):
@@ -92,6 +95,14 @@ class Settings(BaseSettings):
     adt_tls_key: Path | None = None  # its PEM private key
     adt_tls_client_ca: Path | None = None  # PEM CA bundle: when set, senders must present a certificate it signed
 
+    # --- intake and batch splitting ------------------------------------------------------------
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
+    split_patch_codes: str = DEFAULT_SPLIT_PATCH_CODES  # comma-separated, e.g. "T,2"; "" for none
+    split_separator_barcode: str | None = None  # a barcode with exactly this text is a separator sheet
+    split_on_identity_change: bool = False  # split where the MRN or birth date read changes (reviewed)
+    split_blank_max_ink: float = DEFAULT_BLANK_MAX_INK
+    split_drop_blank_pages: bool = True
+
     # --- watcher -------------------------------------------------------------------------------
     watch_settle_seconds: float = 2.0  # a file must stop growing this long before it is read
     watch_poll_seconds: float = 0.5
@@ -109,6 +120,22 @@ class Settings(BaseSettings):
         if not value > 0:
             raise ValueError("must be more than 0 seconds")
         return value
+
+    @field_validator("max_input_bytes")
+    @classmethod
+    def _positive_size(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive number of bytes, e.g. 2000000000")
+        return value
+
+    @field_validator("split_patch_codes")
+    @classmethod
+    def _patch_codes(cls, value: str) -> str:
+        codes = [c.strip().upper() for c in value.split(",") if c.strip()]
+        unknown = [c for c in codes if c not in ("1", "2", "3", "4", "6", "T")]
+        if unknown:
+            raise ValueError(f"unknown patch code(s) {', '.join(unknown)}: use 1, 2, 3, 4, 6 or T")
+        return ",".join(codes)
 
     @field_validator("workers")
     @classmethod

@@ -6,15 +6,23 @@ PNG, a text file named `.pdf` is rejected. Cheap completeness checks catch a cop
 part-way (a PDF without its `%%EOF` marker, a JPEG without its end marker, a PNG without IEND);
 the OCR stage still detects deeper damage while it renders.
 
-Every rejection names the file, says what is wrong and what to do, and carries the name of the
-`InputError` class it stands for (`Rejection.error`), so the orchestrator and the review screen
-can group them. OS errors (no permission, file vanished) are raised, not returned.
+The file is opened without following a symbolic link and must be a regular file (not a FIFO or
+device, which could be read forever); its size is checked against `max_bytes` before it is read
+(default `settings.DEFAULT_MAX_INPUT_BYTES`; the setting is `PIPELINE_MAX_INPUT_BYTES`).
+
+Every rejection names the file (escaped: `names.display_name`), says what is wrong and what to
+do, and carries the name of the `InputError` class it stands for (`Rejection.error`), so the
+orchestrator and the review screen can group them. OS errors (no permission, file vanished) are
+raised, not returned.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +34,12 @@ from pipeline.errors import (
     InputError,
     LimitExceededError,
     NotFoundError,
+    NotRegularFileError,
     UnsupportedFormatError,
 )
+from pipeline.ingest.names import display_name
 from pipeline.records import IncomingDocument, Rejection
+from pipeline.settings import DEFAULT_MAX_INPUT_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -77,25 +88,28 @@ _KNOWN_UNSUPPORTED: tuple[tuple[bytes, int, _Unsupported], ...] = (
 )
 
 
-def intake(path: Path, now: datetime, *, max_bytes: int | None = None) -> IncomingDocument | Rejection:
+def intake(path: Path, now: datetime, *, max_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+           follow_symlinks: bool = False) -> IncomingDocument | Rejection:
     """Accept a readable, supported file as an `IncomingDocument`, or say why not.
 
-    `now` (timezone-aware) becomes `received_at`. `max_bytes` optionally caps the size.
+    `now` (timezone-aware) becomes `received_at`. `max_bytes` caps the size (None: no cap).
+    A symbolic link is rejected unless `follow_symlinks`.
     """
     if now.tzinfo is None:
         raise ValueError("intake needs a timezone-aware `now`")
     path = Path(path)
+    shown = display_name(path)
     try:
-        size, sha256, head, tail = _read(path, max_bytes)
-        media_type = _check(path.name, size, head, tail)
+        size, sha256, head, tail = _read(path, max_bytes, follow_symlinks)
+        media_type = _check(shown, size, head, tail)
     except InputError as exc:
-        log.info("rejected %s: %s", path.name, type(exc).__name__)
+        log.info("rejected %s: %s", shown, type(exc).__name__)
         return Rejection(source=path, reason=str(exc), error=type(exc).__name__)
     suffix_type = _TYPE_BY_SUFFIX.get(path.suffix.lower())
     if suffix_type and suffix_type != media_type:
         log.info("%s: the bytes are %s although the name says %s; going by the bytes",
-                 path.name, media_type, suffix_type)
-    log.debug("accepted %s: %s, %d bytes, sha256 %s", path.name, media_type, size, sha256[:12])
+                 shown, media_type, suffix_type)
+    log.debug("accepted %s: %s, %d bytes, sha256 %s", shown, media_type, size, sha256[:12])
     return IncomingDocument(
         source=path,
         original_name=path.name,
@@ -107,11 +121,12 @@ def intake(path: Path, now: datetime, *, max_bytes: int | None = None) -> Incomi
 
 
 def intake_one(path: Path, now: datetime) -> IncomingDocument:
-    """`intake` for a single file named on the command line: a rejection is raised as its error."""
+    """`intake` for a single file named on the command line (which may be a link to one, as it is
+    only read): a rejection is raised as its error."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise NotFoundError(f"{path}: no such file; check the path")
-    result = intake(path, now)
+    result = intake(path, now, follow_symlinks=True)
     if isinstance(result, Rejection):
         error = getattr(errors, result.error, InputError)
         raise (error if isinstance(error, type) and issubclass(error, InputError) else InputError)(result.reason)
@@ -125,15 +140,17 @@ def looks_complete(path: Path) -> bool:
     that stalled part-way; a file of an unknown type counts as complete (intake rejects it).
     """
     try:
-        with Path(path).open("rb") as handle:
+        with _open_regular(Path(path), follow_symlinks=False) as handle:
             head = handle.read(HEAD_BYTES)
             size = handle.seek(0, 2)
             handle.seek(max(0, size - TAIL_BYTES))
             tail = handle.read(TAIL_BYTES)
+    except NotRegularFileError:
+        return True  # nothing to wait for: it is refused, not read
     except OSError:
         return False
     try:
-        _check(Path(path).name, size, head, tail)
+        _check(display_name(Path(path)), size, head, tail)
     except (EmptyFileError, CorruptFileError):
         return False
     except InputError:
@@ -157,25 +174,54 @@ def sniff(head: bytes) -> str | None:
 _TYPE_BY_SUFFIX = {".pdf": PDF, ".tif": TIFF, ".tiff": TIFF, ".png": PNG, ".jpg": JPEG, ".jpeg": JPEG}
 
 
-def _read(path: Path, max_bytes: int | None) -> tuple[int, str, bytes, bytes]:
-    """Size, SHA-256, head and tail in one streamed pass."""
+def _read(path: Path, max_bytes: int | None, follow_symlinks: bool) -> tuple[int, str, bytes, bytes]:
+    """Size, SHA-256, head and tail in one streamed pass, from a regular file only."""
     digest = hashlib.sha256()
     head = b""
     tail = b""
     size = 0
-    with path.open("rb") as handle:
+    with _open_regular(path, follow_symlinks) as handle:
+        declared = os.fstat(handle.fileno()).st_size
+        if max_bytes is not None and declared > max_bytes:
+            raise _too_large(path, max_bytes)
         while chunk := handle.read(CHUNK_BYTES):
             digest.update(chunk)
             if len(head) < HEAD_BYTES:
                 head += chunk[: HEAD_BYTES - len(head)]
             tail = (tail + chunk)[-TAIL_BYTES:]
             size += len(chunk)
-            if max_bytes is not None and size > max_bytes:
-                raise LimitExceededError(
-                    f"{path.name}: the file is larger than the limit of {_megabytes(max_bytes)}",
-                    hint="split the scan into smaller files, or raise the limit in the settings",
-                )
+            if max_bytes is not None and size > max_bytes:  # it grew while being read
+                raise _too_large(path, max_bytes)
     return size, digest.hexdigest(), head, tail
+
+
+def _open_regular(path: Path, follow_symlinks: bool):
+    """The file opened for reading; a link (unless followed), FIFO, device or socket is refused
+    from the open descriptor itself, so nothing can be swapped in between a look and the read."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFileError(f"{display_name(path)}: is a symbolic link, not a scan file",
+                                      hint="put the file itself in, not a link to it") from None
+        raise
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise NotRegularFileError(f"{display_name(path)}: is not a regular file (a FIFO, device or socket)",
+                                  hint="only scan files (PDF, TIFF, PNG, JPEG) are taken")
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
+
+
+def _too_large(path: Path, max_bytes: int) -> LimitExceededError:
+    return LimitExceededError(
+        f"{display_name(path)}: the file is larger than the limit of {_megabytes(max_bytes)}",
+        hint="split the scan into smaller files, or raise PIPELINE_MAX_INPUT_BYTES",
+    )
 
 
 def _check(name: str, size: int, head: bytes, tail: bytes) -> str:

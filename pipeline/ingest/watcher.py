@@ -9,11 +9,18 @@
   A file that still looks incomplete then (empty, or a PDF / JPEG / PNG without its end marker:
   `intake.looks_complete`) gets `incomplete_seconds` (default ten times settle, at least 10 s)
   before it is handed over anyway, so a copy that stalls for a while is not rejected as cut short.
+- A file is claimed before it is handed over: renamed into the processing area (`processing`,
+  default `<inbox>/.processing/`, see `claim.py`), so two watchers (or a watcher and a worker)
+  on one inbox never take the same file; `handle` gets the claimed path (same file name). A file
+  still there when `handle` returns goes back to its place in the inbox. At start and at every
+  rescan, claims left by a watcher that died (even by `kill -9`) are taken over and handled.
 - Each file is handled once. If it is still there afterwards and unchanged it is left alone; if
   it is rewritten (another size or mtime) or removed and dropped in again, it is handled again.
 - An exception from `handle` is logged with its traceback and the watcher goes on; that file is
   not retried until it changes.
 - Hidden, temporary and partial files and our sidecars are ignored (`discover.is_candidate`).
+  Symbolic links, FIFOs, devices and sockets are refused, with a warning once per path: never
+  opened, never handed over. File names in log lines are escaped (`names.display_name`).
 - Events can be lost (a full inotify queue, a network share): the folder is rescanned every
   `rescan_seconds` as a safety net. On a share where the OS sends no events at all (NFS, SMB,
   some container mounts) pass `polling=True`: watchdog then compares folder snapshots instead.
@@ -27,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -37,9 +45,11 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from pipeline.errors import NotFoundError
-from pipeline.ingest.discover import is_candidate, iter_inputs
+from pipeline.errors import NotFoundError, NotRegularFileError
+from pipeline.ingest import claim
+from pipeline.ingest.discover import Refusal, is_candidate, iter_inputs, refusal_reason
 from pipeline.ingest.intake import looks_complete
+from pipeline.ingest.names import display_name
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +72,9 @@ class _Pending:
 class _Inbox(FileSystemEventHandler):
     """Collects candidate paths from watchdog events (observer thread) for the loop to check."""
 
-    def __init__(self) -> None:
+    def __init__(self, inbox: Path) -> None:
         super().__init__()
+        self._inbox = inbox
         self._lock = threading.Lock()
         self._touched: set[Path] = set()
         self._removed: set[Path] = set()
@@ -88,11 +99,11 @@ class _Inbox(FileSystemEventHandler):
     def _touch(self, raw: str | bytes, is_directory: bool) -> None:
         path = Path(os.fsdecode(raw))
         with self._lock:
-            if is_directory:  # a folder moved in whole: its files came with it
-                with contextlib.suppress(NotFoundError, OSError):  # gone again already
-                    self._touched.update(iter_inputs([path]))
-            else:
+            if not is_directory:
                 self._touched.add(path)
+            elif not _hidden_inside(self._inbox, path):  # a folder moved in: its files came with it
+                with contextlib.suppress(NotFoundError, NotRegularFileError, OSError):  # gone again already
+                    self._touched.update(iter_inputs([path], on_refused=_ignore))
         self.wakeup.set()
 
     def _remove(self, raw: str | bytes) -> None:
@@ -117,19 +128,21 @@ def watch(
     rescan_seconds: float = DEFAULT_RESCAN_SECONDS,
     polling: bool = False,
     incomplete_seconds: float | None = None,
+    processing: Path | None = None,
 ) -> None:
     """Watch `inbox` until `stop` is set, handing each complete file to `handle` once."""
     if settle_seconds < 0 or poll_seconds <= 0:
         raise ValueError("settle_seconds must be >= 0 and poll_seconds > 0")
     inbox = Path(inbox)
     inbox.mkdir(parents=True, exist_ok=True)
-    events = _Inbox()
+    events = _Inbox(inbox)
     observer = PollingObserver(timeout=max(poll_seconds, 0.1)) if polling else Observer()
     observer.schedule(events, str(inbox), recursive=True)
     observer.start()  # before the first scan, so nothing dropped in between is missed
     try:
         patience = incomplete_seconds if incomplete_seconds is not None else max(10 * settle_seconds, 10.0)
-        _Loop(inbox, handle, settle_seconds, patience, clock, events).run(stop, poll_seconds, rescan_seconds)
+        area = processing or claim.area_for(inbox)
+        _Loop(inbox, handle, settle_seconds, patience, clock, events, area).run(stop, poll_seconds, rescan_seconds)
     finally:
         observer.stop()
         observer.join(timeout=10)
@@ -144,8 +157,11 @@ class _Loop:
         incomplete_seconds: float,
         clock: Callable[[], float],
         events: _Inbox,
+        area: Path,
     ) -> None:
         self.inbox = inbox
+        self.area = area
+        self.refused: set[Path] = set()
         self.handle = handle
         self.settle = settle_seconds
         self.patience = max(incomplete_seconds, settle_seconds)
@@ -155,29 +171,45 @@ class _Loop:
         self.handled: dict[Path, _Signature] = {}
 
     def run(self, stop: threading.Event, poll_seconds: float, rescan_seconds: float) -> None:
-        self._add(iter_inputs([self.inbox]))
+        self._take_over_stale(stop)
+        self._add(self._scan())
         log.info("inbox %s: %d file(s) already there", self.inbox, len(self.pending))
         next_rescan = self.clock() + rescan_seconds
         while not stop.is_set():
             self.events.wakeup.clear()  # before draining: an event after this wakes the wait below
             touched, removed = self.events.drain()
-            for path in removed:
-                self.handled.pop(path, None)
+            for path in removed:  # a file claimed and put back unchanged is still the one handled
+                if path in self.handled and _stat(path) != self.handled[path]:
+                    del self.handled[path]
                 self.pending.pop(path, None)
             self._add(p for p in touched if self._wanted(p))
             if self.clock() >= next_rescan:
                 self._forget_vanished()
-                self._add(iter_inputs([self.inbox]) if self.inbox.is_dir() else ())
+                self._take_over_stale(stop)
+                self._add(self._scan())
                 next_rescan = self.clock() + rescan_seconds
             self._check_pending(stop)
             self.events.wakeup.wait(poll_seconds)
 
     def _wanted(self, path: Path) -> bool:
-        try:
-            parts = path.relative_to(self.inbox).parts
-        except ValueError:
-            return False
-        return is_candidate(path) and not any(part.startswith(".") for part in parts[:-1])
+        return is_candidate(path) and not _hidden_inside(self.inbox, path.parent)
+
+    def _scan(self) -> Iterable[Path]:
+        if not self.inbox.is_dir():
+            return ()
+        return iter_inputs([self.inbox], follow_symlinks=True, on_refused=self._refuse)
+
+    def _refuse(self, refusal: Refusal) -> None:
+        if refusal.path not in self.refused:
+            self.refused.add(refusal.path)
+            log.warning("inbox: %s refused: %s", display_name(refusal.path), refusal.reason)
+
+    def _take_over_stale(self, stop: threading.Event) -> None:
+        for held in claim.stale(self.area):
+            if stop.is_set():
+                held.release()
+                continue
+            self._handle_claimed(held)
 
     def _add(self, paths: Iterable[Path]) -> None:
         now = self.clock()
@@ -193,6 +225,9 @@ class _Loop:
             if signature is None:  # gone (moved away, deleted) or not a regular file
                 self.pending.pop(path)
                 self.handled.pop(path, None)
+                reason = refusal_reason(path)
+                if reason:
+                    self._refuse(Refusal(path, reason))
                 continue
             if self.handled.get(path) == signature:
                 self.pending.pop(path)  # a late event for a file already handled, unchanged
@@ -209,7 +244,8 @@ class _Loop:
             if not state.complete and now - state.since < self.patience:
                 continue  # a stalled copy, most likely: give it longer
             if not state.complete:
-                log.info("inbox: %s still looks incomplete after %.0f s; handing it over", path.name, self.patience)
+                log.info("inbox: %s still looks incomplete after %.0f s; handing it over",
+                         display_name(path), self.patience)
             self.pending.pop(path)
             self.handled[path] = signature
             self._handle(path)
@@ -218,11 +254,25 @@ class _Loop:
                 self.handled.pop(path, None)
 
     def _handle(self, path: Path) -> None:
-        log.info("inbox: handling %s", path.name)
+        held = claim.take(path, self.area)
+        if held is None:
+            log.info("inbox: %s was taken by another watcher or worker", display_name(path))
+            return
+        self._handle_claimed(held)
+
+    def _handle_claimed(self, held: claim.Claim) -> None:
+        log.info("inbox: handling %s", display_name(held.path))
         try:
-            self.handle(path)
+            self.handle(held.path)
         except Exception:  # noqa: BLE001 - one bad file must not stop the watcher
-            log.exception("inbox: handling %s failed; it will not be retried until it changes", path.name)
+            log.exception("inbox: handling %s failed; it will not be retried until it changes",
+                          display_name(held.path))
+        finally:
+            back = held.release()
+            if back is not None:  # left by the handler: put back, and not handed over again unchanged
+                signature = _stat(back)
+                if signature is not None:
+                    self.handled[back] = signature
 
     def _forget_vanished(self) -> None:
         for path in [p for p in self.handled if not p.exists()]:
@@ -230,10 +280,24 @@ class _Loop:
 
 
 def _stat(path: Path) -> _Signature | None:
+    """Size and mtime of a regular file (a link is not followed); None for anything else."""
     try:
-        info = path.stat()
+        info = os.lstat(path)
     except OSError:
         return None
-    if not os.path.isfile(path):
+    if not stat.S_ISREG(info.st_mode):
         return None
     return _Signature(info.st_size, info.st_mtime_ns)
+
+
+def _hidden_inside(inbox: Path, path: Path) -> bool:
+    """Whether `path` is outside the inbox or in (or is) a hidden folder of it, such as the processing area."""
+    try:
+        parts = path.relative_to(inbox).parts
+    except ValueError:
+        return True
+    return any(part.startswith(".") for part in parts)
+
+
+def _ignore(refusal: Refusal) -> None:
+    """Refusals seen in the observer thread: the loop's own scan reports them."""

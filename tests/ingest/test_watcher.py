@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -229,3 +230,29 @@ def test_polling_observer_for_shares_without_events(run_watcher, tmp_path) -> No
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError):
         watch(Path("/tmp"), print, settle_seconds=-1, poll_seconds=0.1, stop=threading.Event())
+
+
+def test_links_fifos_and_sockets_in_the_inbox_are_refused_once_and_never_read(run_watcher, tmp_path, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="pipeline.ingest.watcher")
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(b"someone else's scan")
+
+    def before(inbox: Path) -> None:
+        (inbox / "already_link.pdf").symlink_to(secret)
+
+    inbox, recorder = run_watcher(before=before)
+    (inbox / "new_link.pdf").symlink_to("/etc/passwd")
+    os.mkfifo(inbox / "pipe.pdf")
+    (inbox / "real.pdf").write_bytes(b"real")
+    wait_for(lambda: "real.pdf" in recorder.names(), "the real file")
+    wait_for(lambda: len([r for r in caplog.records if "refused" in r.getMessage()]) >= 3, "three refusals")
+    (inbox / "later.pdf").write_bytes(b"later")
+    wait_for(lambda: "later.pdf" in recorder.names(), "a later file")
+    assert sorted(recorder.names()) == ["later.pdf", "real.pdf"]
+    refusals = sorted(r.getMessage() for r in caplog.records if "refused" in r.getMessage())
+    assert refusals == ["inbox: already_link.pdf refused: is a symbolic link; links are not followed inside "
+                        "folders: put the file itself there",
+                        "inbox: new_link.pdf refused: is a symbolic link; links are not followed inside "
+                        "folders: put the file itself there",
+                        "inbox: pipe.pdf refused: is a FIFO (named pipe), not a file; only scan files are taken"]
+    assert (inbox / "already_link.pdf").is_symlink() and (inbox / "pipe.pdf").exists()  # left alone

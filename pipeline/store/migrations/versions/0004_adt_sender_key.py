@@ -6,7 +6,7 @@ revision keep their control id and facility (its first component, as it was stor
 empty sending application.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 from __future__ import annotations
