@@ -173,21 +173,24 @@ def parse_date(text: str, *, today: date | None = None, past: bool = True) -> tu
     today = today or date.today()
     best: tuple[date, int, int] | None = None
     for pattern in DATE_PATTERNS:
-        for match in find_dates(pattern, text):
-            parsed = build_date(match, today, past)
-            if parsed and (best is None or match.start() < best[1]):
+        for match, parsed in find_dates(pattern, text, today, past):
+            if best is None or match.start() < best[1]:
                 best = (parsed, match.start(), match.end())
-                break
+            break
     return best
 
 
-def find_dates(pattern: re.Pattern[str], text: str):
-    """Matches of a date pattern, retrying one character on after a match that is no date (so
-    the "O.B. 0" of "D.O.B. 01/02/1980" does not hide the date)."""
+def find_dates(pattern: re.Pattern[str], text: str, today: date, past: bool):
+    """(match, date) for each date of one pattern in `text`, retrying one character on after a
+    match that is no date (so the "B. 01" of "D.O.B. 01/02/1980" does not hide the date)."""
     pos = 0
     while (match := pattern.search(text, pos)) is not None:
-        yield match
-        pos = match.start() + 1 if build_date(match, date.today(), True) is None else match.end()
+        parsed = build_date(match, today, past)
+        if parsed is None:
+            pos = match.start() + 1
+            continue
+        yield match, parsed
+        pos = match.end()
 
 
 def build_date(match: re.Match[str], today: date, past: bool) -> date | None:

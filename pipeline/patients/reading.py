@@ -64,6 +64,7 @@ class HeaderReading:
         return sorted(k for k in keys if k)[:MAX_NAME_KEYS]
 
 
+_DIGIT = re.compile(r"\d")
 _DIGITISH = "0-9OolISB|"
 _NUMBER = re.compile(rf"(?<![A-Za-z0-9])[{_DIGITISH}](?:[{_DIGITISH}\-]{{3,14}})[{_DIGITISH}](?![A-Za-z0-9])")
 _PHONE = re.compile(r"(?<!\d)\(?\d{3}\)?[\s.\-]{0,2}\d{3}[\s.\-]\d{4}(?!\d)")
@@ -119,16 +120,17 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
     sex: Seen | None = None
     for index, (page, text, spans) in enumerate(header_lines(ocr)):
         taken: list[tuple[int, int]] = []
-        for start, end, value, transposed in _dates(text, today):
+        digits = _DIGIT.search(text) is not None
+        for start, end, value, transposed in (_dates(text, today) if digits else ()):
             key = (value, transposed, page, start)
             dates[key] = Seen(normalize.date_digits(value), text[start:end], page, _box(spans, start, end),
                               index, transposed)
             taken.append((start, end))
-        for match in _PHONE.finditer(text):
+        for match in _PHONE.finditer(text) if digits else ():
             phones.append(Seen(normalize.phone(match.group(0)), match.group(0), page,
                                _box(spans, *match.span()), index))
             taken.append(match.span())
-        for match in _NUMBER.finditer(text):
+        for match in _NUMBER.finditer(text) if digits else ():
             start, end = match.span()
             if any(s <= start < e or s < end <= e for s, e in taken):
                 continue
@@ -148,7 +150,8 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
             words.append(Seen(value, raw, page, _box(spans, *match.span()), index))
         if sex is None and (found := _SEX_WORD.search(text)):
             sex = Seen(normalize.sex(found.group(1)) or "", found.group(1), page, _box(spans, *found.span()), index)
-        lines.append(Seen(normalize.address(text), text, page, None, index))
+        if digits:  # a street line has a house number
+            lines.append(Seen(normalize.address(text), text, page, None, index))
     return HeaderReading(tuple(dates.values()), tuple(numbers), tuple(phones), tuple(postcodes),
                          tuple(words), tuple(lines), sex)
 
@@ -156,9 +159,8 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
 def _dates(text: str, today: date):
     """(start, end, date, transposed) for every date in the line that could be a birth date."""
     for pattern in normalize.DATE_PATTERNS:
-        for match in normalize.find_dates(pattern, text):
-            value = normalize.build_date(match, today, True)
-            if value is None or value >= today:
+        for match, value in normalize.find_dates(pattern, text, today, True):
+            if value >= today:
                 continue
             yield match.start(), match.end(), value, False
             if pattern is normalize.MONTH_FIRST and value.day <= 12 and value.day != value.month:
@@ -180,20 +182,27 @@ def _close(a: str, b: str) -> bool:
     return DamerauLevenshtein.distance(a, b) <= (2 if min(len(a), len(b)) >= 8 else 1)
 
 
-def _given_matches(word: str, given: str) -> int:
-    """2 same name (or nickname), 1 close (typo or initial), 0 no."""
-    if word == given or word in NICKNAMES.get(given, ()) or given in NICKNAMES.get(word, ()):
-        return 2
+def _shape(word: str) -> str:
+    """A word as OCR confuses it: l/1/I all read I, rn reads m ('Wi11iam' and 'WILLIAM' alike)."""
+    return word.replace("L", "I").replace("RN", "M")
+
+
+def _given_matches(word: str, given: str) -> tuple[int, str]:
+    """(2 same name, nickname or OCR look-alike; 1 close: typo or initial; 0 no, the given name read)."""
+    if word == given or _shape(word) == _shape(given):
+        return 2, given
+    if word in NICKNAMES.get(given, ()) or given in NICKNAMES.get(word, ()):
+        return 2, word
     if _close(word, given) or (len(word) == 1 and given.startswith(word)):
-        return 1
-    return 0
+        return 1, word
+    return 0, word
 
 
 def _family_at(words: tuple[Seen, ...], i: int, family: str) -> tuple[int, int]:
     """(quality 2 exact / 1 close / 0 no, number of words used) for `family` starting at word i;
     a double or hyphenated surname may be printed as two words, joined, or one of its parts."""
     word = words[i].value
-    if word == family:
+    if word == family or _shape(word) == _shape(family):
         return 2, 1
     if i + 1 < len(words) and words[i + 1].line - words[i].line <= 1 and word + words[i + 1].value == family:
         return 2, 2
@@ -230,9 +239,10 @@ def find_name(reading: HeaderReading, family: str, given: str) -> NameSeen | Non
         for j in (i + used, i - 1, i + used + 1, i - 2):
             if not (0 <= j < len(words)) or abs(words[j].line - word.line) > 1:
                 continue
-            score = quality + (_given_matches(words[j].value, giv) if giv else 0) * 2
+            given_quality, read_given = _given_matches(words[j].value, giv) if giv else (0, words[j].value)
+            score = quality + given_quality * 2
             if best is None or score > best[0]:
-                best = (score, NameSeen(read_family, words[j].value, (*words[i:i + used], words[j])))
+                best = (score, NameSeen(read_family, read_given, (*words[i:i + used], words[j])))
     return best[1] if best else None
 
 
