@@ -1,24 +1,30 @@
-"""Matching a document's identifiers to the patient index: `Matcher.match(ids) -> PatientMatch`.
+"""Matching a document to its patient in the index: `Matcher.identify(ocr)` and `Matcher.match(ids)`.
 
-1. Blocking: indexed lookups find the candidates: MRN (and its one-digit variants), birth date (and
-   its day/month transposition), phonetic name keys (kept when the birth year or month/day agree),
-   phone. Merged-away patients resolve to the survivor.
-2. Scoring: Fellegi-Sunter. Each comparison (`comparisons.py`) puts the pair into a level; the
-   level's log2(m/u), estimated by Splink (`training.py`), is summed into the match weight. The
-   probability is the posterior over "one of the candidates, or nobody in the index":
+0. Reading: `identify` reads the labelled fields (`extract.py`) and, without labels, everything in
+   the header zones that could identify the patient (`reading.py`).
+1. Blocking: indexed lookups find the candidates: MRN (and its one-digit variants) and every
+   MRN-like number of the header, birth date (and its day/month transposition) and every date of
+   the header that could be one (with a phonetic key of a header word in common), phonetic name
+   keys (kept when the birth year or month/day agree), phones. Merged-away patients resolve to the
+   survivor.
+2. Scoring: Fellegi-Sunter. Each candidate's own values are first looked for in the header where no
+   label gave them (`verify.py`). Each comparison (`comparisons.py`) puts the pair into a level;
+   the level's log2(m/u), estimated by Splink (`training.py`), is summed into the match weight, an
+   exact name corrected for how common it is in the index (`frequencies.py`). The probability is
+   the posterior over "one of the candidates, or nobody in the index":
        p_c = 2^w_c * pi/N / ((1 - pi) + sum_j 2^w_j * pi/N)
    with N active patients and pi = P(the document's patient is in the index).
-3. Decision (see docs/matching.md): AUTO_FILE only when the birth date agrees exactly and so does
-   the name or the MRN (an MRN alone is never enough), no key identifier disagrees, p_best >=
-   `match_auto_file_threshold`, and the runner-up trails by >= `match_runner_up_margin` log2 units.
-   NO_MATCH when nobody is found or p_best < `match_review_threshold`. REVIEW otherwise.
+3. Decision (see docs/matching.md): AUTO_FILE only when two independent identifiers agree (birth
+   date exact and name or MRN; without a birth date, name and MRN), no key identifier disagrees,
+   p_best >= `match_auto_file_threshold`, and the runner-up trails by >= `match_runner_up_margin`
+   log2 units. An MRN alone is never enough. NO_MATCH when nobody is found or the candidates
+   together are less likely than `match_review_threshold`. REVIEW otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
@@ -48,7 +54,7 @@ NAME_BLOCK_LIMIT = 2000  # name-key candidates when the birth year or month/day 
 NAME_ONLY_BLOCK_LIMIT = 50  # without a birth date: a document that can only go to review
 SQLITE_MMAP_BYTES = 1 << 30
 _COUNT_TTL = 300.0  # seconds between refreshes of the active-patient count
-_FREQUENCY_TTL = 3600.0  # seconds between re-counts of name frequencies (refresh() forces one)
+_FREQUENCY_TTL = 3600.0  # seconds between re-counts of name frequencies (imports run in other processes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +156,6 @@ class Matcher:
             self._frequencies = frequencies.NameFrequencies.load(conn)
             self._frequencies_at = now
         return self._frequencies
-
-    def refresh(self) -> None:
-        """Forget the cached patient count and name frequencies (after an import)."""
-        self._counted_at = -_COUNT_TTL
-        self._frequencies_at = -_FREQUENCY_TTL
 
     def _block(self, conn, doc: dict, birth_date: date | None, reading: HeaderReading | None = None) -> set[int]:
         """Candidate ids from one UNION ALL of indexed lookups (one round trip)."""

@@ -14,7 +14,6 @@ from functools import lru_cache
 
 import jellyfish
 
-from pipeline.patients.nicknames import NICKNAMES
 
 _LETTER_FOR_DIGIT = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "6": "G", "2": "Z", "4": "A", "|": "I"})
 _DIGIT_FOR_LETTER = str.maketrans(
@@ -62,13 +61,6 @@ def phonetic(text: str) -> str:
 def first_given(text: str) -> str:
     """The first given name of a normalised given-name string."""
     return text.split(" ", 1)[0] if text else ""
-
-
-def nickname_match(a: str, b: str) -> bool:
-    """True when one first name is a known nickname of the other (or both of one formal name)."""
-    if not a or not b:
-        return False
-    return a == b or b in NICKNAMES.get(a, ()) or a in NICKNAMES.get(b, ())
 
 
 def identifier(text: str | None) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from pipeline.synth.documents import generate_document
@@ -103,7 +103,7 @@ class HeaderDocument:
     vocabulary: str
     separator: str
     printed: PrintedHeader
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------ registration
