@@ -89,6 +89,8 @@ def header_lines(ocr: OcrResult) -> list[tuple[int, str, tuple]]:
     from pipeline.patients.extract import lines_of  # the same line assembly as the labelled reader
 
     out: list[tuple[int, str, tuple]] = []
+    if not ocr.pages:
+        return out
     count: dict[int, int] = {}
     for line in lines_of(ocr):
         limit = FIRST_PAGE_LINES if line.page == ocr.pages[0].number else LATER_PAGE_LINES

@@ -143,3 +143,9 @@ def test_names_on_lines_about_someone_else_are_not_read(matcher: Matcher) -> Non
     assert match.outcome is not MatchOutcome.AUTO_FILE
     _, match = _identify(matcher, "Referring physician: Dr. Jane Doe, MD\n01/02/1980")
     assert match.outcome is not MatchOutcome.AUTO_FILE
+
+
+def test_a_document_without_pages_or_text_is_no_match_not_a_crash(matcher: Matcher) -> None:
+    for ocr in (OcrResult((), None, "text"), _ocr(""), _ocr("\f\n  \n")):
+        ids, match = matcher.identify(ocr, today=TODAY)
+        assert match.outcome is MatchOutcome.NO_MATCH and ids.family_name is None
