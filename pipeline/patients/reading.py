@@ -21,13 +21,14 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from pipeline.patients import normalize
 from pipeline.patients.nicknames import NICKNAMES
 from pipeline.records import OcrResult
 
-FIRST_PAGE_LINES = 30  # header zone of page 1
+FIRST_PAGE_LINES = 20  # header zone of page 1 (a letterhead, a date and an address block, then RE:)
 LATER_PAGE_LINES = 5  # continuation header of later pages
 MAX_NAME_KEYS = 80
 
@@ -200,7 +201,7 @@ def _given_matches(word: str, given: str) -> tuple[int, str]:
     return 0, word
 
 
-def _family_at(words: tuple[Seen, ...], i: int, family: str) -> tuple[int, int]:
+def _family_at(words: tuple[Seen, ...], i: int, family: str, parts: frozenset[str]) -> tuple[int, int]:
     """(quality 2 exact / 1 close / 0 no, number of words used) for `family` starting at word i;
     a double or hyphenated surname may be printed as two words, joined, or one of its parts."""
     word = words[i].value
@@ -210,10 +211,19 @@ def _family_at(words: tuple[Seen, ...], i: int, family: str) -> tuple[int, int]:
         return 2, 2
     if _close(word, family):
         return 1, 1
-    parts = [p for p in re.split(r"[ \-']", family) if len(p) > 2]
-    if len(parts) > 1 and word in parts:
+    if word in parts:
         return 1, 1
     return 0, 0
+
+
+def _family_starts(values: list[str], family: str, parts: frozenset[str]) -> list[int]:
+    """Positions of the words where the family name may start (the fuzzy ones found in C)."""
+    near = {i for _, _, i in process.extract(family, values, scorer=DamerauLevenshtein.distance,
+                                             score_cutoff=2, limit=None)}
+    shape = _shape(family)
+    near.update(i for i, v in enumerate(values)
+                if v in parts or (len(v) > 1 and family.startswith(v)) or _shape(v) == shape)
+    return sorted(near)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,9 +240,14 @@ def find_name(reading: HeaderReading, family: str, given: str) -> NameSeen | Non
     a twin's name reads as "family agrees, given differs")."""
     words = reading.words
     fam, giv = normalize.compact(family), normalize.compact(given)
+    if not (fam and words):
+        return None
+    split = [normalize.compact(p) for p in re.split(r"[ \-']", family)]
+    parts = frozenset(p for p in split if len(p) > 2) if len(split) > 1 else frozenset()
     best: tuple[int, NameSeen] | None = None
-    for i, word in enumerate(words):
-        quality, used = _family_at(words, i, fam) if fam else (0, 0)
+    for i in _family_starts([w.value for w in words], fam, parts):
+        word = words[i]
+        quality, used = _family_at(words, i, fam, parts)
         if not quality:
             continue
         # a typo stays a typo (the comparison calls it close); a part of a double surname, or the

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from pipeline.patients.matcher import Matcher
-from pipeline.patients.reading import read_header
+from pipeline.patients.reading import find_name, read_header
 from pipeline.records import MatchOutcome, OcrPage, OcrResult, Word
 from pipeline.synth import headers
 from pipeline.synth.render import ground_truth
@@ -149,3 +149,9 @@ def test_a_document_without_pages_or_text_is_no_match_not_a_crash(matcher: Match
     for ocr in (OcrResult((), None, "text"), _ocr(""), _ocr("\f\n  \n")):
         ids, match = matcher.identify(ocr, today=TODAY)
         assert match.outcome is MatchOutcome.NO_MATCH and ids.family_name is None
+
+
+@pytest.mark.parametrize("printed", ["GARCIA-LOPEZ, JUAN", "Juan Garcia Lopez", "GARCIALOPEZ JUAN", "Juan Garcia"])
+def test_a_double_surname_is_found_joined_apart_or_in_part(printed: str) -> None:
+    seen = find_name(read_header(_ocr(f"Clinic\n{printed}\n03/03/1970"), today=TODAY), "GARCIA-LOPEZ", "JUAN")
+    assert seen is not None and (seen.family, seen.given) == ("GARCIALOPEZ", "JUAN")
