@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
@@ -79,10 +80,20 @@ _OTHER_PERSON = re.compile(
     r"signed|surgeon|radiologist|pathologist|consultant|practice|sincerely|dear|cc|guarantor|"
     r"insured|subscriber|policy\s*holder|mother|father|parent|guardian|spouse|emergency|"
     r"next\s+of\s+kin|responsible|contact\s+person|relationship|interpreter|witness)\b")
+#: a date just after one of these words is the date of something else than a birth
+_OTHER_DATE = re.compile(
+    r"(?i)\b(?:service|collected|received|reported|admi(?:t|tted|ssion)|discharged?|surgery|procedure|"
+    r"exam|visit|seen|signed|printed|faxed|sent|dated|appointment|ordered|result(?:ed)?|specimen|"
+    r"verified|dictated|transcribed|from|to)\b")
 _STOP = frozenset("""PATIENT NAME NAMES DOB DATE BIRTH BORN MRN MR MED REC RECORD NUMBER NO SEX GENDER
     PHONE TEL ADDRESS ACCOUNT ACCT VISIT FIN ID UNIT HOSP HOSPITAL CHART PAGE OF AND THE FOR RE TO
     FROM CLINIC MEDICAL CENTER HEALTH GENERAL REPORT NOTE SUMMARY MALE FEMALE AGE YR YRS YEARS OLD
     ST AVE RD DR LN BLVD CT PL WAY APT STE SUITE STREET AVENUE ROAD DRIVE LANE""".split())
+
+
+@lru_cache(maxsize=65536)
+def _word_value(raw: str) -> str:
+    return normalize.compact(normalize.name(raw))
 
 
 def header_lines(ocr: OcrResult) -> list[tuple[int, str, tuple]]:
@@ -125,6 +136,9 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
         taken: list[tuple[int, int]] = []
         digits = _DIGIT.search(text) is not None
         for start, end, value, transposed in (_dates(text, today) if digits else ()):
+            if _OTHER_DATE.search(text, max(0, start - 24), start):
+                taken.append((start, end))
+                continue  # "Date of service: 03/04/2024", "Collected 4/9/26": not a birth date
             key = (value, transposed, page, start)
             dates[key] = Seen(normalize.date_digits(value), text[start:end], page, _box(spans, start, end),
                               index, transposed)
@@ -147,7 +161,7 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
             raw = match.group(0)
             if sum(c.isdigit() for c in raw) > len(raw) / 2:
                 continue
-            value = normalize.compact(normalize.name(raw))
+            value = _word_value(raw)
             if not value or value in _STOP or someone_else:
                 continue
             words.append(Seen(value, raw, page, _box(spans, *match.span()), index))

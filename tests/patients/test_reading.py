@@ -81,7 +81,7 @@ def test_evidence_carries_the_page_and_box_of_unlabelled_words(matcher: Matcher)
 
 
 def test_reading_keeps_both_readings_of_an_ambiguous_date_marked() -> None:
-    reading = read_header(_ocr("seen 03/04/1980 and 25/12/1970"), today=TODAY)
+    reading = read_header(_ocr("born 03/04/1980 or 25/12/1970"), today=TODAY)
     values = {(s.value, s.transposed) for s in reading.dates}
     assert values == {("19800304", False), ("19800403", True), ("19701225", False)}
 
