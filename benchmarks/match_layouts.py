@@ -118,10 +118,15 @@ def _text_ocr(doc: headers.HeaderDocument) -> OcrResult:
     return OcrResult(pages=pages, searchable_pdf=None, engine="text")
 
 
-def read_all(docs, part: str, seed: int, cache: Path | None, text_only: bool, shard: tuple[int, int]) -> list:
-    """The OCR result of every document (rendered and OCR'd once, then from the cache)."""
+def read_all(docs, part: str, seed: int, cache: Path | None, text_only: bool, shard: tuple[int, int],
+             cached_only: bool = False) -> list:
+    """The OCR result of every document (rendered and OCR'd once, then from the cache); None for
+    one not OCR'd (another shard's, or not cached with `cached_only`)."""
     if text_only:
         return [_text_ocr(doc) for doc, _, _ in docs]
+    if cached_only:
+        paths = [cache / f"{part}-{seed}-{number:04d}.json" for number in range(len(docs))]
+        return [_ocr_from_json(json.loads(p.read_text())) if p.exists() else None for p in paths]
     from pipeline.ingest.intake import intake
     from pipeline.ocr.engine import OcrEngine
     from pipeline.synth.render import render_pages, save_scan
@@ -169,6 +174,8 @@ def main() -> int:
     parser.add_argument("--text", action="store_true", help="read the source text, no rendering (not for reporting)")
     parser.add_argument("--shard", default="0/1", help="i/n: OCR only documents number %% n == i (fill the cache in parallel)")
     parser.add_argument("--ocr-only", action="store_true", help="fill the cache and stop")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="report on the documents already in the cache, skip the others (no OCR)")
     parser.add_argument("--show-misses", action="store_true", help="print each in-index document not auto-filed")
     args = parser.parse_args()
     part = headers.PARTS[args.part]
@@ -179,9 +186,12 @@ def main() -> int:
     docs = build_documents(index, pool, part, args.documents, doc_seed)
     shard = tuple(int(x) for x in args.shard.split("/"))
     started = time.perf_counter()
-    ocrs = read_all(docs, args.part, doc_seed, args.cache, args.text, shard)
+    ocrs = read_all(docs, args.part, doc_seed, args.cache, args.text, shard, args.cached_only)
     ocr_seconds = time.perf_counter() - started
-    if args.ocr_only or any(o is None for o in ocrs):
+    if args.cached_only:
+        kept = [(d, o) for d, o in zip(docs, ocrs, strict=True) if o is not None]
+        docs, ocrs = [d for d, _ in kept], [o for _, o in kept]
+    elif args.ocr_only or any(o is None for o in ocrs):
         print(f"OCR cache filled for shard {args.shard} in {ocr_seconds:.0f} s")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -226,7 +236,9 @@ def _rate(c: Counter, key: str, result: str) -> str:
 
 def _report(args, rows: dict[str, Counter], docs, timings: list[float]) -> None:
     source = "source text (no OCR)" if args.text else "rendered scans OCR'd by Tesseract"
-    print(f"## Header layouts, {args.part} part: {len(docs)} documents, {args.patients:,}-patient index, {source}\n")
+    subset = " (those in the OCR cache)" if args.cached_only else ""
+    print(f"## Header layouts, {args.part} part: {len(docs)} documents{subset}, {args.patients:,}-patient index, "
+          f"{source}\n")
     print("| measure | labelled fields only | full reader (labels + index-verified) |\n|---|---|---|")
     lab, full = rows["labelled only"], rows["full reader"]
     print(f"| wrong auto-files | {lab[('all', 'wrong')]} | **{full[('all', 'wrong')]}** |")
