@@ -208,8 +208,9 @@ def main() -> int:
             _, full = matcher.identify(ocr, today=TODAY)
             timings.append(time.perf_counter() - t0)
             labelled = matcher.match(extract_identifiers(ocr, today=TODAY))
+            legible = truth is not None and doc.printed.dob_right and doc.printed.mrn_right
             for name, match in (("labelled only", labelled), ("full reader", full)):
-                _count(rows[name], match, truth, kind, doc.family)
+                _count(rows[name], match, truth, kind, doc.family, legible)
             if args.show_misses and truth is not None and full.outcome is not MatchOutcome.AUTO_FILE:
                 print(f"{doc.family}/{doc.vocabulary}/{doc.separator} {kind} {list(doc.notes)}: "
                       f"{full.outcome} {list(full.reasons)}", file=sys.stderr)
@@ -218,13 +219,13 @@ def main() -> int:
     return 0
 
 
-def _count(c: Counter, match, truth: str | None, kind: str, family: str) -> None:
+def _count(c: Counter, match, truth: str | None, kind: str, family: str, legible: bool) -> None:
     outcome = match.outcome
     wrong = outcome is MatchOutcome.AUTO_FILE and match.patient.mrn != truth
     result = "wrong" if wrong else ("auto" if outcome is MatchOutcome.AUTO_FILE else
                                     "review" if outcome is MatchOutcome.REVIEW else "no match")
     group = "in index" if truth is not None else "absent"
-    for key in (group, f"kind:{kind}", f"family:{family}", "all"):
+    for key in (group, f"kind:{kind}", f"family:{family}", "all", *(["legible"] if legible else [])):
         c[(key, result)] += 1
         c[(key, "n")] += 1
 
@@ -243,8 +244,12 @@ def _report(args, rows: dict[str, Counter], docs, timings: list[float]) -> None:
     lab, full = rows["labelled only"], rows["full reader"]
     print(f"| wrong auto-files | {lab[('all', 'wrong')]} | **{full[('all', 'wrong')]}** |")
     print(f"| auto-filed, in-index documents | {_rate(lab, 'in index', 'auto')} | **{_rate(full, 'in index', 'auto')}** |")
+    print(f"| auto-filed, in-index documents printing the right birth date and no wrong MRN | "
+          f"{_rate(lab, 'legible', 'auto')} | {_rate(full, 'legible', 'auto')} |")
     review = lambda c: f"{(c[('all', 'review')] + c[('all', 'no match')]) / c[('all', 'n')]:.3f}"  # noqa: E731
     print(f"| review (incl. no match), all documents | {review(lab)} | **{review(full)}** |")
+    print(f"| of which review / no match | {_rate(lab, 'all', 'review')} / {_rate(lab, 'all', 'no match')} | "
+          f"{_rate(full, 'all', 'review')} / {_rate(full, 'all', 'no match')} |")
     print(f"| absent people auto-filed | {lab[('absent', 'wrong')]} of {lab[('absent', 'n')]} | "
           f"{full[('absent', 'wrong')]} of {full[('absent', 'n')]} |")
     timings.sort()
