@@ -126,10 +126,10 @@ def main() -> int:
     print(f"| same, CPU time of the process: match p50 / p95; identify p50 / p95 | {statistics.median(cpu):.2f} / "
           f"{_pct(cpu, 95):.2f}; {statistics.median(identify_cpu):.2f} / {_pct(identify_cpu, 95):.2f} ms | |")
     print(f"| first match after start (name frequencies counted) | {first_ms:.0f} ms | |")
-    print(f"\nLoad average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1 / 5 / 15 min).")
     print(f"| identifier extraction from a header text, mean | {extract_ms:.2f} ms | |")
     print(f"| database size | {size_mb:.0f} MB | |")
     print(f"| generating the CSV (not part of the import) | {generate_seconds:.1f} s | |")
+    print(f"\nLoad average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1 / 5 / 15 min).")
     return 0
 
 
