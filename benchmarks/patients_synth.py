@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from pipeline.synth.headers import one_digit, typo
+
 MALE = """JAMES JOHN ROBERT MICHAEL WILLIAM DAVID RICHARD JOSEPH THOMAS CHARLES CHRISTOPHER DANIEL
 MATTHEW ANTHONY MARK DONALD STEVEN PAUL ANDREW JOSHUA KENNETH KEVIN BRIAN GEORGE TIMOTHY RONALD
 EDWARD JASON JEFFREY RYAN JACOB GARY NICHOLAS ERIC JONATHAN STEPHEN LARRY JUSTIN SCOTT BRANDON
@@ -181,21 +183,6 @@ class SynthDocument:
     notes: tuple[str, ...]
 
 
-def _typo(rng: random.Random, word: str) -> str:
-    if len(word) < 3:
-        return word
-    i = rng.randrange(1, len(word) - 1)
-    op = rng.choice(("sub", "del", "swap", "ins"))
-    letters = "AEIOURSTLNM"
-    if op == "sub":
-        return word[:i] + rng.choice(letters) + word[i + 1:]
-    if op == "del":
-        return word[:i] + word[i + 1:]
-    if op == "swap":
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
-    return word[:i] + rng.choice(letters) + word[i:]
-
-
 def _ocr_noise(rng: random.Random, text: str, rate: float) -> str:
     out = []
     for ch in text:
@@ -219,11 +206,6 @@ def _format_dob(rng: random.Random, dob: date) -> str:
     if style == 4:
         return dob.strftime("%m-%d-%Y")
     return dob.isoformat()
-
-
-def _one_digit(rng: random.Random, digits: str) -> str:
-    i = rng.randrange(len(digits))
-    return digits[:i] + rng.choice([d for d in "0123456789" if d != digits[i]]) + digits[i + 1:]
 
 
 def documents(index: list[dict], n: int, seed: int = 11, *, outside_rate: float = 0.10,
@@ -255,10 +237,10 @@ def documents(index: list[dict], n: int, seed: int = 11, *, outside_rate: float 
         name_ok = True
         dob_ok = True
         if rng.random() < 0.10:
-            family = _typo(rng, family)
+            family = typo(rng, family)
             notes.append("family typo")
         if rng.random() < 0.06:
-            given = _typo(rng, given)
+            given = typo(rng, given)
             notes.append("given typo")
         if given.upper() in NICK and rng.random() < 0.15:
             given = NICK[given.upper()]
@@ -277,7 +259,7 @@ def documents(index: list[dict], n: int, seed: int = 11, *, outside_rate: float 
             person["phone"] = _person(rng, "0")["phone"]
             notes.append("other phone")
         elif roll < 0.13:
-            person["phone"] = _one_digit(rng, person["phone"])
+            person["phone"] = one_digit(rng, person["phone"])
             notes.append("phone digit wrong")
         if rng.random() < 0.01:
             person["sex"] = "F" if person["sex"] == "M" else "M"
@@ -293,7 +275,7 @@ def documents(index: list[dict], n: int, seed: int = 11, *, outside_rate: float 
             dob_ok = False
             notes.append("DOB day/month swapped")
         elif roll < 0.06:
-            digits = _one_digit(rng, dob.strftime("%m%d%Y"))
+            digits = one_digit(rng, dob.strftime("%m%d%Y"))
             dob_text = f"{digits[:2]}/{digits[2:4]}/{digits[4:]}"
             dob_ok = False
             notes.append("DOB digit wrong")
@@ -303,7 +285,7 @@ def documents(index: list[dict], n: int, seed: int = 11, *, outside_rate: float 
             mrn_text = ""
             mrn_ok = False
         elif rng.random() < mrn_wrong_digit:
-            mrn_text = _one_digit(rng, mrn_text)
+            mrn_text = one_digit(rng, mrn_text)
             mrn_ok = False
             notes.append("MRN digit wrong")
         text = _header(rng, family, given, dob_text, mrn_text, person)

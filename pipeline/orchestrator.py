@@ -25,7 +25,6 @@ from pipeline.clock import Clock, utc_now
 from pipeline.errors import InputError, ModelError
 from pipeline.ingest.intake import intake
 from pipeline.ocr.engine import OcrEngine
-from pipeline.patients.extract import extract_identifiers
 from pipeline.patients.matcher import Matcher
 from pipeline.records import (
     Classification,
@@ -168,8 +167,7 @@ class Pipeline:
             ocr = self.ocr.recognize(incoming, Path(scratch))
             readable = not ocr.reasons
             classification = self.classifier.classify(ocr.text) if readable else None
-            identifiers = extract_identifiers(ocr)
-            match = self.matcher.match(identifiers)
+            identifiers, match = self.matcher.identify(ocr)
             decision = decide(ocr, classification, match)
             entry = file_document(
                 store=self.store,

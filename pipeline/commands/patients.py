@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.errors import InputError, PatientIndexError
-from pipeline.records import DocumentIdentifiers, PatientMatch
+from pipeline.records import DocumentIdentifiers, OcrPage, OcrResult, PatientMatch
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +77,26 @@ def cmd_import(args: argparse.Namespace, settings) -> int:
 _SCAN_SIGNATURES = (b"%PDF", b"II*\x00", b"MM\x00*", b"\x89PNG", b"\xff\xd8\xff")
 
 
-def _identifiers(args: argparse.Namespace, settings) -> DocumentIdentifiers:
-    from pipeline.patients import normalize
-    from pipeline.patients.extract import extract_from_text
+def _document(args: argparse.Namespace, settings) -> OcrResult:
+    """--document FILE as an OCR result: a scan is OCR'd, `pipeline ocr --json` output read back,
+    anything else taken as plain text (one page)."""
+    try:
+        head = args.document.read_bytes()[:8]
+        text = "" if head.startswith(_SCAN_SIGNATURES) else args.document.read_text(encoding="utf-8",
+                                                                                   errors="replace")
+    except OSError as exc:
+        raise InputError(f"{args.document}: cannot be read ({exc.strerror})", hint="check the path") from exc
+    if head.startswith(_SCAN_SIGNATURES):
+        return _ocr_from_scan(args.document, settings)
+    if text.lstrip().startswith("{"):
+        return _ocr_from_json(args.document, text)
+    pages = tuple(OcrPage(number=i + 1, text=page, confidence=-1.0) for i, page in enumerate(text.split("\f")))
+    return OcrResult(pages=pages, searchable_pdf=None, engine="text")
 
-    if args.document:
-        try:
-            head = args.document.read_bytes()[:8]
-            text = "" if head.startswith(_SCAN_SIGNATURES) else args.document.read_text(encoding="utf-8",
-                                                                                       errors="replace")
-        except OSError as exc:
-            raise InputError(f"{args.document}: cannot be read ({exc.strerror})", hint="check the path") from exc
-        if head.startswith(_SCAN_SIGNATURES):
-            return _identifiers_from_scan(args.document, settings)
-        if text.lstrip().startswith("{"):
-            return _identifiers_from_ocr_json(args.document, text)
-        return extract_from_text(text)
+
+def _identifiers(args: argparse.Namespace) -> DocumentIdentifiers:
+    from pipeline.patients import normalize
+
     birth = None
     if args.dob:
         parsed = normalize.parse_date(args.dob)
@@ -108,18 +112,16 @@ def _identifiers(args: argparse.Namespace, settings) -> DocumentIdentifiers:
     )
 
 
-def _identifiers_from_scan(path: Path, settings) -> DocumentIdentifiers:
-    """A scan (PDF, TIFF, PNG, JPEG): intake and OCR as `pipeline process` would, then extraction."""
-    from pipeline.patients.extract import extract_identifiers
+def _ocr_from_scan(path: Path, settings) -> OcrResult:
+    """A scan (PDF, TIFF, PNG, JPEG): intake and OCR as `pipeline process` would."""
     from pipeline.services.scan import read_scan
 
-    return extract_identifiers(read_scan(path, settings))
+    return read_scan(path, settings)
 
 
-def _identifiers_from_ocr_json(path: Path, text: str) -> DocumentIdentifiers:
+def _ocr_from_json(path: Path, text: str) -> OcrResult:
     """`pipeline ocr --json` output: {"pages": [{"number", "text", ...}], ...}; barcodes if listed."""
-    from pipeline.patients.extract import extract_identifiers
-    from pipeline.records import Barcode, OcrPage, OcrResult
+    from pipeline.records import Barcode
 
     try:
         data = json.loads(text)
@@ -133,7 +135,7 @@ def _identifiers_from_ocr_json(path: Path, text: str) -> DocumentIdentifiers:
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{path}: not OCR JSON (expected the output of `pipeline ocr --json`)",
                          hint="or give a plain text file") from exc
-    return extract_identifiers(OcrResult(pages=pages, searchable_pdf=None, engine="json"))
+    return OcrResult(pages=pages, searchable_pdf=None, engine="json")
 
 
 def match_to_json(match: PatientMatch, *, show_names: bool = True) -> dict:
@@ -160,9 +162,12 @@ def match_to_json(match: PatientMatch, *, show_names: bool = True) -> dict:
 def cmd_match(args: argparse.Namespace, settings) -> int:
     from pipeline.patients.matcher import Matcher
 
-    ids = _identifiers(args, settings)
     matcher = Matcher.from_settings(settings, _engine(settings))
-    result = matcher.match(ids)
+    if args.document:  # read as the pipeline reads it: labels and the header zones
+        ids, result = matcher.identify(_document(args, settings))
+    else:
+        ids = _identifiers(args)
+        result = matcher.match(ids)
     data = match_to_json(result)
     if getattr(args, "json", False):
         data["identifiers"] = {k: (v.isoformat() if isinstance(v, date) else v)

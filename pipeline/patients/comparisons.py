@@ -113,6 +113,19 @@ def _dl(a: str, b: str) -> int:
     return DamerauLevenshtein.distance(a, b)
 
 
+def _edits_allowed(a: str, b: str) -> int:
+    """One garbled character; two in names of eight letters or more."""
+    return 2 if min(len(a), len(b)) >= 8 else 1
+
+
+def _family_close(a: str, b: str, a_key: str, b_key: str) -> bool:
+    return _jw(a, b) >= NAME_JW or bool(a_key and a_key == b_key) or _dl(a, b) <= _edits_allowed(a, b)
+
+
+def _given_close(a: str, b: str, a_key: str, b_key: str, a_nicks, b_nicks) -> bool:
+    return (_family_close(a, b, a_key, b_key) or b in a_nicks or a in b_nicks or _initial(a, b))
+
+
 def level_name(l: dict, r: dict) -> int:
     lf, lg, rf, rg = l["family"], l["given"], r["family"], r["given"]
     if not (lf and lg and rf and rg):
@@ -121,18 +134,12 @@ def level_name(l: dict, r: dict) -> int:
         return 1
     if lf == rg and lg == rf:
         return 2
-    family_close = (
-        _jw(lf, rf) >= NAME_JW
-        or (l["family_key"] and l["family_key"] == r["family_key"])
-        or _dl(lf, rf) <= 1
-    )
-    given_close = (
-        _jw(lg, rg) >= NAME_JW
-        or (l["given_key"] and l["given_key"] == r["given_key"])
-        or _dl(lg, rg) <= 1
-        or rg in l["nicks"]
-        or lg in r["nicks"]
-    )
+    family_close = _family_close(lf, rf, l["family_key"], r["family_key"])
+    given_close = _given_close(lg, rg, l["given_key"], r["given_key"], l["nicks"], r["nicks"])
+    if not (family_close and given_close) and (
+            _family_close(lf, rg, l["family_key"], r["given_key"])
+            and _given_close(lg, rf, l["given_key"], r["family_key"], l["nicks"], ())):
+        return 2  # swapped, with a garbled character
     if family_close and given_close:
         return 3
     if family_close:
@@ -140,6 +147,11 @@ def level_name(l: dict, r: dict) -> int:
     if given_close:
         return 5
     return 6
+
+
+def _initial(a: str, b: str) -> bool:
+    """One side gives only the initial of the other's given name ("J. DOE")."""
+    return (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b))
 
 
 def level_birth_date(l: dict, r: dict) -> int:
@@ -213,14 +225,21 @@ def _jw_sql(col: str, threshold: float) -> str:
     return f'jaro_winkler_similarity("{col}_l", "{col}_r") >= {threshold}'
 
 
-_FAMILY_CLOSE = (
-    f'({_jw_sql("family", NAME_JW)} OR "family_key_l" = "family_key_r" '
-    'OR damerau_levenshtein("family_l", "family_r") <= 1)'
-)
+def _close_sql(left: str, right: str) -> str:
+    """SQL twin of `_family_close` for columns `left`_l and `right`_r."""
+    return (f'(jaro_winkler_similarity("{left}_l", "{right}_r") >= {NAME_JW} '
+            f'OR "{left}_key_l" = "{right}_key_r" '
+            f'OR damerau_levenshtein("{left}_l", "{right}_r") <= '
+            f'CASE WHEN least(length("{left}_l"), length("{right}_r")) >= 8 THEN 2 ELSE 1 END)')
+
+
+_FAMILY_CLOSE = _close_sql("family", "family")
+_SWAPPED_CLOSE = f"({_close_sql('family', 'given')} AND {_close_sql('given', 'family')})"
 _GIVEN_CLOSE = (
-    f'({_jw_sql("given", NAME_JW)} OR "given_key_l" = "given_key_r" '
-    'OR damerau_levenshtein("given_l", "given_r") <= 1 '
-    'OR list_contains("nicks_l", "given_r") OR list_contains("nicks_r", "given_l"))'
+    f'({_close_sql("given", "given")} '
+    'OR list_contains("nicks_l", "given_r") OR list_contains("nicks_r", "given_l") '
+    'OR (length("given_l") = 1 AND starts_with("given_r", "given_l")) '
+    'OR (length("given_r") = 1 AND starts_with("given_l", "given_r")))'
 )
 
 #: comparison name -> [(sql condition, label)] in level order; the null level first.
@@ -228,7 +247,8 @@ SQL_LEVELS: dict[str, list[tuple[str, str]]] = {
     "name": [
         (f"NOT ({_present('family', 'given')})", "null"),
         ('"family_l" = "family_r" AND "given_l" = "given_r"', "exact"),
-        ('"family_l" = "given_r" AND "given_l" = "family_r"', "swapped given/family"),
+        (f'("family_l" = "given_r" AND "given_l" = "family_r") OR (NOT ({_FAMILY_CLOSE} AND {_GIVEN_CLOSE}) '
+         f'AND {_SWAPPED_CLOSE})', "swapped given/family"),
         (f"{_FAMILY_CLOSE} AND {_GIVEN_CLOSE}", "close (typo, phonetic, nickname)"),
         (_FAMILY_CLOSE, "family agrees, given differs"),
         (_GIVEN_CLOSE, "given agrees, family differs"),

@@ -67,7 +67,7 @@ def extract_identifiers(ocr: OcrResult, *, today: date | None = None) -> Documen
     evidence: dict[str, Evidence] = {}
     for barcode in ocr.barcodes:
         _read_barcode(barcode, found, evidence)
-    for line in _lines(ocr):
+    for line in lines_of(ocr):
         _read_line(line, found, evidence, today)
     log.debug("identifiers found: %s", sorted(found))
     return DocumentIdentifiers(
@@ -147,7 +147,8 @@ def _read_barcode(barcode: Barcode, found: dict, evidence: dict) -> None:
 # --------------------------------------------------------------------------------------- lines
 
 
-def _lines(ocr: OcrResult) -> list[_Line]:
+def lines_of(ocr: OcrResult) -> list[_Line]:
+    """The text lines of every page, words left to right, with their word spans (for boxes)."""
     lines: list[_Line] = []
     for page in ocr.pages:
         if not page.words:

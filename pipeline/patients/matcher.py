@@ -1,34 +1,50 @@
-"""Matching a document's identifiers to the patient index: `Matcher.match(ids) -> PatientMatch`.
+"""Matching a document to its patient in the index: `Matcher.identify(ocr)` and `Matcher.match(ids)`.
 
-1. Blocking: indexed lookups find the candidates: MRN (and its one-digit variants), birth date (and
-   its day/month transposition), phonetic name keys (kept when the birth year or month/day agree),
-   phone. Merged-away patients resolve to the survivor.
-2. Scoring: Fellegi-Sunter. Each comparison (`comparisons.py`) puts the pair into a level; the
-   level's log2(m/u), estimated by Splink (`training.py`), is summed into the match weight. The
-   probability is the posterior over "one of the candidates, or nobody in the index":
+0. Reading: `identify` reads the labelled fields (`extract.py`) and, without labels, everything in
+   the header zones that could identify the patient (`reading.py`).
+1. Blocking: indexed lookups find the candidates: MRN (and its one-digit variants) and every
+   MRN-like number of the header, birth date (and its day/month transposition) and every date of
+   the header that could be one (with a phonetic key of a header word in common), phonetic name
+   keys (kept when the birth year or month/day agree), phones. Merged-away patients resolve to the
+   survivor.
+2. Scoring: Fellegi-Sunter. Each candidate's own values are first looked for in the header where no
+   label gave them (`verify.py`). Each comparison (`comparisons.py`) puts the pair into a level;
+   the level's log2(m/u), estimated by Splink (`training.py`), is summed into the match weight, an
+   exact name corrected for how common it is in the index (`frequencies.py`). The probability is
+   the posterior over "one of the candidates, or nobody in the index":
        p_c = 2^w_c * pi/N / ((1 - pi) + sum_j 2^w_j * pi/N)
    with N active patients and pi = P(the document's patient is in the index).
-3. Decision (see docs/matching.md): AUTO_FILE only when the birth date agrees exactly and so does
-   the name or the MRN (an MRN alone is never enough), no key identifier disagrees, p_best >=
-   `match_auto_file_threshold`, and the runner-up trails by >= `match_runner_up_margin` log2 units.
-   NO_MATCH when nobody is found or p_best < `match_review_threshold`. REVIEW otherwise.
+3. Decision (see docs/matching.md): AUTO_FILE only when two independent identifiers agree (birth
+   date exact and name or MRN; without a birth date, name and MRN), no key identifier disagrees,
+   p_best >= `match_auto_file_threshold`, and the runner-up trails by >= `match_runner_up_margin`
+   log2 units. An MRN alone is never enough. NO_MATCH when nobody is found or the candidates
+   together are less likely than `match_review_threshold`. REVIEW otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Engine, text
 
 from pipeline.patients import comparisons as cmp
-from pipeline.patients import normalize
+from pipeline.patients import frequencies, normalize
+from pipeline.patients.extract import extract_identifiers
+from pipeline.patients.reading import HeaderReading, read_header
 from pipeline.patients.tables import MRN_TYPE
 from pipeline.patients.training import MatchModel, load_model
-from pipeline.records import Candidate, DocumentIdentifiers, FieldVerdict, MatchOutcome, PatientMatch
+from pipeline.patients.verify import found_identifiers, verified
+from pipeline.records import (
+    Candidate,
+    DocumentIdentifiers,
+    FieldVerdict,
+    MatchOutcome,
+    OcrResult,
+    PatientMatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +54,7 @@ NAME_BLOCK_LIMIT = 2000  # name-key candidates when the birth year or month/day 
 NAME_ONLY_BLOCK_LIMIT = 50  # without a birth date: a document that can only go to review
 SQLITE_MMAP_BYTES = 1 << 30
 _COUNT_TTL = 300.0  # seconds between refreshes of the active-patient count
+_FREQUENCY_TTL = 3600.0  # seconds between re-counts of name frequencies (imports run in other processes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +76,8 @@ class Matcher:
         self.in_index_prior = in_index_prior
         self._count = 0
         self._counted_at = -_COUNT_TTL
+        self._frequencies = frequencies.EMPTY
+        self._frequencies_at = -_FREQUENCY_TTL
 
     @classmethod
     def from_settings(cls, settings, engine: Engine) -> Matcher:
@@ -74,7 +93,20 @@ class Matcher:
 
     # ------------------------------------------------------------------------------- public
 
-    def match(self, ids: DocumentIdentifiers) -> PatientMatch:
+    def identify(self, ocr: OcrResult, *, today: date | None = None) -> tuple[DocumentIdentifiers, PatientMatch]:
+        """A document's patient: the labelled identifiers, plus everything in its header zones
+        that the index confirms (see `reading.py`). Returns the identifiers as the paper shows
+        them, with the evidence of every field that agreed with the best candidate, and the match."""
+        ids = extract_identifiers(ocr, today=today)
+        reading = read_header(ocr, today=today)
+        match, found = self._match(ids, reading)
+        return found_identifiers(ids, found), match
+
+    def match(self, ids: DocumentIdentifiers, reading: HeaderReading | None = None) -> PatientMatch:
+        """The patient for identifiers already read (and, if given, the header's unlabelled values)."""
+        return self._match(ids, reading)[0]
+
+    def _match(self, ids: DocumentIdentifiers, reading: HeaderReading | None) -> tuple[PatientMatch, dict]:
         doc = cmp.features(ids.family_name, ids.given_name, ids.birth_date, ids.mrn, ids.sex,
                            ids.address, ids.postcode, ids.phone)
         with self.engine.connect() as conn:
@@ -82,14 +114,15 @@ class Matcher:
                 # read the index through a memory map: a warm lookup then costs no read() calls
                 conn.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             population = self._population(conn)
-            candidate_ids = self._block(conn, doc, ids.birth_date)
+            tf = self._name_frequencies(conn)
+            candidate_ids = self._block(conn, doc, ids.birth_date, reading)
             records = self._load(conn, candidate_ids) if candidate_ids else {}
-        scored = sorted((self._score(doc, rec) for rec in records.values()),
+        scored = sorted((self._score(doc, rec, reading, tf) for rec in records.values()),
                         key=lambda c: c[0], reverse=True)
         if not scored:
             log.info("match: no candidate found")
             return PatientMatch(MatchOutcome.NO_MATCH, None, (), (
-                "patient not in index: no patient shares the name, birth date, MRN or phone",))
+                "patient not in index: no patient shares the name, birth date, MRN or phone",)), {}
         prior = self.in_index_prior / max(population, 1)
         total = (1.0 - self.in_index_prior) + sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored)
         candidates = tuple(
@@ -105,7 +138,8 @@ class Matcher:
         )
         mrn_elsewhere = any(rec["levels"]["mrn"] == 1 for _, _, rec in scored[1:])
         in_candidates = sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored) / total
-        return self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates)
+        decided = self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates)
+        return decided, scored[0][2]["found"]
 
     # ------------------------------------------------------------------------------ blocking
 
@@ -116,30 +150,40 @@ class Matcher:
             self._counted_at = now
         return self._count
 
-    def refresh(self) -> None:
-        """Forget the cached patient count (after an import)."""
-        self._counted_at = -_COUNT_TTL
+    def _name_frequencies(self, conn) -> frequencies.NameFrequencies:
+        now = time.monotonic()
+        if now - self._frequencies_at > _FREQUENCY_TTL:
+            self._frequencies = frequencies.NameFrequencies.load(conn)
+            self._frequencies_at = now
+        return self._frequencies
 
-    def _block(self, conn, doc: dict, birth_date: date | None) -> set[int]:
+    def _block(self, conn, doc: dict, birth_date: date | None, reading: HeaderReading | None = None) -> set[int]:
         """Candidate ids from one UNION ALL of indexed lookups (one round trip)."""
         q = _Sql(conn)
         parts = []
-        if doc["mrn"]:
+        numbers = sorted(mrn_variants(doc["mrn"])) if doc["mrn"] else []
+        if reading is not None:
+            numbers = sorted({*numbers, *(s.value for s in reading.numbers)})
+        if numbers:
             parts.append("SELECT 'm', p.id, p.active, p.merged_into_id, p.birth_date FROM identifiers i "
-                         f"JOIN patients p ON p.id = i.patient_id WHERE i.value IN ({q.many(sorted(mrn_variants(doc['mrn'])))})")
+                         f"JOIN patients p ON p.id = i.patient_id WHERE i.value IN ({q.many(numbers)})")
         dates = _date_variants(birth_date)
-        if dates and (doc["family"] or doc["given"]):
+        keys = sorted({x for x in (doc["family_key"], doc["given_key"]) if x})
+        if reading is not None:
+            dates = sorted({*dates, *reading.birth_dates()})
+            keys = sorted({*keys, *reading.name_keys()})
+        if dates and (doc["family"] or doc["given"] or keys):
             # same birth date and some trace of the name: a phonetic key, or both initials, in common
             # (patients sharing only the birth date can never be auto-filed and would crowd review)
-            keys = sorted({x for x in (doc["family_key"], doc["given_key"]) if x}) or [""]
             f1, g1 = doc["family"][:1], doc["given"][:1]
             # placeholders are numbered in the order the parameters are added: build left to right
             sql = ("SELECT DISTINCT 'd', p.id, p.active, p.merged_into_id, p.birth_date FROM patients p "
                    f"JOIN names n ON n.patient_id = p.id WHERE p.birth_date IN ({q.many([q.date(d) for d in dates])})")
-            sql += f" AND (n.family_key IN ({q.many(keys)}) OR n.given_key IN ({q.many(keys)})"
-            sql += f" OR (substr(n.family, 1, 1) = {q.one(f1)} AND substr(n.given, 1, 1) = {q.one(g1)})"
-            sql += f" OR (substr(n.family, 1, 1) = {q.one(g1)} AND substr(n.given, 1, 1) = {q.one(f1)}))"
-            parts.append(sql)
+            sql += f" AND (n.family_key IN ({q.many(keys or [''])}) OR n.given_key IN ({q.many(keys or [''])})"
+            if f1 or g1:
+                sql += f" OR (substr(n.family, 1, 1) = {q.one(f1)} AND substr(n.given, 1, 1) = {q.one(g1)})"
+                sql += f" OR (substr(n.family, 1, 1) = {q.one(g1)} AND substr(n.given, 1, 1) = {q.one(f1)})"
+            parts.append(sql + ")")
         elif dates:
             parts.append("SELECT 'd', id, active, merged_into_id, birth_date FROM patients "
                          f"WHERE birth_date IN ({q.many([q.date(d) for d in dates])})")
@@ -157,9 +201,12 @@ class Matcher:
                 parts.append("SELECT * FROM (SELECT 'n', p.id, p.active, p.merged_into_id, p.birth_date "
                              f"FROM names n JOIN patients p ON p.id = n.patient_id WHERE {where} "
                              f"LIMIT {limit}) AS nb")
-        if doc["phone"]:
+        phones = {doc["phone"]} - {""}
+        if reading is not None:
+            phones |= {s.value for s in reading.phones}
+        if phones:
             parts.append("SELECT 'p', p.id, p.active, p.merged_into_id, p.birth_date FROM phones ph "
-                         f"JOIN patients p ON p.id = ph.patient_id WHERE ph.digits = {q.one(doc['phone'])}")
+                         f"JOIN patients p ON p.id = ph.patient_id WHERE ph.digits IN ({q.many(sorted(phones))})")
         if not parts:
             return set()
         found: set[int] = set()
@@ -218,7 +265,7 @@ class Matcher:
             if rec is None or kind == "p":
                 continue
             if kind == "n":
-                rec["names"].append((c, normalize.compact(a), normalize.compact(b), d, e))
+                rec["names"].append((c, normalize.compact(a), normalize.compact(b), d, e, a))
                 if c == "official" or not rec["display_name"]:
                     rec["display_name"] = f"{a}, {b}"
             elif kind == "i":
@@ -236,8 +283,13 @@ class Matcher:
 
     # ------------------------------------------------------------------------------- scoring
 
-    def _score(self, doc: dict, rec: dict) -> tuple[float, dict[str, FieldVerdict], dict]:
+    def _score(self, doc: dict, rec: dict, reading: HeaderReading | None = None,
+               tf: frequencies.NameFrequencies = frequencies.EMPTY) -> tuple[float, dict[str, FieldVerdict], dict]:
         weights = self.model.weights
+        found: dict = {}
+        if reading is not None:
+            # what the paper shows of this candidate's own values, where no label said it
+            doc, found = verified(doc, rec, reading, weights)
         side = {"dob": rec["dob"], "sex": rec["sex"] if rec["sex"] in ("M", "F") else "",
                 "dob_dm": "", "nicks": []}
         levels: dict[str, int] = {}
@@ -251,7 +303,7 @@ class Matcher:
         best("name", [
             {"family": f, "given": g, "family_key": fk, "given_key": gk,
              "nicks": sorted(cmp.NICKNAMES.get(g, ()))}
-            for _, f, g, fk, gk in rec["names"]
+            for _, f, g, fk, gk, _full in rec["names"]
         ])
         levels["birth_date"] = cmp.level_birth_date(doc, side)
         levels["sex"] = cmp.level_sex(doc, side)
@@ -259,8 +311,11 @@ class Matcher:
         best("address", [{"address": line, "postcode": pc} for line, pc in rec["addresses"]])
         best("phone", [{"phone": p} for p in rec["phones"]])
         total = sum(weights[name][lv] for name, lv in levels.items())
+        if levels["name"] in (1, 2):  # exact (or exactly swapped): a common name counts less
+            total += tf.adjustment(doc["family"], doc["given"]) if levels["name"] == 1 else \
+                tf.adjustment(doc["given"], doc["family"])
         verdicts = {name: cmp.LEVELS[name][lv].verdict for name, lv in levels.items()}
-        return total, verdicts, {**rec, "levels": levels}
+        return total, verdicts, {**rec, "levels": levels, "found": found}
 
     # ------------------------------------------------------------------------------ decision
 
@@ -275,7 +330,10 @@ class Matcher:
                 f"patient not in index, or identifiers too weak to tell: best candidate only "
                 f"{best.probability:.2f} likely",))
         f = best.fields
-        if f["birth_date"] is FieldVerdict.MISSING:
+        name_ok = f["name"] in (FieldVerdict.AGREE, FieldVerdict.CLOSE)
+        mrn_ok = f["mrn"] is FieldVerdict.AGREE
+        if f["birth_date"] is FieldVerdict.MISSING and not (name_ok and mrn_ok):
+            # without a birth date, name and MRN together are the two identifiers
             reasons.append("no legible birth date on the document")
         elif f["birth_date"] is FieldVerdict.DISAGREE:
             reasons.append("birth date disagrees with best candidate")
@@ -293,8 +351,6 @@ class Matcher:
             reasons.append("name disagrees with best candidate")
         if f["sex"] is FieldVerdict.DISAGREE:
             reasons.append("sex disagrees with best candidate")
-        name_ok = f["name"] in (FieldVerdict.AGREE, FieldVerdict.CLOSE)
-        mrn_ok = f["mrn"] is FieldVerdict.AGREE
         if f["birth_date"] is FieldVerdict.AGREE and not (name_ok or mrn_ok):
             reasons.append("only the birth date agrees: a second identifier (name or MRN) is needed")
         if mrn_ok and not name_ok and f["birth_date"] is not FieldVerdict.AGREE and not reasons:

@@ -14,7 +14,6 @@ from functools import lru_cache
 
 import jellyfish
 
-from pipeline.patients.nicknames import NICKNAMES
 
 _LETTER_FOR_DIGIT = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "6": "G", "2": "Z", "4": "A", "|": "I"})
 _DIGIT_FOR_LETTER = str.maketrans(
@@ -62,13 +61,6 @@ def phonetic(text: str) -> str:
 def first_given(text: str) -> str:
     """The first given name of a normalised given-name string."""
     return text.split(" ", 1)[0] if text else ""
-
-
-def nickname_match(a: str, b: str) -> bool:
-    """True when one first name is a known nickname of the other (or both of one formal name)."""
-    if not a or not b:
-        return False
-    return a == b or b in NICKNAMES.get(a, ()) or a in NICKNAMES.get(b, ())
 
 
 def identifier(text: str | None) -> str:
@@ -146,11 +138,12 @@ MONTHS = {
 }
 _MONTH_RE = r"(?P<mon>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _D = r"[0-9OolISB]"
+# 01/02/1980, 1-2-80, 01.02.1980 (US: month first)
+MONTH_FIRST = re.compile(rf"(?<!\d)(?P<m>{_D}{{1,2}})\s?[-/.]\s?(?P<d>{_D}{{1,2}})\s?[-/.]\s?(?P<y>{_D}{{4}}|{_D}{{2}})(?!\d)")
 DATE_PATTERNS = (
     # 1980-01-02, 1980/01/02
     re.compile(rf"(?P<y>{_D}{{4}})[-/.](?P<m>{_D}{{1,2}})[-/.](?P<d>{_D}{{1,2}})(?!\d)"),
-    # 01/02/1980, 1-2-80, 01.02.1980 (US: month first)
-    re.compile(rf"(?<!\d)(?P<m>{_D}{{1,2}})\s?[-/.]\s?(?P<d>{_D}{{1,2}})\s?[-/.]\s?(?P<y>{_D}{{4}}|{_D}{{2}})(?!\d)"),
+    MONTH_FIRST,
     # January 2, 1980 / Jan 2 1980 / Jan. 02, 1980
     re.compile(rf"(?i)(?<![A-Z]){_MONTH_RE}\s*(?P<d>{_D}{{1,2}})(?:st|nd|rd|th)?,?\s*(?P<y>{_D}{{4}})(?!\d)"),
     # 2 January 1980 / 02-Jan-1980 / 2nd Jan 1980
@@ -160,7 +153,7 @@ DATE_PATTERNS = (
 )
 
 
-def _int(text: str) -> int:
+def int_digits(text: str) -> int:
     return int(text.translate(_DIGIT_FOR_LETTER))
 
 
@@ -172,20 +165,35 @@ def parse_date(text: str, *, today: date | None = None, past: bool = True) -> tu
     today = today or date.today()
     best: tuple[date, int, int] | None = None
     for pattern in DATE_PATTERNS:
-        for match in pattern.finditer(text):
-            parsed = _build(match, today, past)
-            if parsed and (best is None or match.start() < best[1]):
+        for match, parsed in find_dates(pattern, text, today, past):
+            if best is None or match.start() < best[1]:
                 best = (parsed, match.start(), match.end())
-                break
+            break
     return best
 
 
-def _build(match: re.Match[str], today: date, past: bool) -> date | None:
+def find_dates(pattern: re.Pattern[str], text: str, today: date, past: bool):
+    """(match, date) for each date of one pattern in `text`, retrying one character on after a
+    match that is no date (so the "B. 01" of "D.O.B. 01/02/1980" does not hide the date)."""
+    pos = 0
+    while (match := pattern.search(text, pos)) is not None:
+        parsed = build_date(match, today, past)
+        if parsed is None:
+            pos = match.start() + 1
+            continue
+        yield match, parsed
+        pos = match.end()
+
+
+def build_date(match: re.Match[str], today: date, past: bool) -> date | None:
+    """The date a DATE_PATTERNS match spells (month first unless the month cannot be one)."""
     groups = match.groupdict()
+    if any(groups.get(k) and not any(c.isdigit() for c in groups[k]) for k in ("y", "m", "d")):
+        return None  # an OCR letter may stand for a digit, but not a whole number of them ("D.O.B.")
     try:
-        year = _int(groups["y"])
-        day = _int(groups["d"])
-        month = MONTHS[groups["mon"].upper()] if groups.get("mon") else _int(groups["m"])
+        year = int_digits(groups["y"])
+        day = int_digits(groups["d"])
+        month = MONTHS[groups["mon"].upper()] if groups.get("mon") else int_digits(groups["m"])
     except (ValueError, KeyError):
         return None
     if len(groups["y"]) == 2:

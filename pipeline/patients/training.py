@@ -32,6 +32,10 @@ _FLOOR = 1e-6  # no level may be impossible: keeps log2 finite
 #: depends on how densely the index fills its number space (a million 8-digit MRNs give most
 #: MRNs a one-digit neighbour), which a training sample underestimates.
 EXACT_GAP = 2.0
+#: levels that may only ever count against a match, whatever the training data says: an MRN one
+#: digit off is another number (often another patient's), not a weaker form of this one
+NEVER_FOR = {"mrn": 2}
+ONE_DIGIT_MRN_WEIGHT = -2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,10 @@ def model_from_probabilities(
         raw = [0.0 if i == 0 else math.log2(max(m[name][i], _FLOOR) / max(u[name][i], _FLOOR))
                for i in range(len(levels))]
         exact = raw[1]
-        weights[name] = tuple(w if i < 2 else min(w, exact - EXACT_GAP) for i, w in enumerate(raw))
+        capped = [w if i < 2 else min(w, exact - EXACT_GAP) for i, w in enumerate(raw)]
+        if name in NEVER_FOR:  # one wrong digit of an MRN: evidence against, never for
+            capped[NEVER_FOR[name]] = min(capped[NEVER_FOR[name]], ONE_DIGIT_MRN_WEIGHT)
+        weights[name] = tuple(capped)
     return MatchModel(
         weights=weights,
         m={k: tuple(v) for k, v in m.items()},

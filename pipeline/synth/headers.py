@@ -1,0 +1,325 @@
+"""A grammar of patient headers, and the errors real registrations carry.
+
+`header_document(person, rng, part=TUNED)` writes the text of one document: a patient header in a
+layout drawn from the grammar, a short body (`documents.generate_document`), and what was printed
+(`PrintedHeader`), so a benchmark knows the truth. The text uses `render.render_pages` markers
+(`>` boxes, `|` grids, column gaps, barcodes), so it renders as a scan.
+
+The grammar (each document draws one value of each):
+
+    family       lines | one_line | label_box | letter           (TUNED: tuning and tests)
+                 two_columns | grid | sticker | unlabeled | continuation  (HELD_OUT)
+    vocabulary   clinic | hospital (TUNED);  registry | terse (HELD_OUT): label words, abbreviations
+    separator    colon | tab | none (TUNED);  dots | dash | colon (HELD_OUT)
+    order        name first, then the rest shuffled; or birth date / number first (HELD_OUT)
+    capitals     upper | title (both parts)
+    name form    "FAMILY, GIVEN" | "GIVEN FAMILY" | "FAMILY GIVEN" (no comma: HELD_OUT only)
+    font         sans (TUNED) | serif (HELD_OUT); leader-dot and column layouts print in mono
+
+`register_noise(person, rng, index)` applies the errors of the registration desk and of whoever
+typed the header: typos, nicknames, a surname and a given name swapped, a day/month swap, one
+wrong digit, missing fields, an account number beside the MRN, an MRN that belongs to another
+patient, an old address or phone. The held-out part is never used to tune the matcher: see
+docs/matching.md.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from pipeline.synth.documents import generate_document
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One side of the grammar: the values a document of this part may draw."""
+
+    name: str
+    families: tuple[str, ...]
+    vocabularies: tuple[str, ...]
+    separators: tuple[str, ...]
+    name_forms: tuple[str, ...]
+    fonts: tuple[str, ...]
+    number_first: float  # share of headers that print the birth date or MRN before the name
+
+
+TUNED = Part("tuned", ("lines", "one_line", "label_box", "letter"), ("clinic", "hospital"),
+             ("colon", "tab", "none"), ("family_comma", "given_first"), ("sans",), 0.0)
+HELD_OUT = Part("held-out", ("two_columns", "grid", "sticker", "unlabeled", "continuation"),
+                ("registry", "terse"), ("dots", "dash", "colon"),
+                ("family_comma", "given_first", "family_first"), ("serif",), 0.3)
+PARTS = {p.name: p for p in (TUNED, HELD_OUT)}
+
+#: label words by vocabulary and field; the held-out ones are words the labelled reader never saw
+VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "clinic": {"name": ("Patient", "Patient Name", "Name"), "dob": ("DOB", "Date of Birth"),
+               "mrn": ("MRN", "MR#", "Medical Record Number"), "account": ("Account #", "Acct"),
+               "sex": ("Sex",), "phone": ("Phone",), "address": ("Address",)},
+    "hospital": {"name": ("PATIENT NAME", "Pt Name"), "dob": ("Birth Date", "D.O.B."),
+                 "mrn": ("Med Rec #", "Chart #"), "account": ("Visit #", "FIN"),
+                 "sex": ("Gender",), "phone": ("Tel",), "address": ("Addr",)},
+    "registry": {"name": ("Client", "Resident", "Member Name"), "dob": ("Born", "Birthdate"),
+                 "mrn": ("Hosp No", "Unit No", "Record No"), "account": ("Encounter", "Billing No"),
+                 "sex": ("M/F",), "phone": ("Home Ph", "Contact"), "address": ("Residence", "Home")},
+    "terse": {"name": ("Nm", "Pt", "Surname/Given"), "dob": ("BD", "DoB", "Bdate"),
+              "mrn": ("UR No", "Hosp #", "ID"), "account": ("Enc #", "Adm No"),
+              "sex": ("Sx",), "phone": ("Ph",), "address": ("Res",)},
+}
+_SEPARATORS = {"colon": ": ", "tab": "    ", "none": " ", "dash": " - "}
+_BODY_TYPES = ("consult_note", "progress_note", "laboratory_report", "imaging_report", "referral",
+               "discharge_summary", "letter", "operative_note")
+_NICKNAMES = {"WILLIAM": "BILL", "ROBERT": "BOB", "RICHARD": "RICK", "ELIZABETH": "LIZ",
+              "MARGARET": "PEGGY", "JAMES": "JIM", "JOSEPH": "JOE", "THOMAS": "TOM",
+              "MICHAEL": "MIKE", "KATHERINE": "KATE", "PATRICIA": "PAT", "CHRISTOPHER": "CHRIS",
+              "DANIEL": "DAN", "JENNIFER": "JEN", "SUSAN": "SUE", "ANTHONY": "TONY",
+              "EDWARD": "ED", "DAVID": "DAVE"}
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedHeader:
+    """What the header shows, after registration noise: '' for a field left off."""
+
+    family: str
+    given: str
+    birth_date: str
+    mrn: str
+    account: str = ""
+    sex: str = ""
+    phone: str = ""
+    address: str = ""
+    notes: tuple[str, ...] = ()  # the errors planted, e.g. ("family typo", "no DOB")
+    dob_right: bool = True  # the printed birth date is the patient's, exactly
+    mrn_right: bool = True  # the printed MRN (if any) is the patient's
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderDocument:
+    pages: tuple[str, ...]  # render_pages input
+    font: str
+    family: str  # the grammar's layout family
+    vocabulary: str
+    separator: str
+    printed: PrintedHeader
+    notes: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------------------ registration
+
+
+def typo(rng: random.Random, word: str) -> str:
+    """One slip of the keyboard inside a word: a letter changed, dropped, doubled in, or two swapped."""
+    if len(word) < 3:
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    op = rng.choice(("sub", "del", "swap", "ins"))
+    letters = "AEIOURSTLNM"
+    if op == "sub":
+        return word[:i] + rng.choice([c for c in letters if c != word[i]]) + word[i + 1:]
+    if op == "del":
+        return word[:i] + word[i + 1:]
+    if op == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    return word[:i] + rng.choice(letters) + word[i:]
+
+
+def one_digit(rng: random.Random, digits: str) -> str:
+    """The digits with one of them changed."""
+    i = rng.randrange(len(digits))
+    return digits[:i] + rng.choice([d for d in "0123456789" if d != digits[i]]) + digits[i + 1:]
+
+
+def format_date(rng: random.Random, value: date) -> str:
+    """A birth date in one of the forms US paper uses (month first, or written out)."""
+    style = rng.randrange(7)
+    if style == 0:
+        return value.strftime("%m/%d/%Y")
+    if style == 1:
+        return f"{value.month}/{value.day}/{value.year}"
+    if style == 2:
+        return value.strftime("%B %-d, %Y")
+    if style == 3:
+        return value.strftime("%d-%b-%Y").upper()
+    if style == 4:
+        return value.strftime("%m-%d-%Y")
+    if style == 5:
+        return value.strftime("%b %d %Y")
+    return value.isoformat()
+
+
+def register_noise(person: Mapping[str, str], rng: random.Random,
+                   index: Sequence[Mapping[str, str]] = ()) -> PrintedHeader:
+    """What a header prints about `person` (CSV-shaped mapping), with registration errors."""
+    notes: list[str] = []
+    family, given = person["family_name"].upper(), person["given_name"].upper()
+    if rng.random() < 0.08:
+        family = typo(rng, family)
+        notes.append("family typo")
+    if rng.random() < 0.05:
+        given = typo(rng, given)
+        notes.append("given typo")
+    if given in _NICKNAMES and rng.random() < 0.3:
+        given = _NICKNAMES[given]
+        notes.append("nickname")
+    if rng.random() < 0.03:
+        family, given = given, family
+        notes.append("names swapped")
+    dob = date.fromisoformat(person["birth_date"])
+    dob_text, dob_right = format_date(rng, dob), True
+    roll = rng.random()
+    if roll < 0.02:
+        dob_text, dob_right = "", False
+        notes.append("no DOB")
+    elif roll < 0.04 and dob.day <= 12 and dob.day != dob.month:
+        dob_text, dob_right = dob.strftime("%d/%m/%Y"), False
+        notes.append("DOB day/month swapped")
+    elif roll < 0.055:
+        digits = one_digit(rng, dob.strftime("%m%d%Y"))
+        dob_text, dob_right = f"{digits[:2]}/{digits[2:4]}/{digits[4:]}", False
+        notes.append("DOB digit wrong")
+    mrn, mrn_right = person["mrn"], True
+    roll = rng.random()
+    if roll < 0.35:
+        mrn = ""
+    elif roll < 0.37:
+        mrn, mrn_right = one_digit(rng, mrn), False
+        notes.append("MRN digit wrong")
+    elif roll < 0.385 and index:
+        mrn, mrn_right = rng.choice(index)["mrn"], False
+        notes.append("MRN of another patient")
+    account = "".join(rng.choice("0123456789") for _ in range(rng.choice((7, 9, 10)))) if rng.random() < 0.5 else ""
+    if account:
+        notes.append("account number")
+    sex = person.get("sex", "") if rng.random() < 0.6 else ""
+    phone = person.get("phone", "") if rng.random() < 0.35 else ""
+    if phone and rng.random() < 0.15:
+        phone = "".join(rng.choice("0123456789") for _ in range(10))
+        notes.append("other phone")
+    address = ""
+    if rng.random() < 0.35:
+        address = f"{person['address']}, {person['city']}, {person['state']} {person['postcode']}"
+        if rng.random() < 0.15:
+            address = f"{rng.randrange(1, 9999)} Old Mill Rd, {person['city']}, {person['state']} {person['postcode']}"
+            notes.append("old address")
+    return PrintedHeader(family, given, dob_text, mrn, account, sex, phone, address, tuple(notes),
+                         dob_right, mrn_right)
+
+
+# ---------------------------------------------------------------------------------- layouts
+
+
+def _case(rng: random.Random, text: str) -> str:
+    return text.upper() if rng.random() < 0.6 else text.title()
+
+
+def _name(printed: PrintedHeader, form: str, rng: random.Random) -> str:
+    family, given = _case(rng, printed.family), None
+    given = printed.given.title() if family.istitle() else printed.given
+    if form == "family_comma":
+        return f"{family}, {given}"
+    if form == "family_first":
+        return f"{family} {given}"
+    return f"{given} {family}"
+
+
+def _phone(digits: str) -> str:
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if len(digits) == 10 else digits
+
+
+def _fields(printed: PrintedHeader, form: str, rng: random.Random, part: Part) -> list[tuple[str, str]]:
+    """(field, value) in print order; empty fields left off."""
+    rest = [("dob", printed.birth_date), ("mrn", printed.mrn), ("account", printed.account),
+            ("sex", printed.sex), ("phone", _phone(printed.phone)), ("address", printed.address)]
+    rest = [(k, v) for k, v in rest if v]
+    tail = [kv for kv in rest if kv[0] in ("phone", "address")]
+    head = [kv for kv in rest if kv[0] not in ("phone", "address")]
+    rng.shuffle(head)
+    out = [("name", _name(printed, form, rng))] + head + tail
+    if rng.random() < part.number_first and len(out) > 1:
+        out.insert(0, out.pop(1))
+    return out
+
+
+def _label(vocabulary: str, key: str, rng: random.Random) -> str:
+    return rng.choice(VOCABULARIES[vocabulary][key])
+
+
+def _pair(label: str, value: str, separator: str, width: int = 18) -> str:
+    if separator == "dots":
+        return f"{label} {'.' * max(3, width - len(label))} {value}"
+    return f"{label}{_SEPARATORS[separator]}{value}"
+
+
+def _layout(family: str, fields: list[tuple[str, str]], vocabulary: str, separator: str,
+            rng: random.Random, printed: PrintedHeader) -> tuple[list[str], list[str]]:
+    """(header lines for page 1, running header lines for the following pages)."""
+    labelled = [(_label(vocabulary, k, rng), v, k) for k, v in fields]
+    if family == "lines":
+        return [_pair(lb, v, separator) for lb, v, _ in labelled], []
+    if family == "one_line":
+        first = "   ".join(_pair(lb, v, separator) for lb, v, k in labelled if k != "address")
+        address = [_pair(lb, v, separator) for lb, v, k in labelled if k == "address"]
+        return [first, *address], []
+    if family == "label_box":
+        return [f"> {_pair(lb, v, separator)}" for lb, v, _ in labelled], []
+    if family == "letter":
+        name = dict(fields)["name"]
+        extra = [f"{_label(vocabulary, k, rng)} {v}" for k, v in fields if k in ("dob", "mrn") and v]
+        return [f"RE: {name}" + (f" ({', '.join(extra)})" if extra else ""), "",
+                "Dear Colleague,", f"Thank you for seeing our patient, {name.split(',')[0].title()}, "
+                "in follow-up; a summary of the recent visit follows."], []
+    if family == "two_columns":
+        pairs = [_pair(lb, v, separator, 12) for lb, v, k in labelled if k != "address"]
+        rows = [f"{pairs[i]:<44}  {pairs[i + 1] if i + 1 < len(pairs) else ''}".rstrip()
+                for i in range(0, len(pairs), 2)]
+        return rows + [_pair(lb, v, separator) for lb, v, k in labelled if k == "address"], []
+    if family == "grid":
+        cells = [(lb, v) for lb, v, k in labelled if k != "address"]
+        lines = ["| " + " | ".join(lb for lb, _ in cells) + " |", "| " + " | ".join(v for _, v in cells) + " |"]
+        return lines + [f"{lb} {v}" for lb, v, k in labelled if k == "address"], []
+    if family == "sticker":
+        values = dict(fields)
+        top = values["name"] + (f"   {values['sex']}" if values.get("sex") else "")
+        second = "   ".join(x for x in (values.get("dob", ""), values.get("mrn", "")) if x)
+        lines = [f"> {top}"] + ([f"> {second}"] if second else [])
+        if values.get("account"):
+            lines.append(f"> {values['account']}")
+        if printed.mrn and rng.random() < 0.3:
+            lines = [f"{{{{barcode Code128 {printed.mrn}}}}}", *lines]
+        return lines, []
+    if family == "unlabeled":
+        values = dict(fields)
+        return [v for k, v in fields if k in ("name", "dob")] + \
+            ["  ".join(values[k] for k in ("mrn", "account") if values.get(k))] + \
+            [values[k] for k in ("address", "phone") if values.get(k)], []
+    if family == "continuation":
+        values = dict(fields)
+        running = "   ".join(x for x in (values["name"], values.get("mrn", ""), values.get("dob", "")) if x)
+        return [], [f"{running}   Page 2 of 2"]
+    raise ValueError(f"unknown header family {family!r}")
+
+
+def header_document(person: Mapping[str, str], rng: random.Random, part: Part = TUNED,
+                    index: Sequence[Mapping[str, str]] = (), *,
+                    printed: PrintedHeader | None = None, family: str | None = None) -> HeaderDocument:
+    """One document about `person` in a layout of `part` (a `family` may be forced)."""
+    printed = printed or register_noise(person, rng, index)
+    family = family or rng.choice(part.families)
+    vocabulary = rng.choice(part.vocabularies)
+    separator = rng.choice(part.separators)
+    form = rng.choice(part.name_forms)
+    fields = _fields(printed, form, rng, part)
+    header, running = _layout(family, fields, vocabulary, separator, rng, printed)
+    doc_type = rng.choice(_BODY_TYPES)
+    body = generate_document(doc_type, rng, {**person, "family_name": person["family_name"].title(),
+                                             "given_name": person["given_name"].title()}).splitlines()
+    facility = rng.choice(("Riverside General Hospital", "Lakeview Community Clinic",
+                           "Harbor Point Health", "Cedar Hills Medical Group"))
+    first = [f"# {facility}", "", *header, "", *body[:14]]
+    pages = ["\n".join(first)]
+    if running:
+        pages.append("\n".join([*running, "", *body[14:24]]))
+    return HeaderDocument(tuple(pages), rng.choice(part.fonts), family, vocabulary, separator, printed,
+                          printed.notes)

@@ -1,0 +1,157 @@
+"""Identifiers read without labels and verified against the index: each header layout family of
+the grammar, and each trap (twin, namesake, absent look-alike, an MRN that belongs to someone
+else, a guarantor's name), on text. The small index is conftest.PATIENTS."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+
+from pipeline.patients.matcher import Matcher
+from pipeline.patients.reading import find_name, read_header
+from pipeline.records import MatchOutcome, OcrPage, OcrResult, Word
+from pipeline.synth import headers
+from pipeline.synth.render import ground_truth
+
+from .conftest import CSV_HEADER, PATIENTS
+
+TODAY = date(2026, 6, 1)
+JANE = dict(zip(CSV_HEADER, PATIENTS[0], strict=True))  # DOE, JANE 1980-01-02, MRN 10000001
+
+
+@pytest.fixture
+def matcher(index) -> Matcher:
+    return Matcher(index)
+
+
+def _ocr(*pages: str) -> OcrResult:
+    return OcrResult(tuple(OcrPage(i + 1, text, -1.0) for i, text in enumerate(pages)), None, "text")
+
+
+def _identify(matcher: Matcher, *pages: str):
+    return matcher.identify(_ocr(*pages), today=TODAY)
+
+
+def _clean(person: dict, **changes) -> headers.PrintedHeader:
+    """The header of `person` as registered, no noise; `changes` override fields."""
+    values = {"family": person["family_name"], "given": person["given_name"],
+              "birth_date": date.fromisoformat(person["birth_date"]).strftime("%m/%d/%Y"),
+              "mrn": person["mrn"], "sex": person["sex"]}
+    return headers.PrintedHeader(**{**values, **changes})
+
+
+@pytest.mark.parametrize("family", headers.TUNED.families + headers.HELD_OUT.families)
+def test_each_layout_family_files_to_the_right_patient(matcher: Matcher, family: str) -> None:
+    part = headers.TUNED if family in headers.TUNED.families else headers.HELD_OUT
+    for seed in range(3):  # vocabularies, separators and name forms vary with the seed
+        doc = headers.header_document(JANE, random.Random(seed), part, printed=_clean(JANE, mrn=""),
+                                      family=family)
+        ids, match = _identify(matcher, *(ground_truth([page]) for page in doc.pages))
+        assert match.outcome is MatchOutcome.AUTO_FILE, (family, seed, match.reasons)
+        assert match.patient.mrn == "10000001"
+        assert (ids.family_name, ids.given_name, ids.birth_date) == ("DOE", "JANE", date(1980, 1, 2))
+
+
+def test_a_garbled_label_no_longer_hides_a_plain_name(matcher: Matcher) -> None:
+    # 'Name ........ DOE, JANE' as Tesseract read it: the label is lost, the name is not
+    ids, match = _identify(matcher, "Riverside Clinic\nhanes DOE, JANE »\nBorn .... 01/02/1980")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000001"
+    found = {e.field: e for e in ids.evidence}
+    assert found["family_name"].label == "" and found["family_name"].page == 1
+
+
+def test_names_in_any_order_split_across_lines_and_ocr_slips(matcher: Matcher) -> None:
+    for header in ("JANE\nD0E\n01/02/1980", "Okafor Wi11iam\n09/23/1948", "BILL OKAFOR 9/23/1948",
+                   "W. OKAFOR  23-SEP-1948"):
+        _, match = _identify(matcher, f"Lakeview\n{header}")
+        assert match.outcome is MatchOutcome.AUTO_FILE, (header, match.reasons)
+
+
+def test_evidence_carries_the_page_and_box_of_unlabelled_words(matcher: Matcher) -> None:
+    words = (Word("DOE", 95, (100, 50, 60, 20), 1), Word("JANE", 95, (170, 50, 70, 20), 1),
+             Word("01/02/1980", 95, (100, 80, 150, 20), 2), Word("10000001", 95, (300, 80, 120, 20), 2))
+    page = OcrPage(1, "DOE JANE\n01/02/1980 10000001", 95.0, words=words)
+    ids, match = matcher.identify(OcrResult((page,), None, "test"), today=TODAY)
+    assert match.outcome is MatchOutcome.AUTO_FILE
+    boxes = {e.field: e.box for e in ids.evidence}
+    assert boxes["family_name"] == (100, 50, 60, 20) and boxes["given_name"] == (170, 50, 70, 20)
+    assert boxes["birth_date"] == (100, 80, 150, 20) and boxes["mrn"] == (300, 80, 120, 20)
+
+
+def test_reading_keeps_both_readings_of_an_ambiguous_date_marked() -> None:
+    reading = read_header(_ocr("born 03/04/1980 or 25/12/1970"), today=TODAY)
+    values = {(s.value, s.transposed) for s in reading.dates}
+    assert values == {("19800304", False), ("19800403", True), ("19701225", False)}
+
+
+# ---------------------------------------------------------------------------------------- traps
+
+
+def test_twin_goes_to_review(matcher: Matcher) -> None:
+    # JOHN and JOAN HARTLEY: same surname, birth date, address, phone; one letter apart
+    for header in ("HARTLEY JOHN\n06/15/1975\n40 Oak Ave, Salem, MA 01970", "| HARTLEY J | 06/15/1975 |",
+                   "JOAN HARTLEY 06/15/1975 (555) 987-6543"):
+        _, match = _identify(matcher, header)
+        assert match.outcome is MatchOutcome.REVIEW, header
+        assert any("twin" in r for r in match.reasons)
+
+
+def test_namesake_without_birth_date_goes_to_review_and_with_it_is_told_apart(matcher: Matcher) -> None:
+    _, match = _identify(matcher, "NGUYEN, MARY\nSeen 05/01/2024")
+    assert match.outcome is not MatchOutcome.AUTO_FILE
+    _, match = _identify(matcher, "NGUYEN, MARY   03/08/1990")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000005"
+
+
+def test_absent_look_alikes_are_never_filed(matcher: Matcher) -> None:
+    for header in ("HARTLEY JAMES 06/15/1975 40 Oak Ave",  # a sibling born the same day, same home
+                   "DOE JANE 05/05/1991",  # a namesake born another day
+                   "DOE MARGARET 01/02/1980 12 Main St"):  # another given name, same birth date and home
+        _, match = _identify(matcher, f"Outside Records\n{header}")
+        assert match.outcome is not MatchOutcome.AUTO_FILE, header
+
+
+def test_an_mrn_that_belongs_to_another_patient_goes_to_review(matcher: Matcher) -> None:
+    # DOE's name and birth date, with 10000002 (HARTLEY's, one digit from DOE's 10000001)
+    _, match = _identify(matcher, "DOE, JANE\n01/02/1980\n10000002")
+    assert match.outcome is MatchOutcome.REVIEW
+    assert any("another patient" in r or "MRN" in r for r in match.reasons)
+
+
+def test_an_mrn_one_digit_off_counts_against_never_for(matcher: Matcher) -> None:
+    header = "PRZYBYLSKI KATHERINE\n12/04/2001"
+    _, without = _identify(matcher, header)
+    _, one_off = _identify(matcher, header + "\n10000077")  # hers is 10000007
+    assert one_off.candidates[0].match_weight < without.candidates[0].match_weight
+    _, typo = _identify(matcher, "PRZYBYLSKY KATHERINE\n12/04/2001\n10000077")
+    assert typo.outcome is MatchOutcome.REVIEW  # with the name only close, it blocks
+    _, alone = _identify(matcher, "Chart 10000001")
+    assert alone.outcome is not MatchOutcome.AUTO_FILE  # an MRN alone is never enough
+
+
+def test_a_day_first_reading_is_never_evidence_for(matcher: Matcher) -> None:
+    # DOE was born 2 Jan 1980; 02/01/1980 on US paper is 1 Feb
+    _, match = _identify(matcher, "DOE JANE 02/01/1980")
+    assert match.outcome is MatchOutcome.REVIEW
+
+
+def test_names_on_lines_about_someone_else_are_not_read(matcher: Matcher) -> None:
+    # a child absent from the index; the guarantor is in it
+    _, match = _identify(matcher, "Patient: BABY BOY\nGuarantor: DOE, JANE  01/02/1980  10000001")
+    assert match.outcome is not MatchOutcome.AUTO_FILE
+    _, match = _identify(matcher, "Referring physician: Dr. Jane Doe, MD\n01/02/1980")
+    assert match.outcome is not MatchOutcome.AUTO_FILE
+
+
+def test_a_document_without_pages_or_text_is_no_match_not_a_crash(matcher: Matcher) -> None:
+    for ocr in (OcrResult((), None, "text"), _ocr(""), _ocr("\f\n  \n")):
+        ids, match = matcher.identify(ocr, today=TODAY)
+        assert match.outcome is MatchOutcome.NO_MATCH and ids.family_name is None
+
+
+@pytest.mark.parametrize("printed", ["GARCIA-LOPEZ, JUAN", "Juan Garcia Lopez", "GARCIALOPEZ JUAN", "Juan Garcia"])
+def test_a_double_surname_is_found_joined_apart_or_in_part(printed: str) -> None:
+    seen = find_name(read_header(_ocr(f"Clinic\n{printed}\n03/03/1970"), today=TODAY), "GARCIA-LOPEZ", "JUAN")
+    assert seen is not None and (seen.family, seen.given) == ("GARCIALOPEZ", "JUAN")

@@ -1,0 +1,77 @@
+"""The header grammar and registration noise."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from pipeline.synth import headers
+from pipeline.synth.render import ground_truth, render_pages
+
+PERSON = {"mrn": "12345678", "family_name": "OKAFOR", "given_name": "WILLIAM", "birth_date": "1948-09-23",
+          "sex": "M", "address": "5 Cedar Ct", "city": "Ashland", "state": "OH", "postcode": "44805",
+          "phone": "4195550123"}
+
+
+def test_the_held_out_part_shares_no_family_vocabulary_or_font_with_the_tuned_part() -> None:
+    tuned, held = headers.TUNED, headers.HELD_OUT
+    assert not set(tuned.families) & set(held.families)
+    assert not set(tuned.vocabularies) & set(held.vocabularies)
+    assert not set(tuned.fonts) & set(held.fonts)
+    tuned_words = {w for v in tuned.vocabularies for words in headers.VOCABULARIES[v].values() for w in words}
+    held_words = {w for v in held.vocabularies for words in headers.VOCABULARIES[v].values() for w in words}
+    assert not tuned_words & held_words
+
+
+@pytest.mark.parametrize("part", [headers.TUNED, headers.HELD_OUT])
+def test_documents_draw_every_family_of_their_part_and_are_reproducible(part: headers.Part) -> None:
+    def draw(seed: int) -> list[headers.HeaderDocument]:
+        rng = random.Random(seed)
+        return [headers.header_document(PERSON, rng, part, [PERSON]) for _ in range(60)]
+
+    docs = draw(5)
+    assert {d.family for d in docs} == set(part.families)
+    assert {d.font for d in docs} == set(part.fonts)
+    assert [d.pages for d in docs] == [d.pages for d in draw(5)]
+
+
+def test_each_family_prints_the_name_and_birth_date_somewhere() -> None:
+    printed = headers.PrintedHeader("OKAFOR", "WILLIAM", "09/23/1948", "12345678")
+    for part in (headers.TUNED, headers.HELD_OUT):
+        for family in part.families:
+            doc = headers.header_document(PERSON, random.Random(1), part, printed=printed, family=family)
+            text = ground_truth(list(doc.pages)).upper()
+            assert "OKAFOR" in text and "WILLIAM" in text and "09/23/1948" in text, family
+    sticker = headers.header_document(PERSON, random.Random(1), headers.HELD_OUT, printed=printed, family="grid")
+    assert "| " in sticker.pages[0]  # a grid renders as a table
+    continuation = headers.header_document(PERSON, random.Random(1), headers.HELD_OUT, printed=printed,
+                                           family="continuation")
+    assert len(continuation.pages) == 2 and "OKAFOR" not in continuation.pages[0].upper()
+
+
+def test_registration_noise_is_planted_at_plausible_rates_and_recorded() -> None:
+    rng = random.Random(3)
+    index = [dict(PERSON, mrn=str(20000000 + i)) for i in range(50)]
+    notes: Counter[str] = Counter()
+    for _ in range(2000):
+        printed = headers.register_noise(PERSON, rng, index)
+        notes.update(printed.notes)
+        if "no DOB" in printed.notes:
+            assert printed.birth_date == "" and not printed.dob_right
+        if "MRN of another patient" in printed.notes:
+            assert printed.mrn != PERSON["mrn"] and not printed.mrn_right
+        if not printed.notes or set(printed.notes) <= {"account number", "nickname"}:
+            assert printed.dob_right and printed.mrn_right
+    # born on the 23rd: no day/month swap is possible, so "DOB digit wrong" takes its share
+    for note, low, high in (("family typo", 100, 230), ("nickname", 450, 750), ("names swapped", 30, 100),
+                            ("no DOB", 20, 70), ("DOB digit wrong", 40, 110), ("account number", 850, 1150)):
+        assert low <= notes[note] <= high, (note, notes[note])
+
+
+def test_a_held_out_document_renders_in_serif_with_its_sticker_box() -> None:
+    printed = headers.PrintedHeader("OKAFOR", "WILLIAM", "09/23/1948", "12345678")
+    doc = headers.header_document(PERSON, random.Random(2), headers.HELD_OUT, printed=printed, family="sticker")
+    images = render_pages(list(doc.pages), dpi=100, font=doc.font)
+    assert "OKAFOR" in images[0].info["text"].upper()
