@@ -138,7 +138,8 @@ class Matcher:
         )
         mrn_elsewhere = any(rec["levels"]["mrn"] == 1 for _, _, rec in scored[1:])
         in_candidates = sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored) / total
-        decided = self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates)
+        decided = self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates,
+                               another_name=scored[0][2]["another_name"])
         return decided, scored[0][2]["found"]
 
     # ------------------------------------------------------------------------------ blocking
@@ -310,17 +311,18 @@ class Matcher:
         best("mrn", [{"mrn": v} for v in rec["mrns"]])
         best("address", [{"address": line, "postcode": pc} for line, pc in rec["addresses"]])
         best("phone", [{"phone": p} for p in rec["phones"]])
+        another = levels["name"] == 3 and _another_real_name(doc, rec["names"], tf)
         total = sum(weights[name][lv] for name, lv in levels.items())
         if levels["name"] in (1, 2):  # exact (or exactly swapped): a common name counts less
             total += tf.adjustment(doc["family"], doc["given"]) if levels["name"] == 1 else \
                 tf.adjustment(doc["given"], doc["family"])
         verdicts = {name: cmp.LEVELS[name][lv].verdict for name, lv in levels.items()}
-        return total, verdicts, {**rec, "levels": levels, "found": found}
+        return total, verdicts, {**rec, "levels": levels, "found": found, "another_name": another}
 
     # ------------------------------------------------------------------------------ decision
 
     def _decide(self, candidates: tuple[Candidate, ...], weights: list[float], mrn_elsewhere: bool,
-                in_candidates: float) -> PatientMatch:
+                in_candidates: float, *, another_name: bool = False) -> PatientMatch:
         best = candidates[0]
         runner = candidates[1] if len(candidates) > 1 else None
         t = self.thresholds
@@ -349,6 +351,10 @@ class Matcher:
             reasons.append("the MRN as printed belongs to another patient")
         if f["name"] is FieldVerdict.DISAGREE:
             reasons.append("name disagrees with best candidate")
+        elif another_name and not mrn_ok:
+            # JANET for JANE on the same birth date: a typo, or a twin who is not in the index
+            reasons.append("the name as printed is another real name close to the candidate's "
+                           "(a sibling not in the index?): confirm the patient")
         if f["sex"] is FieldVerdict.DISAGREE:
             reasons.append("sex disagrees with best candidate")
         if f["birth_date"] is FieldVerdict.AGREE and not (name_ok or mrn_ok):
@@ -365,6 +371,27 @@ class Matcher:
             return PatientMatch(MatchOutcome.REVIEW, None, candidates, tuple(reasons))
         return PatientMatch(MatchOutcome.AUTO_FILE, best, candidates, (
             f"matched on {', '.join(k for k, v in f.items() if v is FieldVerdict.AGREE)}",))
+
+
+def _another_real_name(doc: dict, names: list, tf: frequencies.NameFrequencies) -> bool:
+    """The name agrees only as "close", and on every name of the candidate that it is close to, a
+    part that differs reads as another real name: a given name some patient in the index holds (or
+    one the nickname table knows) that is not a nickname of the candidate's, or a family name some
+    patient holds. A garbled name (JANW, SMlTH) is not a real name; JANET beside JANE is."""
+    df, dg = doc["family"], doc["given"]
+    close = [(f, g) for _, f, g, fk, gk, _full in names
+             if cmp.level_name(doc, {"family": f, "given": g, "family_key": fk, "given_key": gk,
+                                     "nicks": sorted(cmp.NICKNAMES.get(g, ()))}) == 3]
+    if not close:
+        return False
+    for family, given in close:
+        other_given = (dg != given and len(dg) > 1 and len(given) > 1
+                       and (tf.given.get(dg, 0) > 0 or dg in cmp.NICKNAMES)
+                       and dg not in cmp.NICKNAMES.get(given, ()) and given not in cmp.NICKNAMES.get(dg, ()))
+        other_family = df != family and tf.family.get(df, 0) > 0
+        if not (other_given or other_family):
+            return False
+    return True
 
 
 def _close_runner_reason(best: Candidate, runner: Candidate) -> str:

@@ -113,6 +113,20 @@ def test_absent_look_alikes_are_never_filed(matcher: Matcher) -> None:
         assert match.outcome is not MatchOutcome.AUTO_FILE, header
 
 
+def test_a_sibling_absent_from_the_index_whose_name_is_one_letter_off_is_never_filed(matcher: Matcher) -> None:
+    # JANET DOE, born the same day as JANE DOE (in the index), is not in the index: JANET is a
+    # real name one letter from JANE, so it reads as possibly another person, never as a typo
+    for header in ("DOE, JANET\n01/02/1980", "Patient: JANET DOE   DOB 01/02/1980   F"):
+        _, match = _identify(matcher, header)
+        assert match.outcome is MatchOutcome.REVIEW, header
+        assert any("another real name" in r for r in match.reasons), match.reasons
+    # a garbled letter that makes no real name is still the typo it looks like
+    _, match = _identify(matcher, "DOE, JANW\n01/02/1980\nMRN 10000001")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000001"
+    _, match = _identify(matcher, "DOE, JANW\n01/02/1980")
+    assert not any("another real name" in r for r in match.reasons)
+
+
 def test_an_mrn_that_belongs_to_another_patient_goes_to_review(matcher: Matcher) -> None:
     # DOE's name and birth date, with 10000002 (HARTLEY's, one digit from DOE's 10000001)
     _, match = _identify(matcher, "DOE, JANE\n01/02/1980\n10000002")
