@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     match_review_threshold: float = 0.5
     match_runner_up_margin: float = 10.0  # log2 weight the best must lead the runner-up by
 
+    # --- filing --------------------------------------------------------------------------------
+    # a certain patient with an uncertain type: file it with the type marked unconfirmed and queue a
+    # type-only item (True), or queue the whole document as before (False)
+    file_with_unconfirmed_type: bool = True
+
     # --- watcher -------------------------------------------------------------------------------
     watch_settle_seconds: float = 2.0  # a file must stop growing this long before it is read
     watch_poll_seconds: float = 0.5
