@@ -57,4 +57,5 @@
     }
     if (done) { event.preventDefault(); }
   });
+  document.documentElement.setAttribute("data-keys", "on");  // the keys are live (tests wait for it)
 })();
