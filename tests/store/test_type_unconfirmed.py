@@ -121,3 +121,19 @@ def test_reindex_rebuilds_unconfirmed_confirmed_and_corrected_types(store, manif
     assert (still_open.kind, still_open.document_id) == (ReviewKind.TYPE, waiting.document_id)
     assert fresh.get(corrected.document_id).doc_type == "letter"
     assert [t for _, t in fresh.reviewed_types()] == ["letter"]
+
+
+def test_revision_0005_marks_every_earlier_row_confirmed_and_every_earlier_item_a_patient_item(
+        db_url, store, manifest, make_filing) -> None:
+    from sqlalchemy import text
+
+    from .test_review_states import _alembic
+
+    file_document(store=store, manifest=manifest, **make_filing().kwargs())
+    file_unconfirmed(store, manifest, make_filing)
+    _alembic(db_url, "downgrade", "0003")
+    with manifest.engine.connect() as conn:
+        assert "type_confirmed" not in conn.execute(text("SELECT * FROM documents")).keys()
+    migrate(db_url)
+    assert [d.type_confirmed for d in manifest.iter_documents()] == [True, True]  # nothing said otherwise before
+    assert [i.kind for i in manifest.open_review_items()] == [ReviewKind.PATIENT]
