@@ -29,11 +29,9 @@ import patients_synth  # noqa: E402
 from pipeline.classify.model import load_classifier  # noqa: E402
 from pipeline.orchestrator import decide  # noqa: E402
 from pipeline.patients.extract import extract_from_text  # noqa: E402
-from pipeline.patients.importer import import_file  # noqa: E402
 from pipeline.patients.matcher import Matcher  # noqa: E402
 from pipeline.records import MatchOutcome, OcrPage, OcrResult, Outcome  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
-from pipeline.store.database import make_engine, migrate  # noqa: E402
 from pipeline.synth.documents import DOCUMENT_TYPES, generate_document  # noqa: E402
 
 FILED, UNCONFIRMED, TYPE_ONLY, PATIENT = "filed", "filed, type unconfirmed", "review: type alone", "review: patient"
@@ -47,9 +45,7 @@ def outcome(decision_outcome: Outcome, type_confirmed: bool, patient_sure: bool)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=20_000)
-    parser.add_argument("--documents", type=int, default=1_000)
-    parser.add_argument("--seed", type=int, default=5)
+    patients_synth.add_size_arguments(parser, patients=20_000, documents=1_000, seed=5)
     parser.add_argument("--short", type=float, default=0.3, help="share of documents whose body is cut short")
     parser.add_argument("--keep", type=int, default=160, help="characters of body a cut-short document keeps")
     parser.add_argument("--noise", type=float, default=0.08, help="OCR confusion rate in the body")
@@ -65,12 +61,7 @@ def main() -> int:
     wrong_patient = Counter()
     unconfirmed_wrong_type = 0
     with tempfile.TemporaryDirectory() as tmp:
-        csv_path = Path(tmp) / "patients.csv"
-        patients_synth.write_csv(index, csv_path)
-        url = f"sqlite:///{Path(tmp) / 'manifest.db'}"
-        migrate(url)
-        engine = make_engine(url)
-        import_file(csv_path, engine)
+        engine, _, _ = patients_synth.imported_index(index, Path(tmp))
         matcher = Matcher.from_settings(settings, engine)
         for header in headers:
             doc_type = rng.choice(DOCUMENT_TYPES)
