@@ -130,6 +130,7 @@ class ReviewQueue(JournalOutbox):
                 item.resolved_patient_id = patient_id
                 item.resolved_doc_type = doc_type or doc.doc_type
                 doc.patient_id, doc.patient_mrn, doc.outcome = patient_id, patient_mrn, str(Outcome.FILED)
+                doc.type_confirmed = True  # the clerk chose or confirmed the type with the patient
                 if doc_type:
                     doc.doc_type, doc.loinc, doc.type_display = doc_type, loinc or doc.loinc, type_display
                 doc.reasons = [*doc.reasons, f"reviewed by {actor}"]

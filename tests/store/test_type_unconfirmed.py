@@ -137,3 +137,14 @@ def test_revision_0005_marks_every_earlier_row_confirmed_and_every_earlier_item_
     migrate(db_url)
     assert [d.type_confirmed for d in manifest.iter_documents()] == [True, True]  # nothing said otherwise before
     assert [i.kind for i in manifest.open_review_items()] == [ReviewKind.PATIENT]
+
+
+def test_a_patient_item_with_an_unsure_type_is_confirmed_when_the_clerk_files_it(store, manifest, make_filing) -> None:
+    entry = file_document(store=store, manifest=manifest, **make_filing(filed=False, type_sure=False).kwargs())
+    assert manifest.get(entry.document_id).type_confirmed is False
+    [item] = manifest.open_review_items()
+    assert item.kind is ReviewKind.PATIENT
+    filed = manifest.resolve_review_item(item.id, actor="clerk", patient_id=7, patient_mrn="MRN0007",
+                                         doc_type="discharge_summary", loinc="18842-5")
+    assert (filed.outcome, filed.type_confirmed) == (Outcome.FILED, True)
+    assert document_reference(filed)["docStatus"] == "final"
