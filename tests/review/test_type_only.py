@@ -123,3 +123,15 @@ def test_the_keyboard_script_is_served_from_the_app_under_its_security_policy(cl
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert "addEventListener(\"keydown\"" in script.text
     assert "script-src 'self'" in script.headers["content-security-policy"]
+
+
+def test_search_says_which_filed_documents_have_their_type_unconfirmed(type_only_home, manifest, type_item, capsys):
+    home = str(type_only_home)
+    code, out, _ = cli(capsys, "--home", home, "search", "--patient", TYPE_ONLY_MRN, "--json")
+    assert code == 0 and [(d["patient_mrn"], d["type_confirmed"]) for d in map(json.loads, out.splitlines())] == [
+        (TYPE_ONLY_MRN, False)]
+    code, out, _ = cli(capsys, "--home", home, "search", "--patient", TYPE_ONLY_MRN)
+    assert code == 0 and out.splitlines()[-1].endswith("current, type unconfirmed")
+    cli(capsys, "--home", home, "review", "confirm-type", str(type_item))
+    code, out, _ = cli(capsys, "--home", home, "search", "--patient", TYPE_ONLY_MRN)
+    assert out.splitlines()[-1].endswith("current")
