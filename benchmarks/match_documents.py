@@ -28,11 +28,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import patients_synth  # noqa: E402
 
-from pipeline.patients.importer import import_file  # noqa: E402
 from pipeline.patients.matcher import Matcher  # noqa: E402
 from pipeline.records import MatchOutcome, OcrPage, OcrResult  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
-from pipeline.store.database import make_engine, migrate  # noqa: E402
 
 
 def _as_ocr(text: str) -> OcrResult:
@@ -42,9 +40,7 @@ def _as_ocr(text: str) -> OcrResult:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--documents", type=int, default=2_000)
-    parser.add_argument("--seed", type=int, default=2024)
+    patients_synth.add_size_arguments(parser, patients=100_000, documents=2_000, seed=2024)
     parser.add_argument("--twin-rate", type=float, default=0.02, help="share of patients in twin pairs")
     parser.add_argument("--namesake-rate", type=float, default=0.02, help="share of patients in namesake pairs")
     parser.add_argument("--duplicate-rate", type=float, default=0.0,
@@ -65,14 +61,7 @@ def main() -> int:
     overrides = {"match_auto_file_threshold": args.threshold, "match_runner_up_margin": args.margin}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     with tempfile.TemporaryDirectory() as tmp:
-        csv_path = Path(tmp) / "patients.csv"
-        patients_synth.write_csv(index, csv_path)
-        url = f"sqlite:///{Path(tmp) / 'manifest.db'}"
-        migrate(url)
-        engine = make_engine(url)
-        started = time.perf_counter()
-        report = import_file(csv_path, engine)
-        import_seconds = time.perf_counter() - started
+        engine, report, import_seconds = patients_synth.imported_index(index, Path(tmp))
         matcher = Matcher.from_settings(settings, engine)
         outcomes: Counter[str] = Counter()
         by_note: dict[str, Counter[str]] = {}

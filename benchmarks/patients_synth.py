@@ -13,11 +13,14 @@ shipped model parameters). No real patient data.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from pipeline.synth.headers import one_digit, typo
 
@@ -165,11 +168,34 @@ def index_patients(n: int, seed: int, *, twin_rate: float = 0.02, namesake_rate:
                  duplicate_of=dup_of.get(p.mrn)) for p in people]
 
 
+def add_size_arguments(parser: argparse.ArgumentParser, *, patients: int, documents: int, seed: int) -> None:
+    """The index size, document count and seed options the document benchmarks share."""
+    parser.add_argument("--patients", type=int, default=patients, help="patients in the synthetic index")
+    parser.add_argument("--documents", type=int, default=documents, help="documents to match")
+    parser.add_argument("--seed", type=int, default=seed)
+
+
 def write_csv(rows: list[dict], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_HEADER, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def imported_index(index: list[dict], folder: Path) -> tuple[Any, Any, float]:
+    """`index` imported through the CSV importer into a new SQLite manifest in `folder`:
+    (engine, import report, seconds the import took)."""
+    from pipeline.patients.importer import import_file
+    from pipeline.store.database import make_engine, migrate
+
+    csv_path = folder / "patients.csv"
+    write_csv(index, csv_path)
+    url = f"sqlite:///{folder / 'manifest.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    report = import_file(csv_path, engine)
+    return engine, report, time.perf_counter() - started
 
 
 # ---------------------------------------------------------------------------------- documents

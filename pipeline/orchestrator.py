@@ -48,16 +48,34 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-def decide(ocr: OcrResult, classification: Classification | None, match: PatientMatch) -> FilingDecision:
-    """File only when the text is readable, the type is sure and the patient is sure; else review."""
+#: the reason a document filed with its type unconfirmed carries (manifest, JSON line, review item)
+TYPE_AWAITS_CONFIRMATION = "filed to the patient; the document type awaits confirmation by a clerk"
+
+
+def decide(ocr: OcrResult, classification: Classification | None, match: PatientMatch, *,
+           file_unconfirmed_type: bool = True) -> FilingDecision:
+    """File only when the text is readable and the patient is sure; else review.
+
+    The patient decision and the type decision are separate: a readable document whose patient is
+    sure but whose type is not is filed with its type unconfirmed (a type-only review item follows),
+    unless `file_unconfirmed_type` is off. An unreadable one, or one whose patient is not sure, is
+    filed to nobody.
+    """
     reasons: list[str] = list(ocr.reasons)
+    type_reasons: tuple[str, ...] = ()
     if classification is not None and classification.needs_review:
-        reasons.extend(classification.reasons or ("document type uncertain",))
-    if match.outcome is not MatchOutcome.AUTO_FILE:
+        type_reasons = tuple(classification.reasons or ("document type uncertain",))
+    patient_sure = match.outcome is MatchOutcome.AUTO_FILE
+    if not patient_sure:
         reasons.extend(match.reasons or (f"patient match: {match.outcome}",))
     if reasons or classification is None:
+        reasons.extend(type_reasons)
         return FilingDecision(Outcome.NEEDS_REVIEW, tuple(reasons) or ("document type unknown",))
-    return FilingDecision(Outcome.FILED, ())
+    if not type_reasons:
+        return FilingDecision(Outcome.FILED, ())
+    if file_unconfirmed_type:
+        return FilingDecision(Outcome.FILED, (*type_reasons, TYPE_AWAITS_CONFIRMATION), type_confirmed=False)
+    return FilingDecision(Outcome.NEEDS_REVIEW, type_reasons)
 
 
 @dataclass
@@ -168,7 +186,8 @@ class Pipeline:
             readable = not ocr.reasons
             classification = self.classifier.classify(ocr.text) if readable else None
             identifiers, match = self.matcher.identify(ocr)
-            decision = decide(ocr, classification, match)
+            decision = decide(ocr, classification, match,
+                              file_unconfirmed_type=self.settings.file_with_unconfirmed_type)
             entry = file_document(
                 store=self.store,
                 manifest=self.manifest,
@@ -196,6 +215,7 @@ class Pipeline:
             match_confidence=best.probability if best else None,
             pages=len(ocr.pages),
             reasons=decision.reasons,
+            type_confirmed=entry.type_confirmed,
         )
 
     def _reject(self, path: Path, rejection: Rejection, sha256: str | None, received_at: datetime) -> ProcessResult:

@@ -46,10 +46,18 @@ class ReviewStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class ReviewKind(StrEnum):
+    """What a review item asks of the clerk (stored in review_items.kind, revision 0005)."""
+
+    PATIENT = "patient"  # the document is not filed: choose the patient (and confirm the type)
+    TYPE = "type"  # type-only: the document is filed to a certain patient; confirm or correct its type
+
+
 class ReviewResolution(StrEnum):
     """How a review item was resolved (stored in review_items.resolution)."""
 
     FILED = "filed"  # a clerk filed the document to a patient
+    TYPE_CONFIRMED = "type_confirmed"  # a clerk confirmed or corrected the type of a filed document
     CLOSED_UNFILED = "closed_unfiled"  # a clerk closed it without filing: the patient cannot be identified
     REFILED = "refiled"  # `pipeline refile` moved the document while the item was open
 
@@ -299,6 +307,7 @@ class PatientMatch:
 class FilingDecision:
     outcome: Outcome  # FILED or NEEDS_REVIEW
     reasons: tuple[str, ...] = ()
+    type_confirmed: bool = True  # False: filed to a certain patient, the type awaits a clerk's confirmation
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +329,7 @@ class ManifestEntry:
     original: StoredObject
     searchable: StoredObject | None
     pages: int
+    type_confirmed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +346,7 @@ class ProcessResult:
     match_confidence: float | None = None
     pages: int = 0
     reasons: tuple[str, ...] = ()
+    type_confirmed: bool | None = None  # None for a duplicate or a rejected input
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -349,6 +360,7 @@ class ProcessResult:
             "match_confidence": _round(self.match_confidence),
             "pages": self.pages,
             "reasons": list(self.reasons),
+            "type_confirmed": self.type_confirmed,
         }
 
 
@@ -365,6 +377,7 @@ class ProcessResult:
             match_confidence=data.get("match_confidence"),
             pages=data.get("pages", 0),
             reasons=tuple(data.get("reasons", ())),
+            type_confirmed=data.get("type_confirmed"),
         )
 
 

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     split_blank_max_ink: float = DEFAULT_BLANK_MAX_INK
     split_drop_blank_pages: bool = True
 
+    # --- filing --------------------------------------------------------------------------------
+    # a certain patient with an uncertain type: file it with the type marked unconfirmed and queue a
+    # type-only item (True), or queue the whole document as before (False)
+    file_with_unconfirmed_type: bool = True
+
     # --- watcher -------------------------------------------------------------------------------
     watch_settle_seconds: float = 2.0  # a file must stop growing this long before it is read
     watch_poll_seconds: float = 0.5

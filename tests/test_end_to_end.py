@@ -66,6 +66,7 @@ def test_every_sample_gets_its_expected_outcome(first_run):
         if want["expected"] == "filed":
             assert got["patient_mrn"] == want["mrn"], name
             assert got["doc_type"] == want["doc_type"], name
+            assert got["type_confirmed"] is True, name  # no sample's patient is certain with its type not
             assert got["pages"] == int(want["pages"]), name
         else:
             assert got["patient_mrn"] is None, name  # never filed to anyone while in doubt

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from pipeline.errors import CorruptFileError
-from pipeline.orchestrator import Pipeline, decide
+from pipeline.orchestrator import TYPE_AWAITS_CONFIRMATION, Pipeline, decide
 from pipeline.patients.importer import import_file
 from pipeline.records import (
     Candidate,
@@ -23,6 +23,7 @@ from pipeline.records import (
     OcrResult,
     Outcome,
     PatientMatch,
+    ReviewKind,
 )
 from pipeline.settings import load_settings
 
@@ -179,16 +180,36 @@ def test_decide_files_only_when_text_type_and_patient_are_all_sure():
     ("ocr", "classification", "match", "expected_reason"),
     [
         (ocr_result("t", reasons=("unreadable text",)), None, SURE_PATIENT, "unreadable text"),
-        (ocr_result("t"), UNSURE_TYPE, SURE_PATIENT, "type confidence 0.41 below 0.60"),
         (ocr_result("t"), SURE_TYPE, PatientMatch(MatchOutcome.REVIEW, None, (), ("two candidates",)),
          "two candidates"),
+        (ocr_result("t"), UNSURE_TYPE, PatientMatch(MatchOutcome.REVIEW, None, (), ("two candidates",)),
+         "type confidence 0.41 below 0.60"),
         (ocr_result("t"), SURE_TYPE, PatientMatch(MatchOutcome.NO_MATCH, None, (), ()), "patient match: no_match"),
     ],
 )
-def test_decide_sends_any_doubt_to_review(ocr, classification, match, expected_reason):
+def test_decide_sends_any_doubt_about_the_patient_or_the_text_to_review(ocr, classification, match, expected_reason):
     decision = decide(ocr, classification, match)
     assert decision.outcome is Outcome.NEEDS_REVIEW
     assert expected_reason in decision.reasons
+
+
+def test_decide_files_a_sure_patient_with_an_unsure_type_marked_unconfirmed():
+    decision = decide(ocr_result("t"), UNSURE_TYPE, SURE_PATIENT)
+    assert (decision.outcome, decision.type_confirmed) == (Outcome.FILED, False)
+    assert decision.reasons == ("type confidence 0.41 below 0.60", TYPE_AWAITS_CONFIRMATION)
+    assert decide(ocr_result("t"), SURE_TYPE, SURE_PATIENT).type_confirmed is True
+
+
+def test_decide_queues_an_unsure_type_when_filing_it_unconfirmed_is_off():
+    decision = decide(ocr_result("t"), UNSURE_TYPE, SURE_PATIENT, file_unconfirmed_type=False)
+    assert decision.outcome is Outcome.NEEDS_REVIEW and decision.type_confirmed
+    assert decision.reasons == ("type confidence 0.41 below 0.60",)
+
+
+def test_decide_never_files_an_unreadable_document_even_with_a_sure_patient():
+    unreadable = ocr_result("t", confidence=20.0, reasons=("unreadable: OCR confidence 20 below 45",))
+    decision = decide(unreadable, None, SURE_PATIENT)
+    assert decision.outcome is Outcome.NEEDS_REVIEW
 
 
 
@@ -219,3 +240,35 @@ def test_open_uses_the_ocr_engine_classifier_store_and_clock_it_is_given(tmp_pat
     assert doc.filed_at == stamp and doc.received_at == stamp  # the one clock reaches file_document
     assert store.head(doc.original_key) is not None  # filed into the store given, not the home's
     assert not (settings.home / "objects").exists() or next((settings.home / "objects").rglob("*.png"), None) is None
+
+
+class UnsureClassifier:
+    """Says every text is a consult note, below its threshold."""
+
+    def classify(self, text: str) -> Classification:
+        return Classification(doc_type="consult_note", loinc="11488-4", display="Consult note", confidence=0.41,
+                              needs_review=True, reasons=("type confidence 0.41 below 0.60 for consult_note",),
+                              model_version="unsure-1")
+
+
+@pytest.mark.parametrize("setting", [True, False])
+def test_a_sure_patient_with_an_unsure_type_is_filed_unconfirmed_unless_the_setting_is_off(tmp_path, setting):
+    settings = load_settings(tmp_path / "home", workers=1, file_with_unconfirmed_type=setting)
+    csv = tmp_path / "patients.csv"
+    csv.write_text(PATIENTS_CSV)
+    ocr = FakeOcr()
+    with Pipeline.open(settings, ocr=ocr, classifier=UnsureClassifier()) as pipe:
+        import_file(csv, pipe.manifest.engine)
+        ocr.by_name["a.png"] = ocr_result(DISCHARGE)
+        ocr.by_name["b.png"] = ocr_result(NOBODY)
+        filed, nobody = pipe.process(scan(tmp_path / "a.png")), pipe.process(scan(tmp_path / "b.png", 120))
+        items = pipe.manifest.open_review_items()
+    line = filed.to_json()
+    if setting:
+        assert (line["status"], line["patient_mrn"], line["type_confirmed"]) == ("filed", "00012345", False)
+        assert any("awaits confirmation" in r for r in line["reasons"])
+        assert [i.kind for i in items] == [ReviewKind.TYPE, ReviewKind.PATIENT]
+    else:
+        assert (line["status"], line["patient_mrn"], line["type_confirmed"]) == ("needs_review", None, False)
+        assert [i.kind for i in items] == [ReviewKind.PATIENT, ReviewKind.PATIENT]
+    assert (nobody.status, nobody.patient_mrn) == (Outcome.NEEDS_REVIEW, None)  # an unsure patient is never filed

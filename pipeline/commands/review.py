@@ -7,6 +7,9 @@ predicted one; that teaches the classifier, `pipeline train --from-reviews`); wh
 birth date is not the document's it is refused (exit 11) unless the clerk confirms it. `review list --closed` lists the items closed without filing (cannot identify)
 whose document is still unfiled; `review reopen ID --reason TEXT` puts one back in the queue. Every
 decision goes into the access log with the clerk's id and reason.
+A type-only item (a document filed to a certain patient whose type awaits confirmation) is settled
+with `review confirm-type ID [--type TYPE]`: the predicted type, or the right one; it never changes
+the patient (that is `pipeline refile`). `review list --kind patient|type` shows one kind only.
 `review serve` runs the same queue as a web app (`pipeline/review/app.py`).
 """
 
@@ -19,6 +22,7 @@ from typing import Any
 
 from pipeline.classify.types import load_types
 from pipeline.errors import EXIT_OK, ConfigurationError
+from pipeline.records import ReviewKind
 from pipeline.review.identity import DEFAULT_SESSION_MINUTES, REMOTE_USER_HEADER
 from pipeline.services import review
 from pipeline.services.home import acting_user, open_home
@@ -37,6 +41,8 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--limit", type=int, default=200)
     listing.add_argument("--closed", action="store_true", help="instead: items closed without filing (cannot "
                          "identify) whose document is still unfiled, oldest closing first")
+    listing.add_argument("--kind", choices=[str(k) for k in ReviewKind], help="only items of this kind: "
+                         "patient (choose the patient) or type (type-only: filed, the type awaits confirmation)")
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--user", help="who lists them (with --closed, for the access log)")
     listing.set_defaults(handler=cmd_list)
@@ -59,6 +65,16 @@ def register(subparsers: Any) -> None:
     resolve.add_argument("--user")
     resolve.add_argument("--json", action="store_true")
     resolve.set_defaults(handler=cmd_resolve)
+
+    confirm = review_sub.add_parser("confirm-type", help="settle a type-only item: confirm (or correct) the type "
+                                    "of a document filed to a certain patient")
+    confirm.add_argument("item_id", type=int, metavar="ID")
+    confirm.add_argument("--type", dest="doc_type", metavar="TYPE", help="the right document type, if the "
+                         "pipeline's guess was wrong (see `pipeline types`); default: confirm its guess")
+    confirm.add_argument("--note")
+    confirm.add_argument("--user")
+    confirm.add_argument("--json", action="store_true")
+    confirm.set_defaults(handler=cmd_confirm_type)
 
     reopen = review_sub.add_parser("reopen", help="put an item closed without filing back in the queue")
     reopen.add_argument("item_id", type=int, metavar="ID")
@@ -84,6 +100,7 @@ def _item_json(item: ReviewItem) -> dict[str, Any]:
     return {
         "id": item.id,
         "document_id": item.document_id,
+        "kind": str(item.kind),
         "status": item.status,
         "created_at": item.created_at.isoformat(),
         "reasons": [*item.reasons, *item.match_reasons],
@@ -98,14 +115,19 @@ def _item_json(item: ReviewItem) -> dict[str, Any]:
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.closed:
+        if args.kind:
+            raise ConfigurationError("--kind: the items closed without filing are all patient items; "
+                                     "give --closed or --kind, not both")
         return _list_closed(args, settings)
-    for item in review.list_open(open_home(settings).manifest, limit=args.limit):
+    kind = ReviewKind(args.kind) if args.kind else None
+    for item in review.list_open(open_home(settings).manifest, limit=args.limit, kind=kind):
         if args.json:
             print(json.dumps(_item_json(item)))
         else:
             best = item.candidates[0].mrn if item.candidates else "-"
-            print(f"{item.id:>6}  {item.created_at:%Y-%m-%d %H:%M}  {item.predicted_doc_type or '-':<26} "
-                  f"best MRN {best:<12} {'; '.join([*item.reasons, *item.match_reasons])[:100]}")
+            print(f"{item.id:>6}  {item.kind:<7}  {item.created_at:%Y-%m-%d %H:%M}  "
+                  f"{item.predicted_doc_type or '-':<26} best MRN {best:<12} "
+                  f"{'; '.join([*item.reasons, *item.match_reasons])[:100]}")
     return EXIT_OK
 
 
@@ -130,6 +152,9 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(data))
         return EXIT_OK
     print(f"review item {item.id}  document {item.document_id}  ({item.status})")
+    if item.kind is ReviewKind.TYPE:
+        print("type-only: the document is filed to its patient; confirm or correct its type "
+              f"(`pipeline review confirm-type {item.id} [--type TYPE]`)")
     print(f"predicted type: {item.predicted_doc_type or '-'}")
     for reason in data["reasons"]:
         print(f"  - {reason}")
@@ -148,6 +173,17 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
                           "doc_type": doc.doc_type, "loinc": doc.loinc}))
     else:
         print(f"filed {doc.document_id} to MRN {doc.patient_mrn} as {doc.doc_type}")
+    return EXIT_OK
+
+
+def cmd_confirm_type(args: argparse.Namespace, settings: Settings) -> int:
+    doc = review.confirm_type(open_home(settings).manifest, args.item_id, actor=acting_user(args.user),
+                              doc_type=args.doc_type, types=load_types(settings.types_path), note=args.note)
+    if args.json:
+        print(json.dumps({"id": args.item_id, "document_id": doc.document_id, "patient_mrn": doc.patient_mrn,
+                          "doc_type": doc.doc_type, "loinc": doc.loinc, "type_confirmed": doc.type_confirmed}))
+    else:
+        print(f"document {doc.document_id} (MRN {doc.patient_mrn}): type confirmed as {doc.doc_type}")
     return EXIT_OK
 
 

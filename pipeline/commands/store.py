@@ -107,7 +107,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{'DOCUMENT':<36}  {'MRN':<12} {'TYPE':<26} {'SERVICE':<10}  {'PAGES':>5}  STATUS")
     for doc in docs:
         print(f"{doc.document_id:<36}  {doc.patient_mrn or '(review)':<12} {doc.doc_type or '-':<26} "
-              f"{doc.date_of_service.isoformat() if doc.date_of_service else '-':<10}  {doc.pages:>5}  {doc.status}")
+              f"{doc.date_of_service.isoformat() if doc.date_of_service else '-':<10}  {doc.pages:>5}  {doc.status}"
+              + ("" if doc.type_confirmed or doc.patient_mrn is None else ", type unconfirmed"))
     return EXIT_OK
 
 
@@ -210,7 +211,7 @@ def _summary(doc: StoredDocument) -> dict[str, Any]:
             "patient_mrn": doc.patient_mrn, "doc_type": doc.doc_type, "loinc": doc.loinc,
             "date_of_service": doc.date_of_service.isoformat() if doc.date_of_service else None,
             "pages": doc.pages, "filed_at": doc.filed_at.isoformat(), "source": doc.original_name,
-            "relates_to": doc.relates_to}
+            "relates_to": doc.relates_to, "type_confirmed": doc.type_confirmed}
 
 
 def _report(args: argparse.Namespace, result: dict[str, Any]) -> None:

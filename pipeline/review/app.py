@@ -10,7 +10,9 @@
     GET  /closed                      items closed without filing whose document is still unfiled
                                       (the unidentified worklist); each opens read-only on /items/{id}
     POST /items/{id}/reopen           put an item closed without filing back in the open queue (reason required)
+    POST /items/{id}/confirm-type     a type-only item: confirm (or correct) the type of its filed document
     GET/POST /login, POST /logout     the clerk's user id (see identity.py for the proxy-header mode)
+    GET  /static/review.js            the keyboard shortcuts (the pages work without it)
 
 The routes are small handlers in routers (`routes/signin.py`, `routes/lists.py`, `routes/items.py`)
 that get what they need through dependencies (`web.py`: the context, the user, the posted form).
@@ -30,6 +32,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -51,7 +54,7 @@ _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'none'; "
+    "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'",
 }
 
@@ -69,6 +72,7 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
     app.middleware("http")(security_headers)
     for router in (signin.router, lists.router, items.router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for error, handler in ERROR_PAGES.items():
         app.add_exception_handler(error, handler)
     return app

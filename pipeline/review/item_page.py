@@ -1,6 +1,8 @@
 """One review item as a page: the document's pages with each identifier read highlighted, what the
-paper says, the candidates, the type chooser and patient search; and what to say when an item can no
-longer be resolved or reopened. Showing it is a view of the document, so it is logged."""
+paper says, the candidates, the type chooser and patient search (a type-only item: the patient the
+document is filed to and the type chooser alone), links to the previous and next open item; and what
+to say when an item can no longer be resolved or reopened. Showing it is a view of the document, so
+it is logged."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from pipeline.errors import InputError, NotFoundError, StorageError
-from pipeline.records import ReviewResolution, ReviewStatus
+from pipeline.records import ReviewKind, ReviewResolution, ReviewStatus
 from pipeline.review import highlights, queue
 from pipeline.review.web import PageError, ReviewContext, render
 from pipeline.services import patients as chooser
@@ -20,6 +22,9 @@ from pipeline.services import review
 from pipeline.store.rows import ReviewItem
 
 log = logging.getLogger(__name__)
+
+#: open items read to find an item's previous and next (oldest first, as the queue page)
+NEIGHBOUR_LIMIT = 2000
 
 #: the identifiers of "What the paper says", in order, as the clerk reads them
 FIELD_LABELS = {"family_name": "Family name", "given_name": "Given name", "birth_date": "Birth date", "mrn": "MRN",
@@ -61,6 +66,10 @@ def item_page(request: Request, ctx: ReviewContext, user: str, item: ReviewItem,
     manifest.record_access(user, "viewed", document_id=item.document_id, reason=f"review item {item.id}: {access}")
     form = extra.pop("form", {})
     closed = review.is_closed_unfiled(item, doc)
+    type_only = item.kind is ReviewKind.TYPE
+    if type_only and doc.patient_id is not None:
+        extra.setdefault("filed_to", chooser.choice_for(manifest.engine, doc.patient_id, item.identifiers))
+    previous_id, next_id = review.neighbours(manifest, item.id, limit=NEIGHBOUR_LIMIT)
     if closed:
         extra.setdefault("closed_reason", manifest.review_note(item.id))
     candidates = chooser.candidate_choices(manifest.engine, item.candidates, item.identifiers)
@@ -82,14 +91,15 @@ def item_page(request: Request, ctx: ReviewContext, user: str, item: ReviewItem,
         found_by={e.field: e for e in item.identifiers.evidence}, field_labels=FIELD_LABELS,
         candidates=candidates,
         resolved=item.status != ReviewStatus.OPEN, resolved_message=resolved_message(item), closed=closed,
-        **extra)
+        type_only=type_only, previous_id=previous_id, next_id=next_id, **extra)
 
 
 def resolved_message(item: ReviewItem) -> str:
     if item.status == ReviewStatus.OPEN:
         return ""
     when = f"{item.resolved_at:%Y-%m-%d %H:%M} UTC" if item.resolved_at else "earlier"
-    what = "filed to a patient" if item.resolution == ReviewResolution.FILED else "closed without filing"
+    what = {ReviewResolution.FILED: "filed to a patient", ReviewResolution.TYPE_CONFIRMED: "settled (type confirmed)",
+            ReviewResolution.REFILED: "settled by a refile"}.get(item.resolution, "closed without filing")
     then = ("to file it after all, reopen it from \"Closed without filing\""
             if item.resolution == ReviewResolution.CLOSED_UNFILED
             else "to move a document filed to the wrong patient, use `pipeline refile`")

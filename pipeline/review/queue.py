@@ -1,4 +1,5 @@
-"""The review queue as the browser shows it: reason kinds to filter by, and each item's age.
+"""The review queue as the browser shows it: reason kinds and item kinds (patient, type-only) to
+filter by, and each item's age.
 
 A review item's reasons are sentences written by the stage that was unsure (OCR, classifier,
 matcher). `reason_kind` sorts each into a short kind a clerk can filter the queue by.
@@ -6,8 +7,11 @@ matcher). `reason_kind` sorts each into a short kind a clerk can filter the queu
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
+
+from pipeline.records import ReviewKind
 
 from pipeline.store.rows import ReviewItem
 
@@ -48,6 +52,16 @@ def kind_counts(items: Iterable[ReviewItem]) -> list[tuple[str, str, int]]:
         for kind in kinds_of(item):
             counts[kind] = counts.get(kind, 0) + 1
     return [(kind, label, counts[kind]) for kind, label in KIND_LABELS.items() if kind in counts]
+
+
+#: what the clerk sees for each kind of item
+ITEM_KIND_LABELS = {ReviewKind.PATIENT: "patient to choose", ReviewKind.TYPE: "type only (filed)"}
+
+
+def item_kind_counts(items: Iterable[ReviewItem]) -> list[tuple[ReviewKind, str, int]]:
+    """(item kind, label, how many items are of it), only kinds present."""
+    counts = Counter(item.kind for item in items)
+    return [(kind, label, counts[kind]) for kind, label in ITEM_KIND_LABELS.items() if counts[kind]]
 
 
 def age(created_at: datetime, now: datetime) -> str:

@@ -10,6 +10,12 @@ Resolving an item (filing its document to a patient) requires:
     access log's "resolved" entry (`DOB_OVERRIDE_NOTE`).
 Closing without filing needs a reason; only an item closed without filing whose document is still
 unfiled reopens. Every decision goes into the access log with the clerk's id.
+
+A type-only item (`ReviewKind.TYPE`: the document is filed to a certain patient, its type awaits
+confirmation) is settled by one decision, `confirm_type`: the predicted type, or another from the
+type list. It never changes the patient (a wrong patient is `pipeline refile`, supervisor work), so
+resolving it to a patient or closing it without filing is refused (`ReviewDecisionError`), and a
+type confirmation on a patient item is refused too.
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.classify.types import TypeList
-from pipeline.errors import BirthDateNotConfirmedError, DocumentTypeRequiredError, StorageError
-from pipeline.records import DocumentStatus, FieldVerdict, ReviewResolution, ReviewStatus
+from pipeline.errors import BirthDateNotConfirmedError, DocumentTypeRequiredError, ReviewDecisionError, StorageError
+from pipeline.records import DocumentStatus, FieldVerdict, ReviewKind, ReviewResolution, ReviewStatus
 from pipeline.services.patients import PatientChoice, choice_for, patient_id_for_mrn
 from pipeline.store.manifest import Manifest
 from pipeline.store.rows import ReviewItem, StoredDocument
@@ -41,11 +47,21 @@ class FilingCheck:
                 and self.patient.birth_date_verdict is not FieldVerdict.AGREE)
 
 
-def open_item(manifest: Manifest, item_id: int) -> ReviewItem:
-    """The item, if it is still open (NotFoundError, or StorageError saying how it was resolved)."""
+def open_item(manifest: Manifest, item_id: int, kind: ReviewKind | None = None) -> ReviewItem:
+    """The item, if it is still open (NotFoundError, or StorageError saying how it was resolved) and,
+    when `kind` is given, of that kind (ReviewDecisionError saying what to do instead)."""
     item = manifest.review_item(item_id)
     if item.status != ReviewStatus.OPEN:
         raise StorageError(f"review item {item_id} is already {item.status} ({item.resolution})")
+    if kind is ReviewKind.PATIENT and item.kind is ReviewKind.TYPE:
+        raise ReviewDecisionError(f"review item {item_id} is type-only: its document is filed to a certain "
+                                  "patient and only its type awaits confirmation; nothing was changed",
+                                  hint=f"confirm or correct the type with `pipeline review confirm-type {item_id} "
+                                       "[--type TYPE]`; a document in the wrong chart is moved with `pipeline refile`")
+    if kind is ReviewKind.TYPE and item.kind is not ReviewKind.TYPE:
+        raise ReviewDecisionError(f"review item {item_id} is not type-only: its document is not filed to a "
+                                  "patient yet; nothing was changed",
+                                  hint=f"file it with `pipeline review resolve {item_id} --patient MRN [--type TYPE]`")
     return item
 
 
@@ -65,7 +81,7 @@ def document_type(item: ReviewItem, doc: StoredDocument, chosen: str | None, typ
 def check_filing(manifest: Manifest, item_id: int, *, patient_mrn: str, doc_type: str | None,
                  types: TypeList) -> FilingCheck:
     """Apply every rule but the birth-date confirmation; raise the first one broken."""
-    item = open_item(manifest, item_id)
+    item = open_item(manifest, item_id, ReviewKind.PATIENT)
     key = document_type(item, manifest.get(item.document_id), doc_type, types)
     patient_id = patient_id_for_mrn(manifest.engine, patient_mrn)  # follows merges; refuses an ambiguous MRN
     candidate = next((c for c in item.candidates if c.patient_id == patient_id), None)
@@ -90,11 +106,22 @@ def resolve(manifest: Manifest, item_id: int, *, actor: str, patient_mrn: str, d
                                         loinc=chosen.loinc, type_display=chosen.display, note=note)
 
 
+def confirm_type(manifest: Manifest, item_id: int, *, actor: str, doc_type: str | None, types: TypeList,
+                 note: str | None = None) -> StoredDocument:
+    """Settle a type-only item: the filed document's type is `doc_type` (None: the predicted one),
+    which must be in the type list. The patient and the stored objects stay; returns the document."""
+    item = open_item(manifest, item_id, ReviewKind.TYPE)
+    chosen = types[document_type(item, manifest.get(item.document_id), doc_type, types)]
+    return manifest.confirm_review_type(item_id, actor=actor, doc_type=chosen.key, loinc=chosen.loinc,
+                                        type_display=chosen.display, note=note)
+
+
 def close_unfiled(manifest: Manifest, item_id: int, *, actor: str, reason: str) -> StoredDocument:
     """Close the item without filing (the patient cannot be identified); the document stays unfiled."""
     if not reason.strip():
         raise StorageError(f"review item {item_id}: closing without filing needs a reason; it goes into the "
                            "access log")
+    open_item(manifest, item_id, ReviewKind.PATIENT)
     return manifest.resolve_review_item(item_id, actor=actor, resolution=ReviewResolution.CLOSED_UNFILED,
                                         note=reason)
 
@@ -110,8 +137,18 @@ def reopen(manifest: Manifest, item_id: int, *, actor: str, reason: str) -> Revi
     return manifest.reopen_review_item(item_id, actor=actor, reason=reason)
 
 
-def list_open(manifest: Manifest, *, limit: int) -> list[ReviewItem]:
-    return manifest.open_review_items(limit=limit)
+def list_open(manifest: Manifest, *, limit: int, kind: ReviewKind | None = None) -> list[ReviewItem]:
+    """Open items, oldest first; only patient items or only type-only items when `kind` is given."""
+    return manifest.open_review_items(limit=limit, kind=kind)
+
+
+def neighbours(manifest: Manifest, item_id: int, *, limit: int) -> tuple[int | None, int | None]:
+    """The open items before and after this one in the queue's order (oldest first), for moving
+    from item to item; None at either end."""
+    ids = [item.id for item in manifest.open_review_items(limit=limit)]
+    before = [i for i in ids if i < item_id]
+    after = [i for i in ids if i > item_id]
+    return (before[-1] if before else None, after[0] if after else None)
 
 
 def list_closed(manifest: Manifest, *, actor: str, limit: int) -> list[tuple[ReviewItem, StoredDocument, str | None]]:

@@ -18,7 +18,7 @@ from pipeline.records import DocumentStatus, Outcome, ReviewResolution, ReviewSt
 from pipeline.store import journal
 from pipeline.store.mapping import document_from_row, document_to_row, review_from_row, review_to_json
 from pipeline.store.outbox import JournalOutbox
-from pipeline.store.rows import ReviewItem, StoredDocument
+from pipeline.store.rows import ReviewItem, StoredDocument, type_only_item
 from pipeline.store.tables import AccessLogRow, DocumentRow, DocumentTextRow, ReviewItemRow
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,8 @@ class Documents(JournalOutbox):
 
     def refile(self, document_id: str, patient_id: int, patient_mrn: str, reason: str, actor: str) -> StoredDocument:
         """Move a document to another patient: the old row becomes entered-in-error, a new row
-        (new id) relates to it. The stored objects stay where they are."""
+        (new id) relates to it. The stored objects stay where they are. The old row's open review
+        items are resolved as refiled; a type still unconfirmed gets a type-only item on the new row."""
         if not reason.strip():
             raise StorageError("a refile needs a reason (--reason TEXT); it goes into the access log")
         now = self.clock()
@@ -155,6 +156,10 @@ class Documents(JournalOutbox):
                 item.resolved_patient_id = patient_id
                 item.revision += 1
                 lines.append(journal.review_line(review_to_json(review_from_row(item))))
+            if not new.type_confirmed:
+                follow = type_only_item(new, now)
+                self._add_review(session, follow)
+                lines.append(journal.review_line(review_to_json(follow)))
             session.add(AccessLogRow(at=now, actor=actor, action="refiled", document_id=document_id,
                                      patient_mrn=old.patient_mrn, reason=reason))
             session.add(AccessLogRow(at=now, actor=actor, action="refiled", document_id=new.document_id,

@@ -1,8 +1,10 @@
 """A manifest row as a FHIR R4 DocumentReference (a plain dict, ready for JSON).
 
     status            current | entered-in-error (checked here: fhir.resources does not check codes)
-    docStatus         final when filed, preliminary while it waits in the review queue
-    type              LOINC document code;  category: clinical-note
+    docStatus         final when filed, preliminary while it waits in the review queue or while its
+                      type awaits a clerk's confirmation ("content unverified", R4 composition-status)
+    type              LOINC document code;  category: clinical-note. A type not yet confirmed says so
+                      in `type.text` and in an extension on `type` (TYPE_CONFIRMED_URL, valueBoolean false)
     subject           Patient/<patient id> with the MRN as identifier (absent while in review)
     date              the filing instant, with time zone
     content           the searchable PDF and the untouched original: contentType, url, size,
@@ -28,6 +30,9 @@ MRN_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
 DOCUMENT_ID_SYSTEM = "urn:ietf:rfc:3986"
 SEX_TO_GENDER = {"M": "male", "F": "female", "U": "unknown", "O": "other"}
 ALLOWED_STATUS = {str(DocumentStatus.CURRENT), str(DocumentStatus.ENTERED_IN_ERROR), "superseded"}
+#: extension on DocumentReference.type: false while the type awaits a clerk's confirmation
+TYPE_CONFIRMED_URL = "urn:pipeline:fhir:StructureDefinition:type-confirmed"
+TYPE_UNCONFIRMED_NOTE = "type awaits confirmation"
 
 
 def document_reference(doc: StoredDocument, url_for: Callable[[str], str] = lambda key: key,
@@ -43,7 +48,7 @@ def document_reference(doc: StoredDocument, url_for: Callable[[str], str] = lamb
         "masterIdentifier": {"system": DOCUMENT_ID_SYSTEM, "value": f"urn:uuid:{doc.document_id}"},
         "identifier": [{"system": "urn:pipeline:sha256", "value": doc.sha256}],
         "status": status,
-        "docStatus": "final" if doc.outcome is Outcome.FILED else "preliminary",
+        "docStatus": "final" if doc.outcome is Outcome.FILED and doc.type_confirmed else "preliminary",
         "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": "clinical-note", "display": "Clinical Note"}]}],
         "date": _instant(doc.filed_at),
         "content": [],
@@ -52,6 +57,9 @@ def document_reference(doc: StoredDocument, url_for: Callable[[str], str] = lamb
         resource["type"] = {"coding": [{"system": LOINC, "code": doc.loinc,
                                         **({"display": doc.type_display} if doc.type_display else {})}],
                             "text": doc.type_display or doc.doc_type}
+        if not doc.type_confirmed:
+            resource["type"]["text"] = f"{resource['type']['text']} ({TYPE_UNCONFIRMED_NOTE})"
+            resource["type"]["extension"] = [{"url": TYPE_CONFIRMED_URL, "valueBoolean": False}]
     else:
         resource["type"] = {"text": "not yet typed (in the review queue)"}
     if doc.patient_id is not None and doc.outcome is Outcome.FILED:

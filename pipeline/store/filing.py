@@ -7,7 +7,9 @@ or an event still in the outbox, which the next store command copies; never a ma
 pointing at nothing.
 
 The rule above all: a document is filed to a patient only when the decision says FILED *and* the
-match names the patient. Anything else lands under the review prefix with its reasons.
+match names the patient. Anything else lands under the review prefix with its reasons. A document
+filed with its type unconfirmed (the decision's `type_confirmed` is False) is filed to its patient
+like any other, marked so, with a type-only review item for a clerk to confirm or correct the type.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from pipeline.records import (
 from pipeline.store.keys import extension_for, filed_keys, quarantine_key, review_keys
 from pipeline.store.manifest import Manifest, new_document_id
 from pipeline.store.objects import CHUNK, ObjectStore, sha256_of
-from pipeline.store.rows import ReviewItem, StoredDocument
+from pipeline.store.rows import ReviewItem, StoredDocument, type_only_item
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingD
     patient = match.patient if match is not None else None
     if outcome is Outcome.FILED and patient is None:
         outcome, reasons = Outcome.NEEDS_REVIEW, (*reasons, "no patient was chosen by the matcher")
+    type_confirmed = decision.type_confirmed and classification is not None and not classification.needs_review
     if outcome not in (Outcome.FILED, Outcome.NEEDS_REVIEW):
         raise StorageError(f"file_document cannot file a document whose outcome is {outcome}")
 
@@ -105,9 +108,12 @@ def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingD
         searchable_sha256=searchable.sha256 if searchable else None, searchable_sha1=searchable_sha1,
         searchable_size=searchable.size if searchable else None, relates_to=None, relates_code=None,
         filed_by=FILED_BY, versions=dict(versions), reasons=reasons, source_patient_info=identifiers,
+        type_confirmed=type_confirmed,
     )
     review = None
-    if outcome is Outcome.NEEDS_REVIEW:
+    if outcome is Outcome.FILED and not type_confirmed:
+        review = type_only_item(doc, now)
+    elif outcome is Outcome.NEEDS_REVIEW:
         review = ReviewItem(
             id=0, document_id=document_id, status=ReviewStatus.OPEN, created_at=now,
             reasons=tuple(r for r in reasons if match is None or r not in match.reasons),
@@ -173,4 +179,4 @@ def _entry(doc: StoredDocument, outcome: Outcome) -> ManifestEntry:
                   if doc.searchable_key else None)
     return ManifestEntry(document_id=doc.document_id, status=doc.status, outcome=outcome, sha256=doc.sha256,
                          patient_mrn=doc.patient_mrn, doc_type=doc.doc_type, loinc=doc.loinc, original=original,
-                         searchable=searchable, pages=doc.pages)
+                         searchable=searchable, pages=doc.pages, type_confirmed=doc.type_confirmed)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from pipeline.records import DocumentStatus, Outcome, ReviewResolution, ReviewStatus
+from pipeline.records import DocumentStatus, Outcome, ReviewKind, ReviewResolution, ReviewStatus
 from pipeline.store.rows import (
     ReviewItem,
     StoredDocument,
@@ -45,6 +45,7 @@ def document_from_row(row: DocumentRow) -> StoredDocument:
     values["source_patient_info"] = identifiers_from_json(row.source_patient_info or {})
     values["received_at"] = aware(row.received_at)
     values["filed_at"] = aware(row.filed_at)
+    values["type_confirmed"] = row.type_confirmed is not False
     return StoredDocument(**values)
 
 
@@ -56,7 +57,8 @@ def review_from_row(row: ReviewItemRow) -> ReviewItem:
         predicted_doc_type=row.predicted_doc_type, resolution=ReviewResolution.stored(row.resolution),
         resolved_by=row.resolved_by,
         resolved_at=aware(row.resolved_at) if row.resolved_at else None, resolved_doc_type=row.resolved_doc_type,
-        resolved_patient_id=row.resolved_patient_id, revision=row.revision or 1, note=row.note)
+        resolved_patient_id=row.resolved_patient_id, revision=row.revision or 1, note=row.note,
+        kind=ReviewKind(row.kind or ReviewKind.PATIENT))
 
 
 def review_to_json(item: ReviewItem) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def review_to_json(item: ReviewItem) -> dict[str, Any]:
             "resolution": str(item.resolution) if item.resolution else None, "resolved_by": item.resolved_by,
             "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
             "resolved_doc_type": item.resolved_doc_type, "resolved_patient_id": item.resolved_patient_id,
-            "revision": item.revision, "note": item.note}
+            "revision": item.revision, "note": item.note, "kind": str(item.kind)}
 
 
 
@@ -80,7 +82,8 @@ def review_from_json(data: dict[str, Any]) -> ReviewItem:
         resolution=ReviewResolution.stored(data.get("resolution")), resolved_by=data.get("resolved_by"),
         resolved_at=aware(datetime.fromisoformat(data["resolved_at"])) if data.get("resolved_at") else None,
         resolved_doc_type=data.get("resolved_doc_type"), resolved_patient_id=data.get("resolved_patient_id"),
-        revision=int(data.get("revision") or 1), note=data.get("note"))
+        revision=int(data.get("revision") or 1), note=data.get("note"),
+        kind=ReviewKind(data.get("kind") or ReviewKind.PATIENT))  # journals before revision 0005: patient
 
 
 def row_to_json(row: Any) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class Restore(JournalOutbox):
             row.status, row.resolution, row.resolved_by = str(item.status), stored_resolution(item.resolution), item.resolved_by
             row.resolved_at, row.resolved_doc_type = item.resolved_at, item.resolved_doc_type
             row.resolved_patient_id, row.revision = item.resolved_patient_id, item.revision
-            row.note = item.note
+            row.note, row.kind = item.note, str(item.kind)
             row.reasons, row.match_reasons = list(item.reasons), list(item.match_reasons)
             row.candidates = candidates_to_json(item.candidates)
             session.execute(delete(ReviewCandidateRow).where(ReviewCandidateRow.item_id == row.id))

@@ -1,6 +1,7 @@
-"""The review queue: items a clerk must check, their states (`ReviewStatus`, `ReviewResolution`),
-re-scoring after an ADT update, resolving (filing or closing without filing), reopening, and the
-types clerks confirmed (classifier training data). The rules a decision must follow are the review
+"""The review queue: items a clerk must check, their kinds (`ReviewKind`: choose the patient, or
+type-only for a document filed with its type unconfirmed), their states (`ReviewStatus`,
+`ReviewResolution`), re-scoring after an ADT update, resolving (filing, closing without filing,
+confirming a type), reopening, and the types clerks confirmed (classifier training data). The rules a decision must follow are the review
 use case's (`pipeline/services/review.py`); this module stores decisions."""
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pipeline.errors import NotFoundError, StorageError
-from pipeline.records import DocumentIdentifiers, DocumentStatus, Outcome, PatientMatch, ReviewResolution, ReviewStatus
+from pipeline.records import (
+    DocumentIdentifiers,
+    DocumentStatus,
+    Outcome,
+    PatientMatch,
+    ReviewKind,
+    ReviewResolution,
+    ReviewStatus,
+)
 from pipeline.store import journal
 from pipeline.store.mapping import document_from_row, review_from_row, review_to_json
 from pipeline.store.outbox import JournalOutbox
@@ -43,7 +52,8 @@ class ReviewQueue(JournalOutbox):
             predicted_doc_type=item.predicted_doc_type, resolution=stored_resolution(item.resolution),
             resolved_by=item.resolved_by,
             resolved_at=item.resolved_at, resolved_doc_type=item.resolved_doc_type,
-            resolved_patient_id=item.resolved_patient_id, revision=item.revision, note=item.note)
+            resolved_patient_id=item.resolved_patient_id, revision=item.revision, note=item.note,
+            kind=str(item.kind))
         session.add(row)
         session.flush()
         for patient_id in sorted({c.patient_id for c in item.candidates}):
@@ -56,10 +66,13 @@ class ReviewQueue(JournalOutbox):
             raise NotFoundError(f"no review item {item_id}")
         return review_from_row(row)
 
-    def open_review_items(self, limit: int = 200) -> list[ReviewItem]:
+    def open_review_items(self, limit: int = 200, kind: ReviewKind | None = None) -> list[ReviewItem]:
+        """Open items, oldest first; only those of one kind when `kind` is given."""
+        query = select(ReviewItemRow).where(ReviewItemRow.status == str(ReviewStatus.OPEN))
+        if kind is not None:
+            query = query.where(ReviewItemRow.kind == str(kind))
         return self._run("listing the review queue", lambda s: [review_from_row(r) for r in s.scalars(
-            select(ReviewItemRow).where(ReviewItemRow.status == str(ReviewStatus.OPEN))
-            .order_by(ReviewItemRow.id).limit(limit))])
+            query.order_by(ReviewItemRow.id).limit(limit))])
 
     def review_items(self) -> list[ReviewItem]:
         """Every review item, open and resolved, oldest first."""
@@ -72,7 +85,8 @@ class ReviewQueue(JournalOutbox):
             return []
 
         def work(session: Session) -> list[tuple[int, DocumentIdentifiers]]:
-            query = (select(ReviewItemRow).where(ReviewItemRow.status == str(ReviewStatus.OPEN), ReviewItemRow.id.in_(
+            query = (select(ReviewItemRow).where(ReviewItemRow.status == str(ReviewStatus.OPEN),
+                                                 ReviewItemRow.kind == str(ReviewKind.PATIENT), ReviewItemRow.id.in_(
                 select(ReviewCandidateRow.item_id).where(ReviewCandidateRow.patient_id.in_(sorted(patient_ids)))))
                 .order_by(ReviewItemRow.id))
             return [(row.id, identifiers_from_json(row.identifiers)) for row in session.scalars(query)]
@@ -107,11 +121,7 @@ class ReviewQueue(JournalOutbox):
         now = self.clock()
 
         def work(session: Session) -> str:
-            item = session.get(ReviewItemRow, item_id, with_for_update=True)
-            if item is None:
-                raise NotFoundError(f"no review item {item_id}")
-            if item.status != ReviewStatus.OPEN:
-                raise StorageError(f"review item {item_id} is already {item.status} ({item.resolution})")
+            item = self._open_row(session, item_id, ReviewKind.PATIENT)
             doc = session.get(DocumentRow, item.document_id)
             item.status, item.resolution = str(ReviewStatus.RESOLVED), str(resolution)
             item.resolved_by, item.resolved_at = actor, now
@@ -120,19 +130,63 @@ class ReviewQueue(JournalOutbox):
                 item.resolved_patient_id = patient_id
                 item.resolved_doc_type = doc_type or doc.doc_type
                 doc.patient_id, doc.patient_mrn, doc.outcome = patient_id, patient_mrn, str(Outcome.FILED)
+                doc.type_confirmed = True  # the clerk chose or confirmed the type with the patient
                 if doc_type:
                     doc.doc_type, doc.loinc, doc.type_display = doc_type, loinc or doc.loinc, type_display
                 doc.reasons = [*doc.reasons, f"reviewed by {actor}"]
                 doc.revision += 1
-            item.revision += 1
-            session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
-                                     patient_mrn=patient_mrn, reason=f"review: {resolution}" + (f"; {note}" if note else "")))
-            self._outbox(session, [journal.document_line(document_from_row(doc)),
-                                   journal.review_line(review_to_json(review_from_row(item)))])
-            return item.document_id
+            return self._record_decision(session, item, doc, now, actor, patient_mrn, f"review: {resolution}")
         document_id = self._run("resolving a review item", work)
         self._after_change()
         return self.get(document_id)
+
+    def confirm_review_type(self, item_id: int, *, actor: str, doc_type: str, loinc: str, type_display: str,
+                            note: str | None = None) -> StoredDocument:
+        """A clerk's decision on a type-only item: the filed document's type is `doc_type` (the one
+        predicted, confirmed, or another, corrected). The row is updated in place (revision + 1,
+        journaled, so `reindex` rebuilds it); its patient and its stored objects stay as they are.
+        The confirmed type feeds `reviewed_types()` like any resolved item's."""
+        now = self.clock()
+
+        def work(session: Session) -> str:
+            item = self._open_row(session, item_id, ReviewKind.TYPE)
+            doc = session.get(DocumentRow, item.document_id, with_for_update=True)
+            was = doc.doc_type
+            item.status, item.resolution = str(ReviewStatus.RESOLVED), str(ReviewResolution.TYPE_CONFIRMED)
+            item.resolved_by, item.resolved_at, item.note = actor, now, note
+            item.resolved_doc_type, item.resolved_patient_id = doc_type, doc.patient_id
+            what = f"type confirmed as {doc_type}" if doc_type == was else f"type corrected from {was} to {doc_type}"
+            doc.doc_type, doc.loinc, doc.type_display, doc.type_confirmed = doc_type, loinc, type_display, True
+            doc.reasons = [*doc.reasons, f"{what} by {actor}"]
+            doc.revision += 1
+            return self._record_decision(session, item, doc, now, actor, doc.patient_mrn, f"review: {what}")
+        document_id = self._run("confirming a document type", work)
+        self._after_change()
+        return self.get(document_id)
+
+    @staticmethod
+    def _open_row(session: Session, item_id: int, kind: ReviewKind) -> ReviewItemRow:
+        """The item's row, locked, if it is open and of `kind`; else NotFoundError or StorageError."""
+        item = session.get(ReviewItemRow, item_id, with_for_update=True)
+        if item is None:
+            raise NotFoundError(f"no review item {item_id}")
+        if item.status != ReviewStatus.OPEN:
+            raise StorageError(f"review item {item_id} is already {item.status} ({item.resolution})")
+        if item.kind != kind:
+            raise StorageError(f"review item {item_id} is type-only: its document is filed; confirm its type"
+                               if kind is ReviewKind.PATIENT else
+                               f"review item {item_id} is not type-only: its document is not filed yet")
+        return item
+
+    def _record_decision(self, session: Session, item: ReviewItemRow, doc: DocumentRow, now: Any, actor: str,
+                         patient_mrn: str | None, reason: str) -> str:
+        """The decision's access-log entry and journal lines, in the decision's transaction."""
+        item.revision += 1
+        session.add(AccessLogRow(at=now, actor=actor, action="resolved", document_id=item.document_id,
+                                 patient_mrn=patient_mrn, reason=reason + (f"; {item.note}" if item.note else "")))
+        self._outbox(session, [journal.document_line(document_from_row(doc)),
+                               journal.review_line(review_to_json(review_from_row(item)))])
+        return item.document_id
 
     def closed_review_items(self, limit: int = 200) -> list[tuple[ReviewItem, StoredDocument, str | None]]:
         """Items closed without filing whose document is still current and has no patient, oldest

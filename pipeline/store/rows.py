@@ -18,6 +18,7 @@ from pipeline.records import (
     Evidence,
     FieldVerdict,
     Outcome,
+    ReviewKind,
     ReviewResolution,
     ReviewStatus,
 )
@@ -60,6 +61,7 @@ class StoredDocument:
     reasons: tuple[str, ...]
     source_patient_info: DocumentIdentifiers
     revision: int = 1  # +1 on every change of this row; the journal keeps the highest
+    type_confirmed: bool = True  # False: filed with the classifier's type, awaiting a clerk's confirmation
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -88,6 +90,7 @@ class StoredDocument:
         values["versions"] = dict(data.get("versions") or {})
         values["source_patient_info"] = identifiers_from_json(data.get("source_patient_info") or {})
         values["revision"] = int(data.get("revision") or 1)
+        values["type_confirmed"] = data.get("type_confirmed") is not False  # journals before 0005: confirmed
         return cls(**values)
 
 
@@ -109,6 +112,15 @@ class ReviewItem:
     resolved_patient_id: int | None = None
     revision: int = 1
     note: str | None = None  # what the clerk wrote when resolving or closing it
+    kind: ReviewKind = ReviewKind.PATIENT  # TYPE: the document is filed; only its type is to confirm
+
+
+def type_only_item(doc: StoredDocument, now: datetime) -> ReviewItem:
+    """The type-only review item of a document filed with its type unconfirmed: its reasons are the
+    document's (why the type is uncertain); no candidates, the patient is the document's."""
+    return ReviewItem(id=0, document_id=doc.document_id, status=ReviewStatus.OPEN, created_at=now,
+                      reasons=doc.reasons, match_reasons=(), candidates=(), identifiers=doc.source_patient_info,
+                      predicted_doc_type=doc.doc_type, kind=ReviewKind.TYPE)
 
 
 def aware(value: datetime) -> datetime:

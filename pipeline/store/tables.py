@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline.store.database import Base
@@ -63,6 +63,7 @@ class DocumentRow(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     source_patient_info: Mapped[dict[str, Any]] = mapped_column(JSON)
     revision: Mapped[int] = mapped_column(Integer, default=1)  # +1 on every change; the journal's last-wins key
+    type_confirmed: Mapped[bool] = mapped_column(Boolean, default=True)  # revision 0005
 
 
 class DocumentTextRow(Base):
@@ -106,6 +107,7 @@ class ReviewItemRow(Base):
     resolved_patient_id: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    kind: Mapped[str] = mapped_column(String(16), default="patient")  # records.ReviewKind; revision 0005
 
 
 class ReviewCandidateRow(Base):

@@ -10,6 +10,10 @@ own copy of that home (SQLite file and object folder), so tests may resolve item
 | progress_note_twin.pdf             | surname + birth date fit twins            | 83254022, 48092398     |
 | letter_namesake.jpg                | full name only, two namesakes             | 75352102, 11666341     |
 | consult_note_unknown_patient.pdf   | patient not in the index                  | none                   |
+
+`type_only_home` adds a type-only item: `referral_fax.pdf` (name, birth date and MRN agree with
+MRN 80820678: the patient is certain) processed with `classify_threshold = 1.0`, so its type is
+uncertain and it is filed with the type unconfirmed.
 """
 
 from __future__ import annotations
@@ -51,6 +55,36 @@ def template_home(tmp_path_factory) -> Path:
     run_cli("--home", str(home), "patients", "import", "--json", str(SAMPLES / "patients.csv"))
     run_cli("--home", str(home), "process", "--json", *(str(SAMPLES / "scans" / name) for name in QUEUED_SAMPLES))
     return home
+
+
+#: a sample whose patient is certain; processed with an unreachable type threshold it becomes type-only
+TYPE_ONLY_SAMPLE = "referral_fax.pdf"
+TYPE_ONLY_MRN = "80820678"
+
+
+def add_type_only_item(home: Path) -> None:
+    """Process TYPE_ONLY_SAMPLE into the home with every type uncertain (a threshold of 1.0)."""
+    config = home / "pipeline.toml"
+    config.write_text("classify_threshold = 1.0\n")
+    try:
+        run_cli("--home", str(home), "process", "--json", str(SAMPLES / "scans" / TYPE_ONLY_SAMPLE))
+    finally:
+        config.unlink()
+
+
+@pytest.fixture(scope="session")
+def type_only_template(template_home, tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("review-type-only") / "home"
+    shutil.copytree(template_home, home)
+    add_type_only_item(home)
+    return home
+
+
+@pytest.fixture
+def type_only_home(type_only_template, tmp_path) -> Path:
+    copy = tmp_path / "home"
+    shutil.copytree(type_only_template, copy)
+    return copy
 
 
 @pytest.fixture

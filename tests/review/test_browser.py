@@ -20,8 +20,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from pipeline.review import queue
 from pipeline.services.home import open_home
 from pipeline.settings import load_settings
+
+from .conftest import TYPE_ONLY_MRN, add_type_only_item
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -150,3 +153,121 @@ def test_clerk_searches_by_mrn_and_confirms_a_differing_birth_date(server, brows
     expect(page.locator(".notice")).to_contain_text(f"Review item {item} filed")
     expect(page.locator(f"#item-{item}")).to_have_count(0)
     page.close()
+
+
+# ------------------------------------------------------------------------------ keyboard
+
+
+#: screenshots of the keyboard tests, kept for a person to look at (git-ignored)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "review"
+
+
+class Keys:
+    """Presses keys on a page and counts them."""
+
+    def __init__(self, page: Page) -> None:
+        self.page, self.count = page, 0
+
+    def press(self, key: str) -> None:
+        keys_live(self.page)
+        self.page.keyboard.press(key)
+        self.count += 1
+
+
+def keys_live(page: Page) -> None:
+    """Wait until the page's shortcuts script has attached (a key pressed before that does nothing)."""
+    expect(page.locator("html[data-keys=on]")).to_have_count(1)
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_keys_wait_while_the_clerk_types_and_move_between_items(server, browser):
+    base, home = server
+    ids = sorted(item_ids(home).values())
+    assert len(ids) >= 2
+    page = signed_in_page(browser, base)
+    page.goto(f"{base}/items/{ids[0]}")
+    keys_live(page)
+    page.locator("#note").focus()
+    page.keyboard.type("r n 1")  # typed into the note: no key acts
+    expect(page).to_have_url(f"{base}/items/{ids[0]}")
+    expect(page.locator("#note")).to_have_value("r n 1")
+    page.keyboard.press("Escape")  # leaves the field
+    page.keyboard.press("n")
+    expect(page).to_have_url(f"{base}/items/{ids[1]}")
+    keys_live(page)
+    page.keyboard.press("p")
+    expect(page).to_have_url(f"{base}/items/{ids[0]}")
+    keys_live(page)
+    page.keyboard.press("q")
+    expect(page).to_have_url(f"{base}/queue")
+    page.close()
+
+
+def test_a_clerk_clears_an_item_whose_patient_is_the_top_candidate_in_three_keys(server, browser):
+    base, home = server
+    item = item_ids(home)["lab_report_mrn_only.png"]  # top candidate 97490116 is the right patient
+    manifest = open_home(load_settings(home)).manifest
+    open_items = manifest.open_review_items()
+    # a reason filter under which this item is listed first (the clerk's own way to a stack of one kind)
+    kind = next(k for k in sorted(queue.kinds_of(manifest.review_item(item)))
+                if next(i.id for i in open_items if k in queue.kinds_of(i)) == item)
+    page = signed_in_page(browser, base)
+    page.goto(f"{base}/queue?kind={kind}")
+    expect(page.locator("table.queue a.open-item").first).to_have_attribute("href", f"/items/{item}")
+    keys = Keys(page)
+    keys.press("n")  # open the first item listed
+    expect(page).to_have_url(f"{base}/items/{item}")
+    expect(page.locator("#shortcuts")).to_contain_text("choose candidate 1")
+    keys.press("1")  # the top candidate
+    expect(page.locator("#candidate-97490116")).to_be_checked()
+    screenshot(page, "keyboard-patient-item.png")
+    keys.press("r")  # resolve with the predicted type
+    expect(page).to_have_url(f"{base}/queue")
+    expect(page.locator(".notice")).to_contain_text(f"Review item {item} filed")
+    screenshot(page, "keyboard-patient-item-cleared.png")
+    assert keys.count == 3
+    doc = manifest.get(manifest.review_item(item).document_id)
+    assert (doc.patient_mrn, doc.doc_type) == ("97490116", "laboratory_report")
+    page.close()
+
+
+def test_a_type_only_item_is_confirmed_with_one_key(server, browser):
+    base, home = server
+    add_type_only_item(home)
+    manifest = open_home(load_settings(home)).manifest
+    [item] = [i.id for i in manifest.open_review_items() if i.kind == "type"]
+    page = signed_in_page(browser, base)
+    page.goto(f"{base}/items/{item}")
+    expect(page.locator("#filed-to")).to_contain_text(f"Filed to MRN {TYPE_ONLY_MRN}")
+    screenshot(page, "keyboard-type-only-item.png")
+    keys = Keys(page)
+    keys.press("r")
+    expect(page).to_have_url(f"{base}/queue")
+    expect(page.locator(".notice")).to_contain_text(f"Review item {item}: type confirmed")
+    assert keys.count == 1
+    assert manifest.get(manifest.review_item(item).document_id).type_confirmed is True
+    page.close()
+
+
+def test_without_javascript_no_key_acts_and_every_action_is_still_a_form(server, browser):
+    base, home = server
+    item = item_ids(home)["letter_namesake.jpg"]
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{base}/login?next=/items/{item}")
+    page.fill("#user", "clerk1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base}/items/{item}")
+    expect(page.locator("#shortcuts")).to_be_visible()  # listed on the page all the same
+    page.keyboard.press("1")
+    expect(page.locator("#candidate-75352102")).not_to_be_checked()
+    page.check("#candidate-75352102")
+    page.click("#resolve")
+    expect(page).to_have_url(f"{base}/queue")
+    expect(page.locator(".notice")).to_contain_text(f"Review item {item} filed")
+    screenshot(page, "no-javascript-resolved.png")
+    context.close()

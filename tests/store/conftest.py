@@ -154,7 +154,8 @@ def make_filing(tmp_path: Path) -> Callable[..., Filing]:
     def build(*, text: str = "DISCHARGE SUMMARY patient recovered well after pneumonia", filed: bool = True,
               patient_id: int = 7, mrn: str = "MRN0007", doc_type: str = "discharge_summary",
               loinc: str = "18842-5", service: date | None = date(2025, 12, 30), searchable: bool = True,
-              name: str | None = None, candidates: tuple[Candidate, ...] | None = None) -> Filing:
+              name: str | None = None, candidates: tuple[Candidate, ...] | None = None,
+              type_sure: bool = True) -> Filing:
         n = next(_counter)
         source = make_pdf(tmp_path / (name or f"scan_{n:04d}.pdf"), f"{text} #{n}")
         data = source.read_bytes()
@@ -166,13 +167,17 @@ def make_filing(tmp_path: Path) -> Callable[..., Filing]:
         ocr = OcrResult(pages=(OcrPage(number=1, text=f"{text} #{n}", confidence=91.0),),
                         searchable_pdf=searchable_pdf, engine="tesseract 5.3.0")
         classification = Classification(doc_type=doc_type, loinc=loinc, display="Discharge summary",
-                                        confidence=0.93, needs_review=False, model_version="test-1")
+                                        confidence=0.93 if type_sure else 0.41, needs_review=not type_sure,
+                                        reasons=() if type_sure else ("type confidence 0.41 below 0.60",),
+                                        model_version="test-1")
         identifiers = DocumentIdentifiers(family_name="DOE", given_name="JANE", birth_date=date(1961, 4, 2),
                                           mrn=mrn, date_of_service=service)
         chosen = candidate(patient_id, mrn)
         if filed:
             match = PatientMatch(MatchOutcome.AUTO_FILE, chosen, (chosen,), ())
-            decision = FilingDecision(Outcome.FILED, ())
+            decision = (FilingDecision(Outcome.FILED, ()) if type_sure else
+                        FilingDecision(Outcome.FILED, ("type confidence 0.41 below 0.60", "type awaits confirmation"),
+                                       type_confirmed=False))
         else:
             cands = candidates if candidates is not None else (candidate(patient_id, mrn, 0.7),
                                                                candidate(patient_id + 1, mrn + "1", 0.6))

@@ -1,6 +1,7 @@
 """One review item: its page and page images, the patient search, and the clerk's decisions
-(resolve, close without filing, reopen), each through `pipeline.services.review`: the rules that
-`pipeline review resolve` follows too. URLs carry item ids only; patient data goes in POST bodies."""
+(resolve, close without filing, reopen; confirm the type of a type-only item), each through
+`pipeline.services.review`: the rules that `pipeline review resolve` and `review confirm-type`
+follow too. URLs carry item ids only; patient data goes in POST bodies."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from pipeline.errors import (
     DocumentTypeRequiredError,
     NotFoundError,
     PatientIndexError,
+    ReviewDecisionError,
     StorageError,
 )
-from pipeline.records import ReviewResolution
+from pipeline.records import ReviewKind, ReviewResolution
 from pipeline.review import pages
 from pipeline.review.item_page import closed_item, item_of, item_page, open_item
 from pipeline.review.web import ReviewContext, context, current_user, posted_form
@@ -87,11 +89,36 @@ def resolve(request: Request, item_id: int, user: str = Depends(current_user),
         choice = chooser.choice_for(ctx.manifest.engine, exc.patient_id, item.identifiers, candidate)
         return item_page(request, ctx, user, item, status=409, form={**form, "patient_mrn": exc.patient_mrn},
                          access="not filed yet (birth date differs; confirmation asked)", confirm=choice)
+    except ReviewDecisionError as exc:  # a type-only item: its document is filed already
+        return item_page(request, ctx, user, item, status=409, access="not filed (type-only item)", form=form,
+                         error=f"{exc.message}.")
     except StorageError:
         open_item(ctx, item_id)  # resolved by someone else meanwhile: 409; else the storage error stands
         raise
     log.info("review item %d: document %s filed by %s as %s", item_id, doc.document_id, user, doc.doc_type)
     request.session["notice"] = f"Review item {item_id} filed (document {doc.document_id[:8]})."
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.post("/confirm-type")
+def confirm_type(request: Request, item_id: int, user: str = Depends(current_user),
+                 form: dict[str, str] = Depends(posted_form), ctx: ReviewContext = Depends(context)) -> Response:
+    item = open_item(ctx, item_id)
+    try:
+        doc = review.confirm_type(ctx.manifest, item_id, actor=user, doc_type=form.get("doc_type"), types=ctx.types,
+                                  note=form.get("note") or None)
+    except DocumentTypeRequiredError:
+        return item_page(request, ctx, user, item, status=400, access="type not confirmed (no document type)",
+                         form=form, error="Choose the document type from the list.")
+    except ReviewDecisionError as exc:
+        return item_page(request, ctx, user, item, status=409, access="type not confirmed (not type-only)",
+                         form=form, error=f"{exc.message}.")
+    except StorageError:
+        open_item(ctx, item_id)  # settled by someone else meanwhile: 409; else the storage error stands
+        raise
+    log.info("review item %d: type of document %s confirmed by %s as %s", item_id, doc.document_id, user,
+             doc.doc_type)
+    request.session["notice"] = f"Review item {item_id}: type confirmed as {doc.type_display or doc.doc_type}."
     return RedirectResponse("/queue", status_code=303)
 
 
@@ -105,6 +132,9 @@ def reject(request: Request, item_id: int, user: str = Depends(current_user),
                          reject_error="Say why the patient cannot be identified; it goes into the access log.")
     try:
         review.close_unfiled(ctx.manifest, item_id, actor=user, reason=reason)
+    except ReviewDecisionError as exc:  # a type-only item: its document is filed to a certain patient
+        return item_page(request, ctx, user, item, status=409, access="not closed (type-only item)", form=form,
+                         error=f"{exc.message}.")
     except StorageError:
         open_item(ctx, item_id)
         raise
