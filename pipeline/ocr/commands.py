@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     doc = incoming(args.file)
+    settings = settings.model_copy(update={"ocr_searchable_pdf": False})  # only the text is shown
     with OcrEngine.from_settings(settings) as engine, \
             tempfile.TemporaryDirectory(prefix="pipeline-ocr-") as tmp:
         result = engine.recognize(doc, Path(tmp))
