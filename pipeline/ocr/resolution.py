@@ -15,8 +15,8 @@ of 197 (docs/benchmarks/ocr.md). So the header's resolution is used only when it
 Otherwise the page's resolution is estimated from its characters' height (as Tesseract does from
 the x-height), or, on a page with too few characters to measure, from its size as a letter page.
 
-Pages below `READ_DPI` are enlarged to it before OCR (bicubic): on real 100-dpi form scans that
-halves the words Tesseract gets wrong (docs/benchmarks/ocr.md, "Resolution").
+Pages below `READ_DPI` are enlarged to it before OCR (bicubic): on real ~90-dpi form scans that
+cuts the words Tesseract gets wrong by 40% (docs/benchmarks/ocr.md, "Resolution").
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ MIN_CHAR_PIXELS = 4
 ANALYSIS_SIDE = 1400
 #: Estimates are clamped to this range (pixels an inch).
 DPI_RANGE = (50, 1200)
-#: Pages of lower resolution are enlarged to this before OCR. Measured on the tuning half of the
-#: real form scans, words wrong (missed + extra): as scanned (~90 dpi) 53%; enlarged to 150 dpi
-#: 32%, 175 dpi 36%, 200 dpi 30%, 250 dpi 32%, 300 dpi 32% (docs/benchmarks/ocr.md).
-READ_DPI = 200
+#: Pages of lower resolution are enlarged to this before OCR. Words wrong (missed + extra) on the
+#: tuning half of the real form scans (~90 dpi): as scanned 49.7%, enlarged to 150 dpi 30.5%,
+#: 200 dpi 30.1%, 250 dpi 32.0%; on clean generated 100-dpi pages, which Tesseract reads well as
+#: they are (4.3%), 150 dpi costs least: 4.7% against 6.6% at 200 (docs/benchmarks/ocr.md).
+READ_DPI = 150
 #: Never enlarge more than this (a 50-dpi thumbnail is not made readable by 4x).
 MAX_ENLARGE = 4.0
 

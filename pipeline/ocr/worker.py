@@ -151,7 +151,7 @@ def _process(job: PageJob, number: int, deadline: float) -> PageOutput:
         if job.orientation is OrientationMode.ALWAYS:
             rotation = ocr.orientation(image)
         # a page enlarged or stretched here is read in grey: its new in-between greys carry the
-        # letters' shapes, which 1 bit loses (real 100-dpi forms, 204x98 faxes:
+        # letters' shapes, which 1 bit loses (real ~90-dpi forms, 204x98 faxes:
         # docs/benchmarks/ocr.md, "Resolution")
         bilevel = enlarge == 1.0 and not image.info.get("resampled")
         prepared, skew, reading = _prepare(image, rotation, job.deskew, bilevel)

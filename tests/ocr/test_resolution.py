@@ -124,9 +124,9 @@ def test_a_page_without_characters_is_estimated_from_its_size() -> None:
 
 def test_low_resolution_pages_are_enlarged_within_the_pixel_limit() -> None:
     assert resolution.enlargement(300, (2550, 3300), 10**9) == 1.0
-    assert resolution.enlargement(100, (850, 1100), 10**9) == pytest.approx(2.0)
+    assert resolution.enlargement(100, (850, 1100), 10**9) == pytest.approx(resolution.READ_DPI / 100)
     assert resolution.enlargement(20, (170, 220), 10**9) == resolution.MAX_ENLARGE
-    limited = resolution.enlargement(100, (850, 1100), 2 * 850 * 1100)
+    limited = resolution.enlargement(50, (850, 1100), 2 * 850 * 1100)
     assert limited == pytest.approx(2 ** 0.5, rel=0.01)
 
 
