@@ -6,9 +6,9 @@ only slow it down when every core already has a page: 2.0 s vs 5.1 s a page meas
 
 Per page: render (or decode) just this page -> born-digital text layer? use it -> the page's
 true resolution (an image file's header is checked, see `resolution`) -> straighten a small skew
--> black and white when the page separates cleanly and is not enlarged -> OCR, enlarged when the
-page is below `resolution.READ_DPI` (text, words, a text-only
-one-page PDF) -> if the pass looks poor, ask OSD which way is up and OCR the turned page, keeping
+-> black and white when the page separates cleanly and was not resampled -> OCR, enlarged when
+the page is below `resolution.READ_DPI` (text, words, a text-only one-page PDF) -> if the pass
+looks poor, ask OSD which way is up and OCR the turned page, keeping
 the better pass -> read barcodes from the final image -> how the text lies over the page image in
 the searchable copy (pdfout).
 """
