@@ -1,15 +1,21 @@
-"""OCR accuracy: character error rate and words missed against the ground truth of generated scans.
+"""OCR accuracy: character error rate and words missed, generated scans and real form scans.
 
 The same page texts are rendered clean, skewed, noisy, fax-like, and turned 90 and 180 degrees
-(pipeline.synth.render), saved as lossless PNG, then read by
+(pipeline.synth.render), saved as lossless PNG; and saved as files whose resolution is missing or
+wrong: a 100-dpi PNG with none in its header, a 300-dpi PNG tagged 72 dpi, a 204x98-dpi fax TIFF,
+a phone-photo-sized JPEG (the page on a table, 4032 x 3024, tagged 72 dpi). Each is read by
     plain     `tesseract page.png stdout` (defaults, OMP_THREAD_LIMIT=1)
     pipeline  OcrEngine.recognize (deskew, OSD when the first pass looks poor)
 CER = Levenshtein distance / characters of truth, after collapsing all whitespace to one space
 (reading order counts: a block read in another order costs characters though every word is right).
 "Words missed" = share of the truth's words (a multiset, any order) not in the OCR text: whether
-the words were read, which is what search and classification use. Prints a Markdown section.
+the words were read, which is what search and classification use.
 
-    .venv/bin/python benchmarks/ocr_accuracy.py [--pages 8]
+Then the real form scans of FUNSD (ocr_funsd.py; skipped when absent), one page at a time,
+plain Tesseract against the pipeline: words missed, extra and wrong (bag of words), CER, for the
+tuning half, the held-out half and all. Prints a Markdown section.
+
+    .venv/bin/python benchmarks/ocr_accuracy.py [--pages 8] [--funsd PATH] [--forms N]
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ from rapidfuzz.distance import Levenshtein
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import ocr_funsd  # noqa: E402
 from ocr_corpus import CACHE, incoming, sheets, table  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from pipeline.synth.render import CLEAN, FAX, OFFICE_SCAN, POOR, Degradation  # noqa: E402
 
@@ -47,6 +55,47 @@ CONDITIONS: dict[str, Degradation] = {
                                               jpeg_quality=60),
     "rotated 90°": Degradation(rotation=90),
     "rotated 180°": Degradation(rotation=180),
+}
+
+
+def _no_resolution(image: Image.Image, path: Path) -> Path:
+    path = path.with_suffix(".png")
+    image.save(path)  # no dpi in the header
+    return path
+
+
+def _tagged_72(image: Image.Image, path: Path) -> Path:
+    path = path.with_suffix(".png")
+    image.save(path, dpi=(72, 72))
+    return path
+
+
+def _fax(image: Image.Image, path: Path) -> Path:
+    """A standard-resolution fax as it arrives: 204 x 98 dpi, 1 bit, Group 4 TIFF."""
+    path = path.with_suffix(".tif")
+    squashed = image.resize((image.width, round(image.height * 98 / 204)), Image.Resampling.NEAREST)
+    squashed.save(path, compression="group4", dpi=(204, 98))
+    return path
+
+
+def _phone_photo(image: Image.Image, path: Path) -> Path:
+    """The page photographed on a grey table: 3024 x 4032 pixels, JPEG, tagged 72 dpi."""
+    path = path.with_suffix(".jpg")
+    canvas = Image.new("L", (3024, 4032), 110)
+    page = image.convert("L")
+    scale = 3600 / page.height
+    page = page.resize((round(page.width * scale), 3600), Image.Resampling.BICUBIC)
+    canvas.paste(page, ((canvas.width - page.width) // 2, (canvas.height - page.height) // 2))
+    canvas.save(path, format="JPEG", quality=85, dpi=(72, 72))
+    return path
+
+
+#: pages whose file carries no resolution, or a wrong one: (degradation, dpi rendered at, saver)
+FILES = {
+    "no resolution in the header, 100 dpi": (OFFICE_SCAN, 100, _no_resolution),
+    "tagged 72 dpi, really 300": (OFFICE_SCAN, 300, _tagged_72),
+    "fax TIFF 204x98 dpi": (FAX, 300, _fax),
+    "phone photo JPEG 4032x3024, 72 dpi": (CLEAN, 300, _phone_photo),
 }
 
 
@@ -70,16 +119,24 @@ def words_missed(truth: str, text: str) -> float:
     return 1 - sum((want & got).values()) / max(sum(want.values()), 1)
 
 
-def pages_for(name: str, degrade: Degradation, count: int) -> list[tuple[Path, str]]:
+def _save_with_dpi(image: Image.Image, path: Path) -> Path:
+    path = path.with_suffix(".png")
+    image.save(path, dpi=image.info["dpi"])
+    return path
+
+
+def pages_for(name: str, degrade: Degradation, count: int, dpi: int = 300,
+              save=_save_with_dpi) -> list[tuple[Path, str]]:  # noqa: ANN001
     folder = CACHE / "accuracy" / re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     folder.mkdir(parents=True, exist_ok=True)
-    existing = sorted(folder.glob("page*.png"))
+    existing = sorted(folder.glob("page*.txt"))
     if len(existing) < count:
-        for i, image in enumerate(sheets(count, degrade, seed=99)):
-            image.save(folder / f"page{i}.png", dpi=image.info["dpi"])
+        for i, image in enumerate(sheets(count, degrade, seed=99, dpi=dpi)):
+            save(image, folder / f"page{i}")
             (folder / f"page{i}.txt").write_text(image.info["text"])
-        existing = sorted(folder.glob("page*.png"))
-    return [(p, p.with_suffix(".txt").read_text()) for p in existing[:count]]
+        existing = sorted(folder.glob("page*.txt"))
+    return [(next(p for p in folder.glob(f"{t.stem}.*") if p.suffix != ".txt"), t.read_text())
+            for t in existing[:count]]
 
 
 def plain(path: Path) -> str:
@@ -88,9 +145,43 @@ def plain(path: Path) -> str:
                           capture_output=True, text=True).stdout
 
 
+def forms(engine, threads: ThreadPoolExecutor, root: Path, limit: int | None) -> None:  # noqa: ANN001
+    """The FUNSD section: plain Tesseract against the pipeline, per half and overall."""
+    pages = ocr_funsd.pages(root, limit)
+    if not pages:
+        print(f"\n(FUNSD not found at {root}: real form scans skipped)")
+        return
+    work = CACHE / "accuracy-work"
+
+    def both(page: ocr_funsd.FormPage) -> tuple[ocr_funsd.Score, ocr_funsd.Score]:
+        result = engine.recognize(incoming(page.path), work)
+        if result.searchable_pdf:
+            result.searchable_pdf.unlink(missing_ok=True)
+        return ocr_funsd.score(page.words, plain(page.path)), ocr_funsd.score(page.words, result.text)
+
+    scores = list(threads.map(both, pages))
+    rows = []
+    for label, half in (("tuning half", "tuning"), ("held-out half", "held-out"), ("all", None)):
+        chosen = [s for p, s in zip(pages, scores, strict=True) if half in (None, p.half)]
+        for engine_name, index in (("plain tesseract", 0), ("pipeline", 1)):
+            total = sum((s[index] for s in chosen), ocr_funsd.ZERO)
+            rows.append([f"{label} ({len(chosen)} forms)", *ocr_funsd.row(engine_name, total)])
+    worse = sum(1 for a, b in scores if b.wrong > a.wrong + 0.005)
+    better = sum(1 for a, b in scores if b.wrong < a.wrong - 0.005)
+    print("\n## Real form scans (FUNSD training split, %, lower is better; one page at a time)\n")
+    print(table(["forms", "read by", "truth words", "words missed", "words extra", "words wrong",
+                 "CER (line order)"], rows))
+    print(f"\nPages the pipeline read worse (words wrong, by more than 0.5 points): {worse}; "
+          f"better: {better}; of {len(scores)}.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=3)
+    ocr_funsd.add_argument(parser)
+    parser.add_argument("--forms", type=int, default=None,
+                        help="FUNSD pages per half (default: all 149)")
+    parser.add_argument("--skip-synthetic", action="store_true")
     args = parser.parse_args()
 
     from pipeline.ocr.engine import OcrEngine
@@ -100,9 +191,14 @@ def main() -> None:
     rows = []
     worse_pages = []
     lock = threading.Lock()
+    conditions = [(name, pages_for(name, degrade, args.pages)) for name, degrade in CONDITIONS.items()]
+    conditions += [(name, pages_for(name, degrade, args.pages, dpi, save))
+                   for name, (degrade, dpi, save) in FILES.items()]
+    if args.skip_synthetic:
+        conditions = []
     with OcrEngine(workers=NPROC) as engine, ThreadPoolExecutor(NPROC) as threads:
-        for name, degrade in CONDITIONS.items():
-            pages = pages_for(name, degrade, args.pages)
+        engine.start()
+        for name, pages in conditions:
             plain_texts = list(threads.map(plain, [p for p, _ in pages]))
 
             def ours(path: Path) -> tuple[str, int, float]:
@@ -128,12 +224,13 @@ def main() -> None:
                          f"{100 * sum(our_missed) / len(pages):.2f}",
                          ",".join(map(str, rotations)),
                          f"{min(skews):+.1f}..{max(skews):+.1f}"))
-
-    print(f"## OCR accuracy (%, lower is better; {args.pages} generated pages per condition)\n")
-    print(table(["condition", "CER plain tesseract", "CER pipeline", "words missed plain",
-                 "words missed pipeline", "rotation applied", "deskew applied °"], rows))
-    print(f"\nPages where the pipeline missed more words than plain tesseract by more than 0.5 "
-          f"points: {len(worse_pages)}" + ("".join(f"\n- {w}" for w in worse_pages)))
+        if conditions:
+            print(f"## OCR accuracy (%, lower is better; {args.pages} generated pages per condition)\n")
+            print(table(["condition", "CER plain tesseract", "CER pipeline", "words missed plain",
+                         "words missed pipeline", "rotation applied", "deskew applied °"], rows))
+            print(f"\nPages where the pipeline missed more words than plain tesseract by more than "
+                  f"0.5 points: {len(worse_pages)}" + "".join(f"\n- {w}" for w in worse_pages))
+        forms(engine, threads, args.funsd, args.forms)
 
 
 if __name__ == "__main__":

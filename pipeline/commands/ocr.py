@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
-    result = read_scan(args.file, settings)
+    result = read_scan(args.file, settings, text_only=True)  # only the text is shown
     if args.json:
         print(json.dumps(to_json(result)))
     else:

@@ -9,7 +9,9 @@
       -> searchable PDF (pdfout.assemble)          -- written into workdir
       -> confidence and reasons                    -- "unreadable text: ..." is a value, not an error
 
-The orchestrator calls `recognize` from several threads at once (one per document in flight); all
+A one-page image file met while no pool is running (`pipeline ocr FILE`) is read in the calling
+process instead: no pool is started for it. The orchestrator starts the pool at once and calls
+`recognize` from several threads at once (one per document in flight); all
 of them share the engine's pool of `settings.worker_count` single-threaded processes, so the
 machine's cores stay busy with pages whatever the mix of documents. Each document keeps at most
 `2 x workers` pages queued, so a long document does not starve the others and a failure stops it
@@ -88,6 +90,7 @@ class OcrEngine:
             tesseract.check_languages(languages)
         self._pool: ProcessPoolExecutor | _InlineExecutor | None = None
         self._lock = threading.Lock()
+        self._here = threading.Lock()  # held while a one-page file is read in this process
         self._closed = False
         self._restarts = 0  # pools the watchdog has replaced
 
@@ -122,9 +125,11 @@ class OcrEngine:
             restarts = self._restarts
             scratch = Path(tempfile.mkdtemp(prefix=f"ocr-{doc.sha256[:12]}-", dir=workdir))
             try:
-                count = self._call(worker.probe, doc.source, name, doc.media_type).result().pages
-                self._check_page_count(name, count)
-                outputs = self._run_pages(doc, name, count, scratch)
+                outputs = self._read_here(doc, name, scratch)
+                if outputs is None:
+                    count = self._call(worker.probe, doc.source, name, doc.media_type).result().pages
+                    self._check_page_count(name, count)
+                    outputs = self._run_pages(doc, name, count, scratch)
                 pages = tuple(out.page for out in outputs)
                 searchable = self._searchable(doc, outputs, workdir)
                 break
@@ -177,15 +182,44 @@ class OcrEngine:
                 "(PIPELINE_OCR_MAX_PAGES); split the document and drop the parts in again"
             )
 
+    def _job(self, doc: IncomingDocument, name: str, scratch: Path, index: int) -> worker.PageJob:
+        return worker.PageJob(source=doc.source, name=name, media_type=doc.media_type,
+                              index=index, scratch=scratch,
+                              make_pdf=self.searchable_pdf and self.mode is not OcrMode.SKIP,
+                              mode=self.mode, orientation=self.orientation, deskew=self.deskew,
+                              languages=self.languages, dpi=self.dpi,
+                              page_timeout=self.page_timeout, max_pixels=self.max_pixels)
+
+    def _read_here(self, doc: IncomingDocument, name: str,
+                   scratch: Path) -> list[worker.PageOutput] | None:
+        """A one-page image file, while no pool is running, is read in this process: None if not.
+
+        Starting the pool (spawned interpreters importing Pillow, pdfium, pikepdf) costs about as
+        much as the page, and `pipeline ocr FILE`, `classify FILE` and `match --document` read one
+        file (docs/benchmarks/ocr.md, "One file"). One such read at a time; a second thread meanwhile
+        uses the pool. A PDF always goes to the pool: only a worker process can be stopped when
+        pdfium hangs on a page.
+        """
+        if doc.media_type not in raster.IMAGE_TYPES:
+            return None
+        with self._lock:
+            if self._closed:
+                raise PipelineError("the OCR engine is closed")
+            if self._pool is not None:
+                return None
+        if not self._here.acquire(blocking=False):
+            return None
+        try:
+            worker.guard_pixels(self.max_pixels)
+            if worker.probe(doc.source, name, doc.media_type).pages != 1:
+                return None
+            return [worker.process_page(self._job(doc, name, scratch, 0))]
+        finally:
+            self._here.release()
+
     def _run_pages(self, doc: IncomingDocument, name: str, count: int,
                    scratch: Path) -> list[worker.PageOutput]:
-        make_pdf = self.searchable_pdf and self.mode is not OcrMode.SKIP
-        jobs = [worker.PageJob(source=doc.source, name=name, media_type=doc.media_type, index=i,
-                               scratch=scratch, make_pdf=make_pdf, mode=self.mode,
-                               orientation=self.orientation, deskew=self.deskew,
-                               languages=self.languages, dpi=self.dpi,
-                               page_timeout=self.page_timeout, max_pixels=self.max_pixels)
-                for i in range(count)]
+        jobs = [self._job(doc, name, scratch, i) for i in range(count)]
         results: dict[int, worker.PageOutput] = {}
         pending: dict[Future[worker.PageOutput], int] = {}
         window = 2 * self.workers

@@ -65,7 +65,10 @@ def page_count(source: Path, name: str, media_type: str) -> int:
 
 def render_page(source: Path, name: str, media_type: str, index: int, dpi: int,
                 max_pixels: int) -> Image.Image:
-    """Page `index` (0-based) as an 8-bit grayscale image, checked against `max_pixels`."""
+    """Page `index` (0-based) as an 8-bit grayscale image, checked against `max_pixels`.
+
+    A PDF page comes at `dpi`; an image file's page in its own pixels, with `info["dpi"]` only
+    when its header states a resolution (which may still be wrong: see `resolution`)."""
     if media_type == PDF:
         scan = _scanned_image(source, name, index, dpi, max_pixels)
         if scan is not None:
@@ -101,12 +104,16 @@ def render_page(source: Path, name: str, media_type: str, index: int, dpi: int,
             raise CorruptFileError(
                 f"{name}: page {index + 1} is damaged or truncated ({exc}); rescan the document"
             ) from exc
-        x_dpi, y_dpi = _image_dpi(image, dpi)
+        header = _image_dpi(image)
+        if header is None:
+            return page  # no resolution (or a nonsensical one): the OCR worker estimates it
+        x_dpi, y_dpi = header
         if abs(x_dpi - y_dpi) > 1:
             # fax "normal" mode: 204 x 98 dpi; stretch to square pixels so letters keep their shape
             height = round(page.height * x_dpi / y_dpi)
             _check_pixels(name, index, page.width, height, max_pixels)
             page = page.resize((page.width, height), Image.Resampling.BILINEAR)
+            page.info["resampled"] = True
         page.info["dpi"] = (x_dpi, x_dpi)
         return page
 
@@ -157,9 +164,11 @@ def _scanned_image(source: Path, name: str, index: int, dpi: int,
         return None
     gray = image.convert("L") if image.mode != "L" else image
     target = (round((x1 - x0) * dpi / 72), round((y1 - y0) * dpi / 72))
+    resampled = False
     if abs(native_x - dpi) > dpi * 0.05 or abs(native_y - dpi) > dpi * 0.05:
         _check_pixels(name, index, target[0], target[1], max_pixels)
         gray = gray.resize(target, Image.Resampling.BILINEAR)
+        resampled = True
     rotate = int(page.obj.get("/Rotate", 0)) % 360
     if rotate in (90, 180, 270):
         gray = gray.transpose({90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
@@ -167,6 +176,8 @@ def _scanned_image(source: Path, name: str, index: int, dpi: int,
     elif rotate:
         return None
     gray.info["dpi"] = (dpi, dpi)
+    if resampled:
+        gray.info["resampled"] = True  # read in grey (worker)
     return gray
 
 
@@ -299,14 +310,17 @@ def _check_pixels(name: str, index: int, width: int, height: int, max_pixels: in
         )
 
 
-def _image_dpi(image: Image.Image, default: int) -> tuple[int, int]:
+def _image_dpi(image: Image.Image) -> tuple[int, int] | None:
+    """The resolution the image's header states, or None when it states none we can use.
+
+    Whether it is true is for `resolution.page_resolution` to judge, on the square-pixel page."""
     dpi = image.info.get("dpi")
     try:
         x, y = (round(float(v)) for v in dpi)  # type: ignore[union-attr]
     except (TypeError, ValueError):
-        return (default, default)
+        return None
     if not (50 <= x <= 2400 and 50 <= y <= 2400):
-        return (default, default)
+        return None
     return (x, y)
 
 

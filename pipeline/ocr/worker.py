@@ -4,15 +4,18 @@ The engine's process pool runs `process_page` for every page of every document i
 worker is single-threaded and runs Tesseract with OMP_THREAD_LIMIT=1 (Tesseract's own threads
 only slow it down when every core already has a page: 2.0 s vs 5.1 s a page measured here).
 
-Per page: render (or decode) just this page -> born-digital text layer? use it -> straighten a
-small skew -> black and white when the page separates cleanly -> OCR (text, words, a text-only
-one-page PDF) -> if the pass looks poor, ask OSD which way is up and OCR the turned page, keeping
+Per page: render (or decode) just this page -> born-digital text layer? use it -> the page's
+true resolution (an image file's header is checked, see `resolution`) -> straighten a small skew
+-> black and white when the page separates cleanly and was not resampled -> OCR, enlarged when
+the page is below `resolution.READ_DPI` (text, words, a text-only one-page PDF) -> if the pass
+looks poor, ask OSD which way is up and OCR the turned page, keeping
 the better pass -> read barcodes from the final image -> how the text lies over the page image in
 the searchable copy (pdfout).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -22,7 +25,7 @@ from pathlib import Path
 from PIL import Image
 
 from pipeline.errors import LimitExceededError
-from pipeline.ocr import barcodes, pdfout, preprocess, raster, tesseract
+from pipeline.ocr import barcodes, pdfout, preprocess, raster, resolution, tesseract
 from pipeline.records import OcrPage
 from pipeline.settings import OcrMode, OrientationMode
 
@@ -75,6 +78,11 @@ class Probe:
 def init_worker(max_pixels: int) -> None:
     """Pool initializer: one thread per Tesseract, Pillow's bomb guard at our pixel limit."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    guard_pixels(max_pixels)
+
+
+def guard_pixels(max_pixels: int) -> None:
+    """Pillow's decompression-bomb guard at our pixel limit."""
     Image.MAX_IMAGE_PIXELS = max(max_pixels, 1)
 
 
@@ -129,26 +137,30 @@ def _process(job: PageJob, number: int, deadline: float) -> PageOutput:
 
     image = raster.render_page(job.source, job.name, job.media_type, job.index, job.dpi,
                                job.max_pixels)
-    dpi = int(image.info.get("dpi", (job.dpi, job.dpi))[0])
+    dpi, enlarge = _resolution(job, image)
     if job.mode is OcrMode.SKIP:
         page = OcrPage(number=number, text="", confidence=-1.0, source="none",
                        width=image.width, height=image.height,
                        barcodes=barcodes.read_barcodes(image, number))
         return PageOutput(page=page, part=None)
 
-    ocr = _Ocr(job, f"p{job.index + 1:05d}", dpi, deadline)
+    ocr = _Ocr(job, f"p{job.index + 1:05d}", dpi, enlarge, deadline)
     result: tesseract.Recognition | None = None
     try:
         rotation = 0
         if job.orientation is OrientationMode.ALWAYS:
             rotation = ocr.orientation(image)
-        prepared, skew, reading = _prepare(image, rotation, job.deskew)
+        # a page enlarged or stretched here is read in grey: its new in-between greys carry the
+        # letters' shapes, which 1 bit loses (real ~90-dpi forms, 204x98 faxes:
+        # docs/benchmarks/ocr.md, "Resolution")
+        bilevel = enlarge == 1.0 and not image.info.get("resampled")
+        prepared, skew, reading = _prepare(image, rotation, job.deskew, bilevel)
         result = ocr.recognize(reading, "a")
 
         if job.orientation is OrientationMode.AUTO and rotation == 0 and _looks_poor(result):
             turn = ocr.orientation(image)
             if turn:
-                turned, turned_skew, turned_reading = _prepare(image, turn, job.deskew)
+                turned, turned_skew, turned_reading = _prepare(image, turn, job.deskew, bilevel)
                 second = ocr.recognize(turned_reading, "b")
                 # Tesseract may read a sideways page well; the upright one is still the page to keep.
                 margin = SIDEWAYS_MARGIN if _looks_sideways(result) else 1.0
@@ -181,20 +193,51 @@ def _part(job: PageJob, shown: Image.Image, prepared: Image.Image, rotation: int
     return pdfout.ImagePage(picture, text)
 
 
-class _Ocr:
-    """Tesseract runs for one page, sharing its time budget and scratch files."""
+def _resolution(job: PageJob, image: Image.Image) -> tuple[int, float]:
+    """(the page's true dots per inch, how much to enlarge it before OCR).
 
-    def __init__(self, job: PageJob, stem: str, dpi: int, deadline: float) -> None:
+    A PDF page is rendered at the resolution asked for; an image file's header may say nothing
+    or something wrong, so `resolution` judges it. The page image keeps its own pixels (the
+    searchable copy shows it at its true size); only the copy Tesseract reads is enlarged."""
+    if job.media_type == raster.PDF:
+        found = resolution.Resolution(int(image.info.get("dpi", (job.dpi,))[0]), "pdf")
+    else:
+        header = image.info.get("dpi")
+        found = resolution.page_resolution(image, header[0] if header else None)
+        if found.source != "header":
+            log.debug("page %d: resolution %d dpi from its %s (header: %s)", job.index + 1,
+                      found.dpi, found.source, header[0] if header else "none")
+        image.info["dpi"] = (found.dpi, found.dpi)
+    return found.dpi, resolution.enlargement(found.dpi, image.size, job.max_pixels)
+
+
+class _Ocr:
+    """Tesseract runs for one page, sharing its time budget and scratch files.
+
+    The page is `dpi`; Tesseract reads it enlarged by `enlarge` and its word boxes are scaled
+    back to the page's own pixels."""
+
+    def __init__(self, job: PageJob, stem: str, dpi: int, enlarge: float,
+                 deadline: float) -> None:
         self.job, self.stem, self.dpi, self.deadline = job, stem, dpi, deadline
+        self.enlarge = enlarge
         self.scratch = job.scratch
         self.files: list[Path] = []
 
     def recognize(self, image: Image.Image, tag: str) -> tesseract.Recognition:
-        path = self._save(image, tag)
+        reading = resolution.enlarge(image, self.enlarge)
+        path = self._save(reading, tag)
         base = self.scratch / f"{self.stem}{tag}"
         self.files += [base.with_suffix(s) for s in (".txt", ".tsv", ".pdf")]
-        return tesseract.recognize(path, base, languages=self.job.languages, dpi=self.dpi,
-                                   timeout=self._left(), make_pdf=self.job.make_pdf)
+        # the dpi keeps the text page's size in points the page's own: pixels / dpi
+        dpi = self.dpi * reading.width / image.width
+        found = tesseract.recognize(path, base, languages=self.job.languages, dpi=round(dpi),
+                                    timeout=self._left(), make_pdf=self.job.make_pdf)
+        if reading is image:
+            return found
+        return dataclasses.replace(found, words=tuple(
+            dataclasses.replace(w, box=_shrink(w.box, image.width / reading.width))
+            for w in found.words))
 
     def orientation(self, image: Image.Image) -> int:
         scale = OSD_DPI / self.dpi
@@ -202,11 +245,13 @@ class _Ocr:
         if scale < 1:
             small = image.resize((max(1, round(image.width * scale)),
                                   max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+        elif self.enlarge > 1:  # a low-resolution page: OSD too reads it enlarged
+            small = resolution.enlarge(image, min(scale, self.enlarge))
         path = self._save(small, "osd")
         base = self.scratch / f"{self.stem}osd"
         self.files.append(base.with_suffix(".osd"))
-        found = tesseract.detect_orientation(path, base, dpi=min(OSD_DPI, self.dpi),
-                                             timeout=self._left())
+        dpi = round(self.dpi * small.width / image.width)
+        found = tesseract.detect_orientation(path, base, dpi=dpi, timeout=self._left())
         log.debug("page %d: OSD rotate %d (confidence %.1f)", self.job.index + 1, found.rotate,
                   found.confidence)
         return found.rotate if found.confidence >= MIN_OSD_CONFIDENCE else 0
@@ -234,7 +279,14 @@ class _Ocr:
         return left
 
 
-def _prepare(image: Image.Image, rotation: int, deskew: bool) -> tuple[Image.Image, float, Image.Image]:
+def _shrink(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    left, top, width, height = box
+    return (round(left * scale), round(top * scale), max(1, round(width * scale)),
+            max(1, round(height * scale)))
+
+
+def _prepare(image: Image.Image, rotation: int, deskew: bool,
+             bilevel_allowed: bool = True) -> tuple[Image.Image, float, Image.Image]:
     """(the upright page, the straightening applied, the image Tesseract reads).
 
     A page that separates cleanly is read in one bit (as well, and 7-19% faster); one that needs
@@ -251,7 +303,7 @@ def _prepare(image: Image.Image, rotation: int, deskew: bool) -> tuple[Image.Ima
             straight = preprocess.straighten(turned, angle)
             straight.info.update(turned.info)
             return straight, angle, straight
-    return turned, 0.0, bilevel if bilevel is not None else turned
+    return turned, 0.0, bilevel if bilevel is not None and bilevel_allowed else turned
 
 
 def _looks_poor(result: tesseract.Recognition) -> bool:

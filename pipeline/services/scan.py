@@ -24,9 +24,11 @@ def recognize(engine: OcrEngine, path: Path, clock: Clock = utc_now) -> OcrResul
         return engine.recognize(doc, Path(tmp))
 
 
-def read_scan(path: Path, settings: Settings, clock: Clock = utc_now) -> OcrResult:
-    """OCR one file with an engine started for it and closed after."""
+def read_scan(path: Path, settings: Settings, clock: Clock = utc_now, *, text_only: bool = False) -> OcrResult:
+    """OCR one file with an engine started for it and closed after (`text_only`: no searchable PDF)."""
     doc = incoming(path, clock)
+    if text_only:
+        settings = settings.model_copy(update={"ocr_searchable_pdf": False})
     with OcrEngine.from_settings(settings) as engine, tempfile.TemporaryDirectory(prefix="pipeline-scan-") as tmp:
         return engine.recognize(doc, Path(tmp))
 

@@ -293,9 +293,23 @@ def test_jpeg_exif_orientation_is_applied(engine: OcrEngine, tmp_path: Path) -> 
 
 
 def test_every_worker_process_starts_even_when_pages_come_one_at_a_time(tmp_path: Path) -> None:
-    path = tmp_path / "one.png"
-    draw_page(["A single short page"]).save(path)
+    path = save_pdf([draw_page(["A single short page"])], tmp_path / "one.pdf")
     with OcrEngine(workers=2) as fresh:
         for _ in range(3):
             fresh.recognize(document(path), tmp_path)
         assert len(fresh._pool._processes) == 2
+
+
+def test_a_one_page_image_is_read_without_starting_the_pool(tmp_path: Path) -> None:
+    one = tmp_path / "one.png"
+    draw_page(TEXT).save(one)
+    two = tmp_path / "two.tif"
+    draw_page(TEXT[:2]).save(two, save_all=True, append_images=[draw_page(TEXT[2:])])
+    with OcrEngine(workers=2) as fresh:
+        result = fresh.recognize(document(one), tmp_path)
+        assert fresh._pool is None  # nothing started for one page
+        assert words_of(" ".join(TEXT)) <= words_of(result.text) and result.searchable_pdf
+        # two pages, or a PDF, go to the pool, which then serves every later file
+        assert "metoprolol" in fresh.recognize(document(two), tmp_path).pages[1].text
+        assert fresh._pool is not None
+        assert "metoprolol" in fresh.recognize(document(one), tmp_path).text
