@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     split_blank_max_ink: float = DEFAULT_BLANK_MAX_INK
     split_drop_blank_pages: bool = True
 
+    # --- passing faults (database locked or gone, disk full, object store down) ------------------
+    fault_retries: int = 4  # tries after the first within one run (waits 1, 2, 4, 8 s), then "undone"
+    fault_retry_delay: float = 1.0  # seconds before the first retry; doubles each time (`watch`: up to 60 s)
+    database_busy_timeout: float = 30.0  # SQLite: how long a write waits for another writer's lock
+
     # --- watcher -------------------------------------------------------------------------------
     watch_settle_seconds: float = 2.0  # a file must stop growing this long before it is read
     watch_poll_seconds: float = 0.5
@@ -136,6 +141,13 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown patch code(s) {', '.join(unknown)}: use 1, 2, 3, 4, 6 or T")
         return ",".join(codes)
+
+    @field_validator("fault_retries", "fault_retry_delay", "database_busy_timeout")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be 0 or more")
+        return value
 
     @field_validator("workers")
     @classmethod

@@ -43,7 +43,7 @@ _import_pytesseract()
 import pytesseract  # noqa: E402
 from pytesseract import TesseractError, TesseractNotFoundError  # noqa: E402
 
-from pipeline.errors import LimitExceededError, MissingDependencyError, PipelineError
+from pipeline.errors import LimitExceededError, MissingDependencyError, PassingFaultError, PipelineError
 from pipeline.records import Word
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,10 @@ INSTALL_HINT = "install it with `apt-get install tesseract-ocr` (Debian/Ubuntu)"
 
 class TesseractFailed(PipelineError):
     """Tesseract exited with an error that is not about a missing program or language."""
+
+
+class TesseractKilled(PassingFaultError):
+    """Tesseract was ended by a signal (killed, out of memory): not the page's fault; try again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +197,8 @@ def _run(image: Path, out_base: Path, outputs: str, lang: str, config: str, time
     except TesseractNotFoundError as exc:
         raise MissingDependencyError(f"tesseract was not found on PATH; {INSTALL_HINT}") from exc
     except TesseractError as exc:
+        if isinstance(exc.status, int) and exc.status < 0:
+            raise TesseractKilled(f"tesseract was ended by signal {-exc.status}") from exc
         raise _translate(exc, lang) from exc
     except RuntimeError as exc:  # pytesseract's "Tesseract process timeout"
         raise LimitExceededError(f"tesseract took longer than {timeout:.0f} s on one page") from exc
