@@ -1,0 +1,65 @@
+"""`pipeline watch` killed with `kill -9` mid-document: its OCR workers end with it, the restarted
+watcher takes the claimed scan over, sweeps the dead run's scratch, and files everything once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import SAMPLES, SCANS, Home, assert_each_filed_once, ocr_started, results, sha256, wait_until
+from tests.faults.test_disk_and_ocr_faults import _descendants
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+WATCH_ENV = {"PIPELINE_WATCH_SETTLE_SECONDS": "0.2", "PIPELINE_WATCH_POLL_SECONDS": "0.1"}
+STALE = 2 * 3600  # older than the scratch sweep's hour: what a restart the next morning finds
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_watch_killed_mid_document_leaves_no_orphans_and_a_restart_files_everything_once(home: Home) -> None:
+    inbox = home.path / "inbox"
+    inbox.mkdir()
+    digests = {}
+    for sample in SCANS:
+        target = inbox / Path(sample).name
+        shutil.copy(SAMPLES / sample, target)
+        digests[target.name] = sha256(target)
+
+    first = home.start("watch", "--json", env=WATCH_ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    wait_until(ocr_started(home), 120, "the watcher to start a document")
+    workers = {pid for pid, name in _descendants(first.pid).items() if name != "tesseract"}
+    assert workers, "no OCR worker processes under the watcher"
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    wait_until(lambda: not any(_alive(pid) for pid in workers), 15, "the OCR workers to end with their parent")
+    leftovers = list(home.work.iterdir())
+    assert leftovers, "the killed run left no scratch (the kill came too late to test the sweep)"
+    for entry in leftovers:  # the dead run's scratch, as a restart hours later finds it
+        for root, dirs, files in os.walk(entry):
+            for name in dirs + files:
+                os.utime(Path(root) / name, (time.time() - STALE, time.time() - STALE))
+        os.utime(entry, (time.time() - STALE, time.time() - STALE))
+
+    second = home.start("watch", "--json", env=WATCH_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: not any(inbox.iterdir()), 180, "the inbox (and its processing area) to empty")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert sorted(results(out).values()) == ["filed", "needs_review"]  # the one in flight was taken over
+    assert not any(entry.exists() for entry in leftovers)  # swept at start
+    assert_each_filed_once(home, digests)
