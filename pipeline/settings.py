@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     worker_mode: WorkerMode = WorkerMode.LOCAL
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     celery_queue: str = "pipeline"
+    celery_visibility_timeout: float = 3600.0  # a document taken by a worker that died is handed on after this
 
     # --- OCR -----------------------------------------------------------------------------------
     ocr_mode: OcrMode = OcrMode.AUTO
@@ -142,7 +143,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown patch code(s) {', '.join(unknown)}: use 1, 2, 3, 4, 6 or T")
         return ",".join(codes)
 
-    @field_validator("fault_retries", "fault_retry_delay", "database_busy_timeout")
+    @field_validator("fault_retries", "fault_retry_delay", "database_busy_timeout", "celery_visibility_timeout")
     @classmethod
     def _not_negative(cls, value: float) -> float:
         if value < 0:

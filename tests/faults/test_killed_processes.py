@@ -1,5 +1,6 @@
-"""`pipeline watch` killed with `kill -9` mid-document: its OCR workers end with it, the restarted
-watcher takes the claimed scan over, sweeps the dead run's scratch, and files everything once."""
+"""Processes killed with `kill -9` mid-document: `pipeline watch` (its OCR workers end with it, the
+restarted watcher takes the claimed scan over, sweeps the dead run's scratch, and files everything
+once) and a Celery worker (the task goes to the next worker after the visibility timeout)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,22 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import SAMPLES, SCANS, Home, assert_each_filed_once, ocr_started, results, sha256, wait_until
+from tests.faults.conftest import (
+    SAMPLES,
+    SCANS,
+    Home,
+    assert_each_filed_once,
+    copy_scans,
+    ocr_started,
+    results,
+    sha256,
+    wait_until,
+)
 from tests.faults.test_disk_and_ocr_faults import _descendants
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -62,4 +74,33 @@ def test_watch_killed_mid_document_leaves_no_orphans_and_a_restart_files_everyth
     assert second.returncode == 0, err
     assert sorted(results(out).values()) == ["filed", "needs_review"]  # the one in flight was taken over
     assert not any(entry.exists() for entry in leftovers)  # swept at start
+    assert_each_filed_once(home, digests)
+
+
+def test_a_celery_worker_killed_mid_document_hands_it_to_the_next_worker(home: Home, tmp_path: Path,
+                                                                         redis_url: str) -> None:
+    home.env.update({"PIPELINE_CELERY_BROKER_URL": redis_url, "PIPELINE_CELERY_QUEUE": f"faults-{uuid.uuid4().hex[:10]}",
+                     "PIPELINE_CELERY_VISIBILITY_TIMEOUT": "3", "PIPELINE_WORKERS": "1"})
+    scans = copy_scans(tmp_path / "scans")
+    digests = {p.name: sha256(p) for p in scans}
+    first = home.start("worker", "--concurrency", "1", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    submitter = home.start("process", "--json", *map(str, scans), env={"PIPELINE_WORKER_MODE": "celery"},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = None
+    try:
+        wait_until(ocr_started(home), 120, "the worker to start a document")
+        workers = {pid for pid, name in _descendants(first.pid).items() if name != "tesseract"}
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=30)
+        wait_until(lambda: not any(_alive(pid) for pid in workers), 15, "the OCR workers to end with their parent")
+        second = home.start("worker", "--concurrency", "1", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out, err = submitter.communicate(timeout=240)
+    finally:
+        if submitter.poll() is None:
+            submitter.kill()
+        if second is not None:
+            second.terminate()
+            second.wait(timeout=60)
+    assert submitter.returncode == 0, err
+    assert sorted(results(out).values()) == ["filed", "needs_review"]  # the one in flight was redelivered
     assert_each_filed_once(home, digests)
