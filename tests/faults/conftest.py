@@ -29,7 +29,7 @@ SCANS = ("scans/progress_note.png", "scans/lab_report_mrn_only.png")
 #: a fault test's whole budget for one command; they take seconds
 COMMAND_TIMEOUT = 240
 #: short retries, so a test sees both a retry that succeeds and a fault that outlasts them
-FAST_RETRIES = {"PIPELINE_FAULT_RETRIES": "2", "PIPELINE_FAULT_RETRY_DELAY": "0.5", "PIPELINE_WORKERS": "2"}
+FAST_RETRIES = {"PIPELINE_FAULT_RETRIES": "1", "PIPELINE_FAULT_RETRY_DELAY": "0.5", "PIPELINE_WORKERS": "2"}
 
 
 @dataclass
