@@ -16,6 +16,7 @@ import functools
 import logging
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,10 @@ def tesseract_version() -> str:
         version = str(pytesseract.get_tesseract_version())
     except TesseractNotFoundError as exc:
         raise MissingDependencyError(f"tesseract was not found on PATH; {INSTALL_HINT}") from exc
+    except subprocess.CalledProcessError as exc:
+        if exc.returncode < 0:  # `tesseract --version` itself was killed: not a missing program
+            raise TesseractKilled(f"tesseract was ended by signal {-exc.returncode}") from exc
+        raise
     numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
     if numbers < MINIMUM_VERSION:
         minimum = ".".join(map(str, MINIMUM_VERSION))

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from tests.faults.conftest import (
     FAST_RETRIES,
+    TWO_SCANS,
     Home,
     assert_each_filed_once,
     copy_scans,
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def test_sqlite_locked_mid_run_leaves_the_scans_undone_and_intact_then_a_rerun_files_them(
         home: Home, tmp_path: Path) -> None:
-    scans = copy_scans(tmp_path / "scans")
+    scans = copy_scans(tmp_path / "scans", TWO_SCANS)
     before = {p.name: sha256(p) for p in scans}
     run = home.start("process", "--json", *map(str, scans), env={"PIPELINE_DATABASE_BUSY_TIMEOUT": "0.2"},
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -50,24 +51,6 @@ def test_sqlite_locked_mid_run_leaves_the_scans_undone_and_intact_then_a_rerun_f
     assert again.returncode == 0, again.stderr
     assert sorted(results(again.stdout).values()) == ["filed", "needs_review"]
     assert_each_filed_once(home, before)
-
-
-def test_sqlite_locked_for_a_moment_is_waited_out_within_the_run(home: Home, tmp_path: Path) -> None:
-    scans = copy_scans(tmp_path / "scans")
-    run = home.start("process", "--json", *map(str, scans),
-                     env={"PIPELINE_DATABASE_BUSY_TIMEOUT": "0.2", "PIPELINE_FAULT_RETRIES": "6"},
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    locker = sqlite3.connect(home.path / "manifest.db", isolation_level=None, timeout=30)
-    try:
-        wait_until(ocr_started(home), 120, "the run to start a document")
-        locker.execute("BEGIN EXCLUSIVE")
-        threading.Event().wait(4.0)  # the lock is held for a few seconds, as a backup or a long import would
-    finally:
-        locker.close()
-    out, err = run.communicate(timeout=240)
-    assert run.returncode == 0, err
-    assert sorted(results(out).values()) == ["filed", "needs_review"]
-    assert_each_filed_once(home, {p.name: sha256(p) for p in scans})
 
 
 def test_a_postgresql_session_killed_mid_run_is_reconnected_and_nothing_is_lost(

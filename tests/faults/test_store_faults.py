@@ -58,7 +58,7 @@ def test_the_s3_endpoint_stopping_mid_run_and_coming_back_loses_and_doubles_noth
     boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1").create_bucket(Bucket=bucket)
     store = {"PIPELINE_S3_BUCKET": bucket, "PIPELINE_S3_ENDPOINT_URL": moto.url, "PIPELINE_S3_REGION": "us-east-1"}
     home.env.update(store, PIPELINE_FAULT_RETRIES="6", PIPELINE_FAULT_RETRY_DELAY="0.5")
-    scans = copy_scans(tmp_path / "scans", ["scans/progress_note.png"])
+    scans = copy_scans(tmp_path / "scans")
     log = tmp_path / "process.log"
     with log.open("w") as err:
         run = home.start("process", "--json", *map(str, scans), stdout=subprocess.PIPE, stderr=err)
