@@ -37,7 +37,8 @@ def configure(settings: Settings) -> Celery:
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
-        task_acks_late=True,  # a worker that dies mid-document leaves the task for another
+        task_acks_late=True,  # a worker that dies mid-document leaves the task for another ...
+        broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},  # ... after this
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.celery_queue,

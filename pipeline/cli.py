@@ -18,11 +18,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.errors import EXIT_INTERRUPTED, EXIT_OK, MissingDependencyError, NotFoundError, PipelineError
+from pipeline.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    MissingDependencyError,
+    NotFoundError,
+    PassingFaultError,
+    PipelineError,
+)
 from pipeline.records import Outcome, ProcessResult
 from pipeline.settings import Settings, WorkerMode, load_settings
 
 log = logging.getLogger("pipeline")
+
+WATCH_MAX_RETRY_SECONDS = 60.0  # `watch` never gives up on a document hit by a passing fault; waits at most this
 
 #: command modules that add their own sub-commands, in the order `--help` lists them
 COMMAND_MODULES = (
@@ -49,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     process = commands.add_parser("process", help="process files and/or folders now, each filed or queued")
     process.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     process.add_argument("--json", action="store_true", help="one JSON object per document per line")
+    process.add_argument("--follow-symlinks", action="store_true",
+                         help="take a symbolic link named on the command line as the file it points to "
+                         "(links found inside folders are always refused)")
     process.set_defaults(handler=cmd_process)
 
     watch = commands.add_parser("watch", help="file whatever is dropped into the inbox folder")
@@ -78,11 +90,17 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise NotFoundError(f"no such file or folder: {', '.join(missing)}; check the path")
-    paths = list(iter_inputs(args.paths))
+    paths = list(iter_inputs(args.paths, follow_symlinks=args.follow_symlinks))
     results = _run(paths, settings, args.json)
     counts = {outcome: sum(r.status is outcome for r in results) for outcome in Outcome}
     log.info("processed %d documents: %s", len(results),
              ", ".join(f"{n} {o}" for o, n in counts.items() if n))
+    undone = [r for r in results if r.status is Outcome.UNDONE]
+    if undone:
+        raise PassingFaultError(
+            f"{len(undone)} of {len(results)} inputs left undone where they were (the `undone` lines on "
+            f"stdout name them, with the fault): {'; '.join(sorted({r.reasons[0] for r in undone if r.reasons}))}",
+            hint="run the same command again once the fault is cleared (what was done is not done twice)")
     return EXIT_OK
 
 
@@ -113,6 +131,8 @@ def _print_result(result: ProcessResult, as_json: bool) -> None:
     where = f"MRN {result.patient_mrn}" if result.patient_mrn else "review queue"
     if result.status is Outcome.REJECTED:
         where = "quarantine"
+    elif result.status is Outcome.UNDONE:
+        where = "left where it was"
     kind = f"{result.doc_type} ({result.type_confidence:.2f})" if result.doc_type else ""
     print(f"{result.status:<13} {result.source} -> {where} {kind}".rstrip(), flush=True)
     for reason in result.reasons:
@@ -133,12 +153,15 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         def handle(path: Path) -> None:
             result = pipeline.process(path)
             _print_result(result, args.json)
+            if result.status is Outcome.UNDONE:  # the watcher puts it back and tries again later
+                raise PassingFaultError(result.reasons[0] if result.reasons else "a passing fault")
             dispose_of_inbox_file(path, result, settings)
 
         log.info("watching %s (Ctrl-C to stop)", inbox)
         try:
             watch(inbox, handle, settle_seconds=settings.watch_settle_seconds,
-                  poll_seconds=settings.watch_poll_seconds, stop=stop)
+                  poll_seconds=settings.watch_poll_seconds, stop=stop,
+                  retry=(max(settings.fault_retry_delay, 0.1), WATCH_MAX_RETRY_SECONDS))
         except KeyboardInterrupt:
             stop.set()
     return EXIT_OK
@@ -196,8 +219,13 @@ def _redact(url: str) -> str:
 
 def configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity < 0 else (logging.INFO, logging.DEBUG)[min(verbosity, 1)]
+    from pipeline.ingest.names import EscapeControlCharacters
+
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # one event, one line, whatever a message interpolates
+        if not any(isinstance(f, EscapeControlCharacters) for f in handler.filters):
+            handler.addFilter(EscapeControlCharacters())
     for noisy in ("PIL", "botocore", "boto3", "urllib3", "s3transfer", "alembic", "matplotlib"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 

@@ -19,13 +19,19 @@ The tree (exit codes are public: the README lists them and scripts rely on them)
     │   └── IntegrityError             8  a stored object's hash does not match the manifest
     ├── NotFoundError                  9  a document / patient id given on the command line does not exist
     ├── AuditFailedError              10  `pipeline audit` found damage
-    └── ReviewDecisionError           11  a review decision breaks a rule: nothing was filed
-        ├── DocumentTypeRequiredError     (no document type chosen, or one not in the type list)
-        └── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
+    ├── ReviewDecisionError           11  a review decision breaks a rule: nothing was filed
+    │   ├── DocumentTypeRequiredError     (no document type chosen, or one not in the type list)
+    │   └── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
+    └── PassingFaultError             12  a passing fault (database locked or unreachable, disk full,
+        │                                 object store unreachable, an OCR process killed): the
+        │                                 documents it hit are left where they were, undone
+        └── StoreUnreachableError         (also a StorageError: the object store did not answer)
 
-Normal outcomes (needs review, duplicate, rejected) are *values*, never exceptions: see
+Normal outcomes (needs review, duplicate, rejected, undone) are *values*, never exceptions: see
 `pipeline.records.Outcome`. An `InputError` raised by a stage is turned into a `rejected`
-outcome by the orchestrator, with the original kept in quarantine.
+outcome by the orchestrator, with the original kept in quarantine. A passing fault (this tree's
+`PassingFaultError`, or a third-party error `pipeline.faults.passing_fault` recognises) is retried,
+then turned into an `undone` outcome: the input stays where it was; `process` exits 12.
 
 Messages name the file, what is wrong and what to do; they never carry PHI.
 """
@@ -145,6 +151,16 @@ class BirthDateNotConfirmedError(ReviewDecisionError):
         self.patient_id, self.patient_mrn = patient_id, patient_mrn
 
 
+class PassingFaultError(PipelineError):
+    """Something around the document failed for now (not the document): try it again later."""
+
+    exit_code = 12
+
+
+class StoreUnreachableError(PassingFaultError, StorageError):
+    """The object store did not answer (connection refused or reset, timeout, a 5xx)."""
+
+
 #: name -> exit code, for the README table and `pipeline doctor`.
 EXIT_CODES: dict[str, int] = {
     "ok": EXIT_OK,
@@ -159,5 +175,6 @@ EXIT_CODES: dict[str, int] = {
     NotFoundError.__name__: NotFoundError.exit_code,
     AuditFailedError.__name__: AuditFailedError.exit_code,
     ReviewDecisionError.__name__: ReviewDecisionError.exit_code,
+    PassingFaultError.__name__: PassingFaultError.exit_code,
     "interrupted": EXIT_INTERRUPTED,
 }

@@ -2,13 +2,19 @@
 
     intake -> duplicate check -> OCR -> classify -> extract identifiers -> match -> decide -> file
 
-This module and the CLI are the only places that catch broad exceptions: a document that fails
-in an unexpected way is quarantined with the error's class name, and the run goes on.
+This module and the CLI are the only places that catch broad exceptions. Only the input's own
+defects reject it (quarantined with the reason). A passing fault (`pipeline.faults`: the database
+locked or gone, our disk full, the object store unreachable, an OCR process killed) is retried with
+backoff (`settings.fault_retries`, `settings.fault_retry_delay`); if it persists the document comes
+out `undone` and stays where it was. Any other failure is quarantined with the error's class name,
+and the run goes on.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -23,7 +29,10 @@ from typing import TYPE_CHECKING
 from pipeline import __version__
 from pipeline.clock import Clock, utc_now
 from pipeline.errors import InputError, ModelError
+from pipeline.faults import DISK_ERRNOS, RetryPolicy, passing_fault, retry
 from pipeline.ingest.intake import intake
+from pipeline.ingest.names import name_tag, reserve_name
+from pipeline.ingest.scratch import sweep_scratch
 from pipeline.ocr.engine import OcrEngine
 from pipeline.patients.matcher import Matcher
 from pipeline.records import (
@@ -89,6 +98,7 @@ class Pipeline:
     store: ObjectStore
     manifest: Manifest
     clock: Clock = utc_now
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     _in_flight: dict[str, threading.Event] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,6 +110,7 @@ class Pipeline:
         background while the first pages are OCR'd; `ready()` waits for it. The pipeline closes
         its OCR engine, given or not."""
         settings.ensure_folders()
+        sweep_scratch(settings.work_dir)  # scratch left by a run that was killed
         if ocr is None:
             ocr = OcrEngine.from_settings(settings)  # first: its workers start while the rest loads
             ocr.start()
@@ -112,7 +123,7 @@ class Pipeline:
             loading.set_result(classifier)
         try:
             migrate(settings.database)
-            engine = make_engine(settings.database)
+            engine = make_engine(settings.database, busy_timeout=settings.database_busy_timeout)
             store = store or open_store(settings)
             return cls(
                 settings=settings,
@@ -122,6 +133,7 @@ class Pipeline:
                 store=store,
                 manifest=Manifest(engine, store=store),
                 clock=clock,
+                retry_policy=fault_retry_policy(settings),
             )
         except BaseException:
             ocr.close()
@@ -149,11 +161,29 @@ class Pipeline:
     # ------------------------------------------------------------------------------ one document
 
     def process(self, path: Path) -> ProcessResult:
-        """Process one file to an outcome. Never raises for a bad document."""
+        """Process one file to an outcome. Never raises for a bad document; a passing fault is
+        tried again (`retry_policy`) and, if it lasts, is the outcome UNDONE: the file is untouched."""
+        tag = name_tag(path)
+        try:
+            return retry(lambda: self._process_once(path), self.retry_policy, what=f"input {tag}")
+        except ModelError:
+            raise
+        except Exception as exc:
+            reason = passing_fault(exc)
+            if reason is None:
+                raise
+            log.warning("undone: input %s: %s; left where it was", tag, reason)
+            return ProcessResult(str(path), None, Outcome.UNDONE,
+                                 reasons=(f"not processed: {reason}; left where it was, to be processed again",))
+
+    def _process_once(self, path: Path) -> ProcessResult:
+        """One attempt; a passing fault is raised (for `process` to retry), everything else is an outcome."""
         received_at = self.clock()
         try:
-            incoming = intake(path, received_at)
+            incoming = intake(path, received_at, max_bytes=self.settings.max_input_bytes)
         except OSError as exc:
+            if exc.errno in DISK_ERRNOS:
+                raise
             incoming = Rejection(path, f"{path.name}: cannot be read ({exc.strerror}); "
                                  "check the file's permissions and drop it in again", "OSError")
         if isinstance(incoming, Rejection):
@@ -172,6 +202,8 @@ class Pipeline:
             except InputError as exc:
                 return self._reject(path, Rejection(path, str(exc), type(exc).__name__), incoming.sha256, received_at)
             except Exception as exc:  # noqa: BLE001 - the run must go on; the original is kept
+                if passing_fault(exc) is not None:
+                    raise  # not the document's fault: `process` tries again, or leaves it undone
                 log.exception("unexpected failure on sha256 %s", incoming.sha256[:12])
                 reason = (f"{path.name}: processing failed ({type(exc).__name__}); the original is kept in "
                           "quarantine: report this to support with the pipeline log")
@@ -219,13 +251,16 @@ class Pipeline:
         )
 
     def _reject(self, path: Path, rejection: Rejection, sha256: str | None, received_at: datetime) -> ProcessResult:
+        tag = f"sha256 {sha256[:12]}" if sha256 else f"input {name_tag(path)}"
         try:
             key = quarantine(store=self.store, manifest=self.manifest, source=path, rejection=rejection,
                              sha256=sha256, received_at=received_at)
-        except Exception:  # noqa: BLE001 - quarantining must not stop the run; the source stays where it is
-            log.exception("could not quarantine %s; the file is left where it is", path.name)
+        except Exception as exc:  # noqa: BLE001 - quarantining must not stop the run; the source stays where it is
+            if passing_fault(exc) is not None:
+                raise  # the rejection is not recorded yet: try again, or leave the input undone
+            log.exception("could not quarantine %s; the file is left where it is", tag)
             key = None
-        log.warning("rejected %s: %s", path.name, rejection.error)
+        log.warning("rejected %s: %s", tag, rejection.error)
         return ProcessResult(str(path), key, Outcome.REJECTED, reasons=(rejection.reason,))
 
     def _versions(self, ocr: OcrResult, classification: Classification | None) -> dict[str, str]:
@@ -271,19 +306,29 @@ def _load_classifier(settings: Settings) -> Classifier:
     return load_classifier(settings)
 
 
+def fault_retry_policy(settings: Settings) -> RetryPolicy:
+    """How many times one run tries a document hit by a passing fault, and how long it waits between."""
+    return RetryPolicy(attempts=settings.fault_retries + 1, first_delay=settings.fault_retry_delay)
+
+
 def dispose_of_inbox_file(path: Path, result: ProcessResult, settings: Settings) -> None:
     """After the watcher processed a file: remove it once the store holds it; move rejects aside.
 
     Filed, queued and duplicate documents are safely in the object store (hash verified), so the
-    inbox copy goes. A rejected file is moved to `<home>/quarantine/` with a `.reason.txt` beside it.
+    inbox copy goes. A rejected file is moved to `<home>/quarantine/` under a name no other
+    rejection holds (`names.reserve_name`), with a `.reason.txt` beside it. An undone one stays.
     """
-    if not path.exists():
+    if result.status is Outcome.UNDONE or not os.path.lexists(path):
         return
     if result.status is Outcome.REJECTED:
-        settings.quarantine.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        target = settings.quarantine / f"{stamp}-{path.name}"
-        shutil.move(str(path), target)
+        target = reserve_name(settings.quarantine, path.name, datetime.now(UTC))
+        try:
+            os.replace(path, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            shutil.copyfile(path, target)  # an inbox on another file system than the home
+            path.unlink()
         target.with_name(target.name + ".reason.txt").write_text("\n".join(result.reasons) + "\n")
     elif result.document_id is not None:
         path.unlink()

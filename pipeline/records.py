@@ -24,6 +24,7 @@ class Outcome(StrEnum):
     NEEDS_REVIEW = "needs_review"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    UNDONE = "undone"  # a passing fault (database, disk, object store, OCR process): left in place, retry
 
 
 class MatchOutcome(StrEnum):

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     worker_mode: WorkerMode = WorkerMode.LOCAL
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     celery_queue: str = "pipeline"
+    celery_visibility_timeout: float = 3600.0  # a document taken by a worker that died is handed on after this
 
     # --- OCR -----------------------------------------------------------------------------------
     ocr_mode: OcrMode = OcrMode.AUTO
@@ -108,6 +109,11 @@ class Settings(BaseSettings):
     # type-only item (True), or queue the whole document as before (False)
     file_with_unconfirmed_type: bool = True
 
+    # --- passing faults (database locked or gone, disk full, object store down) ------------------
+    fault_retries: int = 4  # tries after the first within one run (waits 1, 2, 4, 8 s), then "undone"
+    fault_retry_delay: float = 1.0  # seconds before the first retry; doubles each time (`watch`: up to 60 s)
+    database_busy_timeout: float = 30.0  # SQLite: how long a write waits for another writer's lock
+
     # --- watcher -------------------------------------------------------------------------------
     watch_settle_seconds: float = 2.0  # a file must stop growing this long before it is read
     watch_poll_seconds: float = 0.5
@@ -141,6 +147,13 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown patch code(s) {', '.join(unknown)}: use 1, 2, 3, 4, 6 or T")
         return ",".join(codes)
+
+    @field_validator("fault_retries", "fault_retry_delay", "database_busy_timeout", "celery_visibility_timeout")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be 0 or more")
+        return value
 
     @field_validator("workers")
     @classmethod

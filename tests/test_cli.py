@@ -79,3 +79,24 @@ def test_process_with_a_missing_model_file_exits_5_naming_it(tmp_path, capsys, m
     code = main(["--home", str(tmp_path / "home"), "process", str(scan)])
     assert code == 5
     assert "nowhere.model" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_process_takes_a_named_link_only_with_follow_symlinks_and_caps_the_input_size(tmp_path, capsys,
+                                                                                   monkeypatch):
+    import json
+    import shutil
+    from pathlib import Path
+
+    scan = tmp_path / "progress_note.png"
+    shutil.copy(Path(__file__).resolve().parents[1] / "samples" / "scans" / "progress_note.png", scan)
+    link = tmp_path / "link.png"
+    link.symlink_to(scan)
+    home = str(tmp_path / "home")
+    assert main(["--home", home, "process", "--json", str(link)]) == 4  # a link named: refused
+    assert "symbolic link" in capsys.readouterr().err
+    monkeypatch.setenv("PIPELINE_MAX_INPUT_BYTES", "1000")  # the wired cap, below the scan's size
+    assert main(["--home", home, "process", "--json", "--follow-symlinks", str(link)]) == 0
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["status"] == "rejected" and "larger than the limit" in row["reasons"][0]
+    assert row["source"] == str(scan)  # the file the link points to was taken

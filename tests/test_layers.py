@@ -1,7 +1,7 @@
 """The layers, enforced: which part of `pipeline` may import which (docs/architecture.md draws them).
 
     edges       pipeline.cli, pipeline.commands.*, pipeline.review.* (the web app), pipeline.celery_app
-    use cases   pipeline.services.*, pipeline.orchestrator
+    use cases   pipeline.services.*, pipeline.orchestrator, pipeline.faults
     stages      pipeline.ingest, .ocr, .classify, .patients, .store, .synth
     foundation  pipeline.errors, .records, .settings, .clock
 
@@ -34,7 +34,7 @@ def layer(name: str) -> str:
         return "foundation"
     if name in ("pipeline.cli", "pipeline.celery_app") or parts[1] in ("commands", "review"):
         return "edge"
-    if parts[1] in ("services", "orchestrator"):
+    if parts[1] in ("services", "orchestrator", "faults"):
         return "use case"
     if parts[1] in STAGES:
         return "stage"

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.ingest.names import display_name
+from pipeline.ingest.names import display_name, name_tag
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Claim:
                 os.rename(self.path, back)
             for leftover in self.folder.iterdir():
                 if leftover.name != CLAIM_FILE:
-                    log.warning("processing area: %s left in %s; removing it", display_name(leftover),
+                    log.warning("processing area: %s left in %s; removing it", name_tag(leftover),
                                 self.folder.name)
                     leftover.unlink()
             (self.folder / CLAIM_FILE).unlink(missing_ok=True)
@@ -103,7 +103,7 @@ def take(path: Path, area: Path) -> Claim | None:
     claim = Claim(target, path, folder, lock)
     if not stat.S_ISREG(os.lstat(target).st_mode):
         log.warning("%s: not a regular file (a link or device put in its place); left where it was",
-                    display_name(path))
+                    name_tag(path))
         claim.release()
         return None
     return claim
@@ -142,7 +142,7 @@ def _take_over(folder: Path) -> Claim | None:
         origin = folder.parent.parent / "recovered"
     files = [p for p in folder.iterdir() if p.name != CLAIM_FILE]
     path = files[0] if files else folder / origin.name
-    log.info("processing area: taking over %s from a stopped run", display_name(path))
+    log.info("processing area: taking over %s from a stopped run", name_tag(path))
     return Claim(path, origin, folder, lock)
 
 

@@ -37,7 +37,7 @@ from pipeline.errors import (
     NotRegularFileError,
     UnsupportedFormatError,
 )
-from pipeline.ingest.names import display_name
+from pipeline.ingest.names import display_name, name_tag
 from pipeline.records import IncomingDocument, Rejection
 from pipeline.settings import DEFAULT_MAX_INPUT_BYTES
 
@@ -103,12 +103,13 @@ def intake(path: Path, now: datetime, *, max_bytes: int | None = DEFAULT_MAX_INP
         size, sha256, head, tail = _read(path, max_bytes, follow_symlinks)
         media_type = _check(shown, size, head, tail)
     except InputError as exc:
-        log.info("rejected %s: %s", shown, type(exc).__name__)
+        log.info("rejected %s: %s", name_tag(path), type(exc).__name__)
+        log.debug("rejected %s: %s", shown, type(exc).__name__)
         return Rejection(source=path, reason=str(exc), error=type(exc).__name__)
     suffix_type = _TYPE_BY_SUFFIX.get(path.suffix.lower())
     if suffix_type and suffix_type != media_type:
         log.info("%s: the bytes are %s although the name says %s; going by the bytes",
-                 shown, media_type, suffix_type)
+                 name_tag(path), media_type, suffix_type)
     log.debug("accepted %s: %s, %d bytes, sha256 %s", shown, media_type, size, sha256[:12])
     return IncomingDocument(
         source=path,

@@ -2,6 +2,8 @@
 
     display_name(path) -> str          control characters and undecodable bytes escaped, so a name
                                        with a newline cannot forge a log line
+    name_tag(path) -> str              a short hash of the name, for log lines at the default level:
+                                       scanners name files after patients
     reserve_name(folder, name, now)    a new, empty file in `folder` no other writer can take:
                                        `<yyyymmddThhmmss>-<name>`, or `...-2-<name>`, `-3-` ...
 
@@ -15,6 +17,7 @@ module's messages, whatever they interpolate); tracebacks are left as they are.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from datetime import datetime
@@ -27,6 +30,13 @@ def display_name(path: PurePath | str) -> str:
     """The file's name with every control character and undecodable byte shown as an escape."""
     name = path.name if isinstance(path, PurePath) else str(path)
     return "".join(_escape(ch) for ch in name)
+
+
+def name_tag(path: PurePath | str) -> str:
+    """`name:` and the first 10 hex digits of the SHA-256 of the file name: tells inputs apart in a
+    log without showing a name (the same name always gives the same tag)."""
+    name = path.name if isinstance(path, PurePath) else str(path)
+    return "name:" + hashlib.sha256(os.fsencode(name)).hexdigest()[:10]
 
 
 class EscapeControlCharacters(logging.Filter):

@@ -17,10 +17,13 @@
 - Each file is handled once. If it is still there afterwards and unchanged it is left alone; if
   it is rewritten (another size or mtime) or removed and dropped in again, it is handled again.
 - An exception from `handle` is logged with its traceback and the watcher goes on; that file is
-  not retried until it changes.
+  not retried until it changes. A `PassingFaultError` from `handle` (the database locked, the disk
+  full: the document could not be processed *now*) puts the file back and hands it over again
+  after a backoff (`retry`: 1 s, 2 s, 4 s ... up to a minute), for as long as the watcher runs.
 - Hidden, temporary and partial files and our sidecars are ignored (`discover.is_candidate`).
   Symbolic links, FIFOs, devices and sockets are refused, with a warning once per path: never
-  opened, never handed over. File names in log lines are escaped (`names.display_name`).
+  opened, never handed over. Log lines at the default level name a file by a hash of its name
+(`names.name_tag`: scanners name files after patients); the escaped name is logged at debug level.
 - Events can be lost (a full inotify queue, a network share): the folder is rescanned every
   `rescan_seconds` as a safety net. On a share where the OS sends no events at all (NFS, SMB,
   some container mounts) pass `polling=True`: watchdog then compares folder snapshots instead.
@@ -45,15 +48,16 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from pipeline.errors import NotFoundError, NotRegularFileError
+from pipeline.errors import NotFoundError, NotRegularFileError, PassingFaultError
 from pipeline.ingest import claim
 from pipeline.ingest.discover import Refusal, is_candidate, iter_inputs, refusal_reason
 from pipeline.ingest.intake import looks_complete
-from pipeline.ingest.names import display_name
+from pipeline.ingest.names import display_name, name_tag
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RESCAN_SECONDS = 30.0
+DEFAULT_RETRY = (1.0, 60.0)  # first wait and longest wait after a passing fault; doubles in between
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,7 @@ class _Pending:
     signature: _Signature | None  # last seen; None before the first stat
     since: float  # clock() when that signature was first seen
     complete: bool | None = None  # intake.looks_complete for that signature, once asked
+    not_before: float = 0.0  # clock() before which it is not handed over (a retry's backoff)
 
 
 class _Inbox(FileSystemEventHandler):
@@ -129,6 +134,7 @@ def watch(
     polling: bool = False,
     incomplete_seconds: float | None = None,
     processing: Path | None = None,
+    retry: tuple[float, float] = DEFAULT_RETRY,
 ) -> None:
     """Watch `inbox` until `stop` is set, handing each complete file to `handle` once."""
     if settle_seconds < 0 or poll_seconds <= 0:
@@ -142,7 +148,9 @@ def watch(
     try:
         patience = incomplete_seconds if incomplete_seconds is not None else max(10 * settle_seconds, 10.0)
         area = processing or claim.area_for(inbox)
-        _Loop(inbox, handle, settle_seconds, patience, clock, events, area).run(stop, poll_seconds, rescan_seconds)
+        loop = _Loop(inbox, handle, settle_seconds, patience, clock, events, area)
+        loop.retry_first, loop.retry_max = retry
+        loop.run(stop, poll_seconds, rescan_seconds)
     finally:
         observer.stop()
         observer.join(timeout=10)
@@ -169,6 +177,8 @@ class _Loop:
         self.events = events
         self.pending: dict[Path, _Pending] = {}
         self.handled: dict[Path, _Signature] = {}
+        self.failures: dict[Path, int] = {}  # passing faults in a row, per file
+        self.retry_first, self.retry_max = DEFAULT_RETRY
 
     def run(self, stop: threading.Event, poll_seconds: float, rescan_seconds: float) -> None:
         self._take_over_stale(stop)
@@ -202,7 +212,8 @@ class _Loop:
     def _refuse(self, refusal: Refusal) -> None:
         if refusal.path not in self.refused:
             self.refused.add(refusal.path)
-            log.warning("inbox: %s refused: %s", display_name(refusal.path), refusal.reason)
+            log.warning("inbox: %s refused: %s", name_tag(refusal.path), refusal.reason)
+            log.debug("inbox: %s is %s", name_tag(refusal.path), display_name(refusal.path))
 
     def _take_over_stale(self, stop: threading.Event) -> None:
         for held in claim.stale(self.area):
@@ -234,6 +245,8 @@ class _Loop:
                 continue
             state = self.pending[path]
             now = self.clock()
+            if now < state.not_before:
+                continue  # waiting to be retried after a passing fault
             if state.signature != signature:
                 state.signature, state.since, state.complete = signature, now, None
                 continue
@@ -245,7 +258,7 @@ class _Loop:
                 continue  # a stalled copy, most likely: give it longer
             if not state.complete:
                 log.info("inbox: %s still looks incomplete after %.0f s; handing it over",
-                         display_name(path), self.patience)
+                         name_tag(path), self.patience)
             self.pending.pop(path)
             self.handled[path] = signature
             self._handle(path)
@@ -256,23 +269,38 @@ class _Loop:
     def _handle(self, path: Path) -> None:
         held = claim.take(path, self.area)
         if held is None:
-            log.info("inbox: %s was taken by another watcher or worker", display_name(path))
+            log.info("inbox: %s was taken by another watcher or worker", name_tag(path))
             return
         self._handle_claimed(held)
 
     def _handle_claimed(self, held: claim.Claim) -> None:
-        log.info("inbox: handling %s", display_name(held.path))
+        tag = name_tag(held.path)
+        log.info("inbox: handling %s", tag)
+        log.debug("inbox: %s is %s", tag, display_name(held.path))
+        fault: PassingFaultError | None = None
         try:
             self.handle(held.path)
+        except PassingFaultError as exc:
+            fault = exc
         except Exception:  # noqa: BLE001 - one bad file must not stop the watcher
-            log.exception("inbox: handling %s failed; it will not be retried until it changes",
-                          display_name(held.path))
+            log.exception("inbox: handling %s failed; it will not be retried until it changes", tag)
         finally:
             back = held.release()
-            if back is not None:  # left by the handler: put back, and not handed over again unchanged
-                signature = _stat(back)
-                if signature is not None:
-                    self.handled[back] = signature
+        if back is None:  # the handler moved or removed it: done
+            self.failures.pop(held.origin, None)
+            return
+        if fault is None:  # left by the handler: put back, and not handed over again unchanged
+            self.failures.pop(back, None)
+            signature = _stat(back)
+            if signature is not None:
+                self.handled[back] = signature
+            return
+        failures = self.failures[back] = self.failures.get(back, 0) + 1
+        delay = min(self.retry_first * 2 ** (failures - 1), self.retry_max)
+        log.warning("inbox: %s left in the inbox (%s); trying again in %.0f s", tag, fault.message, delay)
+        self.handled.pop(back, None)
+        now = self.clock()
+        self.pending[back] = _Pending(None, now, not_before=now + delay)
 
     def _forget_vanished(self) -> None:
         for path in [p for p in self.handled if not p.exists()]:

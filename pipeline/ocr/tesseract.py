@@ -16,6 +16,7 @@ import functools
 import logging
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ _import_pytesseract()
 import pytesseract  # noqa: E402
 from pytesseract import TesseractError, TesseractNotFoundError  # noqa: E402
 
-from pipeline.errors import LimitExceededError, MissingDependencyError, PipelineError
+from pipeline.errors import LimitExceededError, MissingDependencyError, PassingFaultError, PipelineError
 from pipeline.records import Word
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ INSTALL_HINT = "install it with `apt-get install tesseract-ocr` (Debian/Ubuntu)"
 
 class TesseractFailed(PipelineError):
     """Tesseract exited with an error that is not about a missing program or language."""
+
+
+class TesseractKilled(PassingFaultError):
+    """Tesseract was ended by a signal (killed, out of memory): not the page's fault; try again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,10 @@ def tesseract_version() -> str:
         version = str(pytesseract.get_tesseract_version())
     except TesseractNotFoundError as exc:
         raise MissingDependencyError(f"tesseract was not found on PATH; {INSTALL_HINT}") from exc
+    except subprocess.CalledProcessError as exc:
+        if exc.returncode < 0:  # `tesseract --version` itself was killed: not a missing program
+            raise TesseractKilled(f"tesseract was ended by signal {-exc.returncode}") from exc
+        raise
     numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
     if numbers < MINIMUM_VERSION:
         minimum = ".".join(map(str, MINIMUM_VERSION))
@@ -193,6 +202,8 @@ def _run(image: Path, out_base: Path, outputs: str, lang: str, config: str, time
     except TesseractNotFoundError as exc:
         raise MissingDependencyError(f"tesseract was not found on PATH; {INSTALL_HINT}") from exc
     except TesseractError as exc:
+        if isinstance(exc.status, int) and exc.status < 0:
+            raise TesseractKilled(f"tesseract was ended by signal {-exc.status}") from exc
         raise _translate(exc, lang) from exc
     except RuntimeError as exc:  # pytesseract's "Tesseract process timeout"
         raise LimitExceededError(f"tesseract took longer than {timeout:.0f} s on one page") from exc

@@ -76,7 +76,8 @@ class Probe:
 
 
 def init_worker(max_pixels: int) -> None:
-    """Pool initializer: one thread per Tesseract, Pillow's bomb guard at our pixel limit."""
+    """Pool initializer: one thread per Tesseract, Pillow's bomb guard at our pixel limit, and an
+    end with the parent (a `kill -9` of `pipeline watch` must not leave OCR workers behind)."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
     guard_pixels(max_pixels)
 
@@ -84,6 +85,48 @@ def init_worker(max_pixels: int) -> None:
 def guard_pixels(max_pixels: int) -> None:
     """Pillow's decompression-bomb guard at our pixel limit."""
     Image.MAX_IMAGE_PIXELS = max(max_pixels, 1)
+    _end_with_parent(os.getppid())
+
+
+#: how often a worker checks that its parent is alive, where the kernel cannot tell it (not Linux)
+PARENT_POLL_SECONDS = 2.0
+
+
+def _end_with_parent(parent: int) -> None:
+    """Exit when the parent process dies: the kernel signals it (prctl PR_SET_PDEATHSIG), a thread
+    polling `os.getppid()` is the fallback, and a parent already gone means exit now.
+
+    The kernel sends the signal when the parent *thread* that started this worker ends, which may
+    be a short-lived thread of a live process: SIGUSR1 is used, and its handler exits only when the
+    parent process is really gone (this process has been handed to another parent). Nothing is done
+    in the main process itself (the in-process executor calls `init_worker` too)."""
+    import ctypes
+    import ctypes.util
+    import multiprocessing
+    import signal
+    import threading
+
+    if multiprocessing.parent_process() is None:
+        return
+
+    def parent_gone(*_: object) -> None:
+        if os.getppid() != parent:
+            os._exit(1)
+
+    signal.signal(signal.SIGUSR1, parent_gone)
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGUSR1, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the thread below does it
+    parent_gone()  # the parent died before the signal was armed
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
 
 
 def started() -> int:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import secrets
+import stat
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -143,14 +145,10 @@ def quarantine(*, store: ObjectStore, manifest: Manifest, source: Path, rejectio
     The bytes go to `quarantine/<yyyy>/<mm>/<dd>/<sha256 prefix>-<name>` (the same bytes rejected
     twice are kept once); each rejection's reason goes beside them as its own
     `<key>.<time>-<random>.reason.txt`. When the file cannot be read, only the reason is stored and
-    its key is returned.
+    its key is returned. A symbolic link, FIFO or device is never read (its name is enough to
+    record): only regular files are opened, and without following a link.
     """
-    readable = True
-    try:
-        with open(source, "rb"):
-            pass
-    except OSError:
-        readable = False
+    readable = _regular_file(source)
     if readable and sha256 is None:
         sha256, _ = sha256_of(source)
     tag = sha256[:16] if sha256 else "unreadable"
@@ -161,8 +159,20 @@ def quarantine(*, store: ObjectStore, manifest: Manifest, source: Path, rejectio
         store.put(key, source, "application/octet-stream")
     kept = key if readable else reason_key
     manifest.record_rejection(source.name, sha256, rejection.error, rejection.reason, kept, received_at)
-    log.info("quarantined %s as %s", rejection.error, kept)
+    log.info("quarantined %s as sha256 %s", rejection.error, tag)
     return kept
+
+
+def _regular_file(path: Path) -> bool:
+    """Whether `path` itself (a link not followed) is a regular file this process can open."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(descriptor).st_mode)
+    finally:
+        os.close(descriptor)
 
 
 def _sha1(path: Path) -> str:

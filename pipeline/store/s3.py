@@ -24,9 +24,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from pipeline.errors import ConfigurationError, IntegrityError, StorageError
+from pipeline.errors import ConfigurationError, IntegrityError, StorageError, StoreUnreachableError
 from pipeline.records import StoredObject
 from pipeline.settings import Settings
 from pipeline.store.objects import _same_or_refuse, check_key, sha256_of
@@ -173,6 +174,8 @@ class S3Store:
                 "NotImplemented": _SSE_REFUSED, "InvalidArgument": _SSE_REFUSED,
                 "InvalidEncryptionAlgorithmError": _SSE_REFUSED, "KMS.NotFoundException": _SSE_REFUSED,
                 "NoSuchKey": "run `pipeline audit`"}.get(code, "check PIPELINE_S3_ENDPOINT_URL and that the service is up")
+        if _unreachable(exc):  # a passing fault: the document is left where it was, to be retried
+            return StoreUnreachableError(f"S3 {verb} s3://{self.bucket}/{key} failed ({code})", hint=hint)
         return StorageError(f"S3 {verb} s3://{self.bucket}/{key} failed ({code})", hint=hint)
 
 
@@ -187,6 +190,20 @@ def encryption_warnings(settings: Settings) -> list[str]:
     return [f"S3 objects in s3://{settings.s3_bucket} are written WITHOUT server-side encryption "
             "(PIPELINE_S3_SSE=none): make sure the store encrypts its disks, or set PIPELINE_S3_SSE=AES256 "
             "or aws:kms if it supports them"]
+
+
+#: answers of a store that is up but cannot serve now (throttled, restarting, overloaded)
+_BUSY_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500"})
+
+
+def _unreachable(exc: Exception) -> bool:
+    """A connection refused, reset or timed out (botocore already retried it), or a busy answer."""
+    if isinstance(exc, BotoConnectionError | HTTPClientError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return _code(exc) in _BUSY_CODES or int(status) >= 500
+    return False
 
 
 def _code(exc: ClientError) -> str:

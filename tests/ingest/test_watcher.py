@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import PassingFaultError
+from pipeline.ingest.names import name_tag
 from pipeline.ingest.watcher import watch
 
 DEADLINE = 10.0  # seconds; generous for a loaded CI machine, met in well under one normally
@@ -190,8 +192,43 @@ def test_a_failing_handler_is_logged_and_the_watcher_goes_on(run_watcher, caplog
     (inbox / "good.pdf").write_bytes(b"good")
     wait_for(lambda: "good.pdf" in recorder.names(), "good.pdf")
     assert recorder.names().count("bad.pdf") == 1  # not retried while unchanged
-    failures = [r for r in caplog.records if "bad.pdf" in r.getMessage()]
+    failures = [r for r in caplog.records if name_tag("bad.pdf") in r.getMessage()]
     assert failures and failures[0].exc_info is not None
+    assert not [r for r in caplog.records if "bad.pdf" in r.getMessage()]  # the name itself is not logged
+
+
+@dataclass
+class FlakyRecorder(Recorder):
+    """Raises a passing fault for the first `faults` calls on a file, then removes it (done);
+    records the (fake) time of each call."""
+
+    faults: int = 2
+    clock: FakeClock = field(default_factory=FakeClock)
+    times: list[float] = field(default_factory=list)
+
+    def __call__(self, path: Path) -> None:
+        with self.lock:
+            self.calls.append((path.name, path.stat().st_size, path.read_bytes()))
+            self.times.append(self.clock())
+            seen = len(self.calls)
+        if seen <= self.faults:
+            raise PassingFaultError("the database is locked")
+        path.unlink()
+
+
+def test_a_passing_fault_puts_the_file_back_and_it_is_retried_with_backoff(run_watcher, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="pipeline.ingest.watcher")
+    clock = FakeClock()
+    inbox, recorder = run_watcher(FlakyRecorder(faults=2, clock=clock), clock=clock)
+    (inbox / "scan.pdf").write_bytes(b"%PDF-1.4 scan %%EOF")
+    wait_for(lambda: recorder.names() == ["scan.pdf"] or (clock.advance(0.05) and False), "the first try")
+    assert (inbox / "scan.pdf").read_bytes() == b"%PDF-1.4 scan %%EOF"  # back in the inbox, untouched
+    wait_for(lambda: len(recorder.names()) == 3 or (clock.advance(0.05) and False), "two retries")
+    wait_for(lambda: not (inbox / "scan.pdf").exists(), "the file to be done")
+    first, second, third = recorder.times
+    assert second - first >= 1.0 and third - second >= 2.0  # not before the backoff, which doubles
+    waits = [r.getMessage() for r in caplog.records if "trying again in" in r.getMessage()]
+    assert [w.rsplit("trying again in ", 1)[1] for w in waits] == ["1 s", "2 s"]  # doubling backoff
 
 
 def test_a_file_dropped_again_after_removal_is_handled_again(run_watcher) -> None:
@@ -250,9 +287,9 @@ def test_links_fifos_and_sockets_in_the_inbox_are_refused_once_and_never_read(ru
     wait_for(lambda: "later.pdf" in recorder.names(), "a later file")
     assert sorted(recorder.names()) == ["later.pdf", "real.pdf"]
     refusals = sorted(r.getMessage() for r in caplog.records if "refused" in r.getMessage())
-    assert refusals == ["inbox: already_link.pdf refused: is a symbolic link; links are not followed inside "
-                        "folders: put the file itself there",
-                        "inbox: new_link.pdf refused: is a symbolic link; links are not followed inside "
-                        "folders: put the file itself there",
-                        "inbox: pipe.pdf refused: is a FIFO (named pipe), not a file; only scan files are taken"]
+    link = "refused: is a symbolic link; links are not followed inside folders: put the file itself there"
+    fifo = "refused: is a FIFO (named pipe), not a file; only scan files are taken"
+    # named by a hash of the name (scanners name files after patients); the name itself at debug level
+    assert refusals == sorted([f"inbox: {name_tag('already_link.pdf')} {link}",
+                               f"inbox: {name_tag('new_link.pdf')} {link}", f"inbox: {name_tag('pipe.pdf')} {fifo}"])
     assert (inbox / "already_link.pdf").is_symlink() and (inbox / "pipe.pdf").exists()  # left alone

@@ -102,19 +102,14 @@ def test_embedded_process_logs_no_patient_data(home: Path, tmp_path: Path) -> No
     assert leaks(done.stderr, patient_values(GOOD_INPUTS.values())) == []
 
 
-@pytest.mark.xfail(strict=True, reason="a rejected input's file name is logged at INFO/WARNING by "
-                   "pipeline/ingest/intake.py ('rejected <name>'), pipeline/store/filing.py ('quarantined ... as "
-                   "<key with the name>') and pipeline/orchestrator.py ('rejected <name>'): log the SHA-256 "
-                   "prefix instead")
 def test_a_rejected_input_logs_no_patient_data(home: Path, tmp_path: Path) -> None:
     inputs = named_after_patients(tmp_path / "bad", BAD_INPUT)
     done = run("process", "--json", *map(str, inputs), home=home)
     assert '"status": "rejected"' in done.stdout
+    assert re.search(r"rejected input name:[0-9a-f]{10}: UnsupportedFormatError", done.stderr)  # logged, by a hash
     assert leaks(done.stderr, patient_values(BAD_INPUT.values())) == []
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/ingest/watcher.py logs 'inbox: handling <file name>' at INFO: "
-                   "log a hash of the name instead")
 def test_watch_logs_no_patient_data(home: Path, tmp_path: Path) -> None:
     inbox = home / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -129,6 +124,7 @@ def test_watch_logs_no_patient_data(home: Path, tmp_path: Path) -> None:
         watcher.send_signal(signal.SIGTERM)
         out, err = watcher.communicate(timeout=60)
     assert out.count('"status"') == 2
+    assert err.count("inbox: handling name:") == 2  # each file is logged, by a hash of its name
     assert leaks(err, patient_values(GOOD_INPUTS.values())) == []
 
 

@@ -115,3 +115,20 @@ def test_quarantine_of_an_unreadable_file_keeps_the_reason(store, manifest, tmp_
     assert "unreadable-vanished.pdf." in key and key.endswith(".reason.txt")
     assert b"cannot be read" in store.get(key)
     assert list(store.iter_keys("quarantine/")) == [key]
+
+
+def test_quarantine_never_reads_through_a_link_or_a_fifo(store, manifest, tmp_path: Path) -> None:
+    import os
+
+    secret = tmp_path / "someone_elses_scan.pdf"
+    secret.write_bytes(b"%PDF-1.4 another patient's chart")
+    link = tmp_path / "scan.pdf"
+    link.symlink_to(secret)
+    fifo = tmp_path / "pipe.pdf"
+    os.mkfifo(fifo)  # opening it for reading the ordinary way would block for ever
+    for source in (link, fifo):
+        key = quarantine(store=store, manifest=manifest, source=source, sha256=None, received_at=RECEIVED,
+                         rejection=Rejection(source, f"{source.name}: not a regular file", "NotRegularFileError"))
+        assert key.endswith(".reason.txt")  # only the reason is kept
+    kept = b"".join(store.get(k) for k in store.iter_keys("quarantine/"))
+    assert b"another patient" not in kept and b"not a regular file" in kept
