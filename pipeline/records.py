@@ -163,6 +163,33 @@ class BatchPart:
     reasons: tuple[str, ...] = ()  # non-empty: the split is in doubt and the part goes to review
 
 
+class RunStatus(StrEnum):
+    """Where a backfill run stands."""
+
+    RUNNING = "running"  # or killed while running: `pipeline backfill --resume RUN` carries on
+    STOPPED = "stopped"  # stopped by Ctrl-C; resumable
+    FINISHED = "finished"  # every item done
+
+
+class ItemStatus(StrEnum):
+    """One input file of a backfill run."""
+
+    PENDING = "pending"
+    DONE = "done"  # every document in it has a final outcome (filed, review, duplicate, rejected)
+    UNDONE = "undone"  # a passing fault or an outcome that is not final: tried again on resume
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What became of one input file that may hold several documents: one result per document."""
+
+    source: str
+    sha256: str | None
+    pages: int
+    results: tuple[ProcessResult, ...]
+    parts: tuple[BatchPart | None, ...] = ()  # the batch part of each result; None for a whole file
+
+
 # ------------------------------------------------------------------------------------------ OCR
 
 
