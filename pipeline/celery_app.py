@@ -16,7 +16,9 @@ from pathlib import Path
 
 from celery import Celery
 
+from pipeline.errors import StorageError
 from pipeline.records import ProcessResult
+from pipeline.services.backfill import BACKFILL_TASK
 from pipeline.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,16 @@ def _pipeline():
 @app.task(name="pipeline.process_document")
 def process_document(path: str) -> dict:
     return _pipeline().process(Path(path)).to_json()  # type: ignore[attr-defined]
+
+
+@app.task(name=BACKFILL_TASK, acks_late=True, reject_on_worker_lost=True, autoretry_for=(StorageError,),
+          retry_backoff=True, retry_backoff_max=300, max_retries=8)
+def backfill_file(path: str) -> dict:
+    """One input file of a backfill run: a batch split into its documents, or one document. A
+    worker killed mid-task leaves it unacknowledged, so another worker takes it (`acks_late`,
+    `reject_on_worker_lost`); a passing fault (StorageError: locked database, full disk,
+    unreachable store) is retried with backoff; parts filed before are found, not filed twice."""
+    return _pipeline().process_batch(Path(path)).to_json()  # type: ignore[attr-defined]
 
 
 def submit_and_wait(paths: Iterable[Path], settings: Settings) -> Iterator[ProcessResult]:
