@@ -40,6 +40,8 @@ def configure(settings: Settings) -> Celery:
         result_serializer="json",
         accept_content=["json"],
         task_acks_late=True,  # a worker that dies mid-document leaves the task for another
+        # ... once the broker gives it back: Redis does after this long without an acknowledgement
+        broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.celery_queue,

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     worker_mode: WorkerMode = WorkerMode.LOCAL
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     celery_queue: str = "pipeline"
+    celery_visibility_timeout: float = 3600.0  # seconds before a task whose worker vanished is given to another
 
     # --- OCR -----------------------------------------------------------------------------------
     ocr_mode: OcrMode = OcrMode.AUTO
@@ -114,7 +115,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 1 or more")
         return value
 
-    @field_validator("adt_idle_timeout")
+    @field_validator("adt_idle_timeout", "celery_visibility_timeout")
     @classmethod
     def _positive_seconds(cls, value: float) -> float:
         if not value > 0:

@@ -301,7 +301,8 @@ def remote_processor(settings: Settings) -> Process:
     from celery import Celery
 
     client = Celery("pipeline-backfill", broker=settings.celery_broker_url, backend=settings.celery_broker_url)
-    client.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"])
+    client.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"],
+                       broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout})
 
     def process(path: Path) -> BatchResult:
         sent = client.send_task(BACKFILL_TASK, (str(path.resolve()),), queue=settings.celery_queue,
