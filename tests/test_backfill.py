@@ -29,7 +29,7 @@ import pytest
 from sqlalchemy import select
 
 from pipeline.cli import main
-from pipeline.records import ItemStatus, Outcome
+from pipeline.records import ItemStatus, Outcome, RunStatus
 from pipeline.services.home import read_manifest
 from pipeline.settings import load_settings
 from pipeline.store.tables import DocumentRow, IntakeEventRow
@@ -101,13 +101,25 @@ def _start(home: Path, args: list[str], log: Path) -> tuple[subprocess.Popen, st
 @pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-def test_killed_five_times_and_resumed_every_document_is_filed_exactly_once(archive, tmp_path):
+def test_stopped_by_ctrl_c_then_killed_five_times_and_resumed_every_document_is_filed_exactly_once(archive, tmp_path):
     root, truth, patients_csv = archive
     home = tmp_path / "home"
     assert _cli("--home", str(home), "patients", "import", str(patients_csv))[0] == 0
     rng = random.Random(20261201)
     log = tmp_path / "backfill.log"
-    run_id = None
+
+    # Ctrl-C as a terminal sends it (to the whole process group): the documents in flight finish
+    # (none of them rejected), the run stops resumable, exit 130
+    proc, run_id = _start(home, [str(root)], log)
+    deadline = time.monotonic() + 600
+    while "backfill: 0/5 files" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=600) == 130, log.read_text()[-3000:]
+    manifest = read_manifest(load_settings(home))
+    assert manifest.run_info(run_id).status is RunStatus.STOPPED
+    assert manifest.run_items(run_id, not_done=True)  # it stopped before the end
+
     kills = 0
     while kills < 5:
         proc, named = _start(home, ["--resume", run_id] if run_id else [str(root)], log)
@@ -148,9 +160,9 @@ def test_killed_five_times_and_resumed_every_document_is_filed_exactly_once(arch
             # the range spans the part's pages and the blank backs left out of it, nothing of another part
             assert row.batch_first_page <= document.pages[0] and document.pages[-1] <= row.batch_last_page
             assert row.pages == len(document.pages)
-        assert all(a.batch_last_page < b.batch_first_page for a, b in zip(cut, cut[1:]))
             if row.outcome == Outcome.FILED:
                 assert row.patient_mrn == document.mrn  # never a wrong patient
+        assert all(a.batch_last_page < b.batch_first_page for a, b in zip(cut, cut[1:]))
         assert manifest.batch(item.sha256).completed_at is not None
     kept = [p.name for p in (load_settings(home).objects_dir / "batches").rglob("*") if p.is_file()]
     assert sorted(k for k in kept if k.split(".")[0] in {by_name[p.name].sha256 for p in truth}) == sorted(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,10 @@ class Probe:
 
 
 def init_worker(max_pixels: int) -> None:
-    """Pool initializer: one thread per Tesseract, Pillow's bomb guard at our pixel limit."""
+    """Pool initializer: one thread per Tesseract, Pillow's bomb guard at our pixel limit, and
+    Ctrl-C left to the parent (a terminal sends it to every process of the group: a worker that
+    took it would die mid-page, and `pipeline backfill` stops after the pages in flight)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_THREAD_LIMIT"] = "1"
     Image.MAX_IMAGE_PIXELS = max(max_pixels, 1)
 
