@@ -293,6 +293,8 @@ class Pipeline:
         rules = SplitRules.from_settings(self.settings)
         with tempfile.TemporaryDirectory(dir=self.settings.work_dir, prefix="batch-") as scratch:
             ocr = self.ocr.recognize(incoming, Path(scratch))
+            if len(ocr.pages) < 2:  # one page is one document: nothing to mark
+                return whole_file(self._file(incoming, ocr), sha256=incoming.sha256)
             marks = mark_batch(incoming.source, incoming.original_name, incoming.media_type, ocr, rules,
                                self.settings.ocr_max_pixels)
             parts = split_pages(incoming.sha256, marks, rules)

@@ -9,8 +9,9 @@
 Where pages are marked: after the OCR engine read the whole batch. The engine already read every
 page's barcodes (`OcrPage.barcodes`: separator barcodes and cover sheets); the two image measures
 (patch codes, blank backs) need the page image, which is decoded once more here at the working
-resolution (`pageimage.WORK_DPI`), one page at a time. This keeps the OCR engine as it is and the
-marks small; the cost is one extra decode per batch page (measured in `benchmarks/backfill.py`).
+resolution (`pageimage.WORK_DPI`), one page at a time (and one thread at a time: `_DECODING`).
+This keeps the OCR engine as it is and the marks small; the cost is one extra decode per batch
+page (measured in `benchmarks/backfill.py`). A one-page file is not marked: it is one document.
 
 A PDF part is the batch's own pages copied by pikepdf (the scanner's image streams as they are);
 a TIFF part is the batch's frames saved again without loss (the same pixels; JPEG-compressed
@@ -20,6 +21,7 @@ so cutting the same part again gives the same bytes (and SHA-256).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,13 +32,16 @@ from PIL import Image, ImageSequence
 from pipeline.errors import CorruptFileError
 from pipeline.ingest.pageimage import WORK_DPI
 from pipeline.ingest.split import SplitRules, mark_ocr_page
-from pipeline.ocr.raster import PDF, TIFF, render_page
+from pipeline.ocr.raster import PDF, TIFF, close_cached, render_page
 from pipeline.patients import normalize
 from pipeline.patients.extract import extract_identifiers
 from pipeline.records import BatchPart, BatchResult, DocumentIdentifiers, OcrResult, PageMark, ProcessResult
 
 #: the media types a batch comes in (one image file is one page: nothing to split)
 BATCH_TYPES = frozenset({PDF, TIFF})
+#: the page decoders keep one open file per process and pdfium is not thread-safe: batches marked
+#: in several threads at once (backfill workers, Celery's thread pool) decode one page at a time
+_DECODING = threading.Lock()
 _LOSSLESS_TIFF = {"group4", "group3", "tiff_lzw", "tiff_adobe_deflate", "packbits", "raw"}
 
 
@@ -44,12 +49,18 @@ def mark_batch(source: Path, name: str, media_type: str, ocr: OcrResult, rules: 
                max_pixels: int) -> list[PageMark]:
     """What every page of a batch the OCR engine has read is (separator, cover, blank, content)."""
     marks = []
-    for page in ocr.pages:
-        image = render_page(source, name, media_type, page.number - 1, WORK_DPI, max_pixels)
-        try:
-            marks.append(mark_ocr_page(page, image, rules))
-        finally:
-            image.close()
+    try:
+        for page in ocr.pages:
+            with _DECODING:
+                image = render_page(source, name, media_type, page.number - 1, WORK_DPI, max_pixels)
+                image.load()
+            try:
+                marks.append(mark_ocr_page(page, image, rules))
+            finally:
+                image.close()
+    finally:
+        with _DECODING:
+            close_cached()
     return marks
 
 

@@ -34,7 +34,7 @@ from typing import Any
 from pipeline.errors import NotFoundError, PipelineError
 from pipeline.ingest.discover import iter_inputs
 from pipeline.ingest.intake import sniff
-from pipeline.ocr.raster import page_count
+from pipeline.ocr.raster import close_cached, page_count
 from pipeline.records import BatchPart, BatchResult, ItemStatus, Outcome, ProcessResult, RunStatus
 from pipeline.settings import Settings
 from pipeline.store.batch_log import BackfillItem
@@ -107,7 +107,10 @@ def plan_inputs(paths: Sequence[Path]) -> list[tuple[Path, int]]:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise NotFoundError(f"no such file or folder: {', '.join(missing)}; check the path")
-    return [(path, count_pages(path)) for path in iter_inputs(paths)]
+    try:
+        return [(path, count_pages(path)) for path in iter_inputs(paths)]
+    finally:
+        close_cached()  # the page counter keeps the last PDF open
 
 
 def count_pages(path: Path) -> int:
