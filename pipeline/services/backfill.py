@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 FINAL = frozenset({Outcome.FILED, Outcome.NEEDS_REVIEW, Outcome.DUPLICATE, Outcome.REJECTED})
 #: the Celery task a worker runs for one input file (`pipeline/celery_app.py` defines it)
 BACKFILL_TASK = "pipeline.backfill_file"
-#: seconds of OCR per page on one core, for `--dry-run`'s estimate (docs/benchmarks.md, backfill)
+#: seconds of OCR per page on one core, for `--dry-run`'s estimate (docs/benchmarks/backfill.md)
 SECONDS_PER_PAGE = 2.0
 ALREADY_DONE = "already in the manifest before this attempt: not processed again"
 REPORT_COLUMNS = ("file", "part", "batch_pages", "pages", "outcome", "type", "patient_mrn", "document_id",
