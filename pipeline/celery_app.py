@@ -16,7 +16,9 @@ from pathlib import Path
 
 from celery import Celery
 
+from pipeline.errors import StorageError
 from pipeline.records import ProcessResult
+from pipeline.services.backfill import BACKFILL_TASK
 from pipeline.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,9 @@ def configure(settings: Settings) -> Celery:
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
-        task_acks_late=True,  # a worker that dies mid-document leaves the task for another ...
-        broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},  # ... after this
+        task_acks_late=True,  # a worker that dies mid-document leaves the task for another
+        # ... once the broker gives it back: Redis does after this long without an acknowledgement
+        broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.celery_queue,
@@ -61,6 +64,16 @@ def _pipeline():
 @app.task(name="pipeline.process_document")
 def process_document(path: str) -> dict:
     return _pipeline().process(Path(path)).to_json()  # type: ignore[attr-defined]
+
+
+@app.task(name=BACKFILL_TASK, acks_late=True, reject_on_worker_lost=True, autoretry_for=(StorageError,),
+          retry_backoff=True, retry_backoff_max=300, max_retries=8)
+def backfill_file(path: str) -> dict:
+    """One input file of a backfill run: a batch split into its documents, or one document. A
+    worker killed mid-task leaves it unacknowledged, so another worker takes it (`acks_late`,
+    `reject_on_worker_lost`); a passing fault (StorageError: locked database, full disk,
+    unreachable store) is retried with backoff; parts filed before are found, not filed twice."""
+    return _pipeline().process_batch(Path(path)).to_json()  # type: ignore[attr-defined]
 
 
 def submit_and_wait(paths: Iterable[Path], settings: Settings) -> Iterator[ProcessResult]:

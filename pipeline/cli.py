@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "pipeline.commands.store",
     "pipeline.commands.review",
     "pipeline.commands.coversheet",
+    "pipeline.commands.backfill",
 )
 
 

@@ -21,21 +21,35 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import __version__
 from pipeline.clock import Clock, utc_now
-from pipeline.errors import InputError, ModelError
+from pipeline.errors import InputError, ModelError, StorageError
 from pipeline.faults import DISK_ERRNOS, RetryPolicy, passing_fault, retry
+from pipeline.ingest.batchfile import (
+    BATCH_TYPES,
+    cut_pages,
+    is_one_document,
+    mark_batch,
+    part_name,
+    part_ocr,
+    whole_file,
+    with_cover_sheet,
+)
 from pipeline.ingest.intake import intake
 from pipeline.ingest.names import name_tag, reserve_name
 from pipeline.ingest.scratch import sweep_scratch
+from pipeline.ingest.split import SplitRules, split_pages
 from pipeline.ocr.engine import OcrEngine
+from pipeline.ocr.raster import PDF
 from pipeline.patients.matcher import Matcher
 from pipeline.records import (
+    BatchPart,
+    BatchResult,
     Classification,
     FilingDecision,
     IncomingDocument,
@@ -48,9 +62,9 @@ from pipeline.records import (
 )
 from pipeline.settings import Settings
 from pipeline.store.database import make_engine, migrate
-from pipeline.store.filing import file_document, quarantine
+from pipeline.store.filing import file_document, keep_batch, quarantine
 from pipeline.store.manifest import Manifest
-from pipeline.store.objects import ObjectStore, open_store
+from pipeline.store.objects import ObjectStore, open_store, sha256_of
 
 if TYPE_CHECKING:
     from pipeline.classify.model import Classifier
@@ -215,23 +229,33 @@ class Pipeline:
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.settings.work_dir, prefix="doc-") as scratch:
             ocr = self.ocr.recognize(incoming, Path(scratch))
-            readable = not ocr.reasons
-            classification = self.classifier.classify(ocr.text) if readable else None
-            identifiers, match = self.matcher.identify(ocr)
-            decision = decide(ocr, classification, match,
-                              file_unconfirmed_type=self.settings.file_with_unconfirmed_type)
-            entry = file_document(
-                store=self.store,
-                manifest=self.manifest,
-                incoming=incoming,
-                ocr=ocr,
-                classification=classification,
-                identifiers=identifiers,
-                match=match,
-                decision=decision,
-                versions=self._versions(ocr, classification),
-                clock=self.clock,
-            )
+            return self._file(incoming, ocr)
+
+    def _file(self, incoming: IncomingDocument, ocr: OcrResult, part: BatchPart | None = None) -> ProcessResult:
+        """Classify, match, decide and file one read document (a whole file, or a part of a batch)."""
+        readable = not ocr.reasons
+        classification = self.classifier.classify(ocr.text) if readable else None
+        identifiers, match = self.matcher.identify(ocr)
+        identifiers, doubts = with_cover_sheet(identifiers, ocr, part)
+        if part is not None and part.cover is not None:
+            match = self.matcher.match(identifiers)  # the cover sheet's MRN counts as one identifier
+        decision = decide(ocr, classification, match,
+                          file_unconfirmed_type=self.settings.file_with_unconfirmed_type)
+        if doubts:
+            decision = FilingDecision(Outcome.NEEDS_REVIEW, (*decision.reasons, *doubts))
+        entry = file_document(
+            store=self.store,
+            manifest=self.manifest,
+            incoming=incoming,
+            ocr=ocr,
+            classification=classification,
+            identifiers=identifiers,
+            match=match,
+            decision=decision,
+            versions=self._versions(ocr, classification),
+            clock=self.clock,
+            batch=part,
+        )
         chosen = match.patient if decision.outcome is Outcome.FILED else None
         best = match.patient or (match.candidates[0] if match.candidates else None)
         log.info("%s %s: %d pages, type %s", decision.outcome, entry.document_id, len(ocr.pages),
@@ -269,6 +293,96 @@ class Pipeline:
         if classification is not None:
             versions["classifier"] = classification.model_version
         return versions
+
+    # ------------------------------------------------------------------------------ a batch file
+
+    def process_batch(self, path: Path) -> BatchResult:
+        """Process a file that may hold several documents (a scanned batch): each part is filed or
+        queued on its own, the batch original is kept whole once. A file that turns out to be one
+        document (no separator, no cover sheet, no blank page dropped) is filed whole, as `process`
+        files it; a single-page file or an image goes to `process` directly. Never raises for a bad
+        document; a passing fault (StorageError) propagates so the caller can try the file again."""
+        try:
+            incoming = intake(path, self.clock())
+        except OSError:
+            incoming = None
+        if not isinstance(incoming, IncomingDocument) or incoming.media_type not in BATCH_TYPES:
+            return whole_file(self.process(path))
+        with self._claim(incoming.sha256):
+            seen = self._batch_seen_before(incoming)
+            if seen is not None:
+                return seen
+            try:
+                return self._split_and_file(incoming)
+            except (ModelError, StorageError):
+                raise  # no model: the run stops (exit 5); a passing fault: the caller tries again
+            except InputError as exc:
+                rejection = Rejection(path, str(exc), type(exc).__name__)
+            except Exception as exc:  # noqa: BLE001 - the run must go on; the original is kept
+                log.exception("unexpected failure on batch sha256 %s", incoming.sha256[:12])
+                rejection = Rejection(path, f"{path.name}: processing failed ({type(exc).__name__}); the original "
+                                      "is kept in quarantine: report this to support with the pipeline log",
+                                      type(exc).__name__)
+        return whole_file(self._reject(path, rejection, incoming.sha256, incoming.received_at))
+
+    def _batch_seen_before(self, incoming: IncomingDocument) -> BatchResult | None:
+        """The same bytes filed whole before, or a batch whose every part was filed: nothing twice."""
+        existing = self.manifest.find_duplicate(incoming.sha256)
+        if existing is not None:
+            self.manifest.record_duplicate(incoming.original_name, incoming.sha256, existing, incoming.received_at)
+            return whole_file(ProcessResult(str(incoming.source), existing, Outcome.DUPLICATE,
+                                            reasons=(f"same bytes as document {existing}; nothing filed twice",)))
+        kept = self.manifest.batch(incoming.sha256)
+        if kept is None or kept.completed_at is None:
+            return None
+        parts = self.manifest.batch_parts(incoming.sha256)
+        why = f"same bytes as batch {incoming.sha256[:12]}, already split; nothing filed twice"
+        return BatchResult(str(incoming.source), incoming.sha256, kept.pages,
+                           tuple(ProcessResult(str(incoming.source), doc.document_id, Outcome.DUPLICATE,
+                                               pages=doc.pages, reasons=(why,)) for doc in parts),
+                           tuple(None for _ in parts))
+
+    def _split_and_file(self, incoming: IncomingDocument) -> BatchResult:
+        if self.classifier_loading.done():
+            self.classifier  # noqa: B018 - a model that failed to load stops the run before OCR
+        self.settings.work_dir.mkdir(parents=True, exist_ok=True)
+        rules = SplitRules.from_settings(self.settings)
+        with tempfile.TemporaryDirectory(dir=self.settings.work_dir, prefix="batch-") as scratch:
+            ocr = self.ocr.recognize(incoming, Path(scratch))
+            if len(ocr.pages) < 2:  # one page is one document: nothing to mark
+                return whole_file(self._file(incoming, ocr), sha256=incoming.sha256)
+            marks = mark_batch(incoming.source, incoming.original_name, incoming.media_type, ocr, rules,
+                               self.settings.ocr_max_pixels)
+            parts = split_pages(incoming.sha256, marks, rules)
+            if is_one_document(parts, len(ocr.pages)):
+                return whole_file(self._file(incoming, ocr), sha256=incoming.sha256)
+            keep_batch(store=self.store, manifest=self.manifest, incoming=incoming, pages=len(ocr.pages),
+                       parts=len(parts))
+            results = tuple(self._file_part(incoming, ocr, part, Path(scratch)) for part in parts)
+        self.manifest.complete_batch(incoming.sha256)
+        log.info("batch %s: %d pages split into %d documents", incoming.sha256[:12], len(ocr.pages), len(parts))
+        return BatchResult(str(incoming.source), incoming.sha256, len(ocr.pages), results, parts)
+
+    def _file_part(self, batch: IncomingDocument, ocr: OcrResult, part: BatchPart, scratch: Path) -> ProcessResult:
+        """One part of a batch as a document of its own; a part filed before (an interrupted run) is
+        found by its batch and part number and not filed again."""
+        done = self.manifest.part_document(part.batch_sha256, part.index)
+        if done is not None:
+            return ProcessResult(str(batch.source), done.document_id, done.outcome, doc_type=done.doc_type,
+                                 loinc=done.loinc, type_confidence=done.type_confidence,
+                                 patient_mrn=done.patient_mrn, match_confidence=done.match_confidence,
+                                 pages=done.pages, reasons=done.reasons)
+        folder = scratch / f"part-{part.index}"
+        folder.mkdir()
+        name = part_name(batch.original_name, part)
+        source = cut_pages(batch.source, batch.media_type, part.pages, folder / name)
+        searchable = (cut_pages(ocr.searchable_pdf, PDF, part.pages, folder / "searchable.pdf")
+                      if ocr.searchable_pdf is not None else None)
+        sha256, size = sha256_of(source)
+        incoming = IncomingDocument(source=source, original_name=name, sha256=sha256, size=size,
+                                    media_type=batch.media_type, received_at=batch.received_at)
+        result = self._file(incoming, part_ocr(ocr, part.pages, searchable, self.settings.ocr_min_confidence), part)
+        return replace(result, source=str(batch.source))
 
     # ---------------------------------------------------------------------- duplicate claiming
 

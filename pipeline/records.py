@@ -172,6 +172,54 @@ class BatchPart:
     reasons: tuple[str, ...] = ()  # non-empty: the split is in doubt and the part goes to review
 
 
+class RunStatus(StrEnum):
+    """Where a backfill run stands."""
+
+    RUNNING = "running"  # or killed while running: `pipeline backfill --resume RUN` carries on
+    STOPPED = "stopped"  # stopped by Ctrl-C; resumable
+    FINISHED = "finished"  # every item done
+
+
+class ItemStatus(StrEnum):
+    """One input file of a backfill run."""
+
+    PENDING = "pending"
+    DONE = "done"  # every document in it has a final outcome (filed, review, duplicate, rejected)
+    UNDONE = "undone"  # a passing fault or an outcome that is not final: tried again on resume
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What became of one input file that may hold several documents: one result per document."""
+
+    source: str
+    sha256: str | None
+    pages: int
+    results: tuple[ProcessResult, ...]
+    parts: tuple[BatchPart | None, ...] = ()  # the batch part of each result; None for a whole file
+
+    def to_json(self) -> dict[str, Any]:
+        """One object per file; each document's `process --json` object with its part and batch pages."""
+        documents = []
+        for result, part in zip(self.results, self.parts or (None,) * len(self.results), strict=True):
+            row = result.to_json()
+            row["part"] = part.index if part else None
+            row["batch_pages"] = [part.first_page, part.last_page] if part else None
+            documents.append(row)
+        return {"source": self.source, "sha256": self.sha256, "pages": self.pages, "documents": documents}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BatchResult:
+        results, parts = [], []
+        for row in data["documents"]:
+            results.append(ProcessResult.from_json(row))
+            first_last = row.get("batch_pages")
+            parts.append(None if row.get("part") is None else BatchPart(
+                batch_sha256=data["sha256"], index=row["part"], pages=(), first_page=first_last[0],
+                last_page=first_last[1]))
+        return cls(data["source"], data.get("sha256"), data.get("pages", 0), tuple(results), tuple(parts))
+
+
 # ------------------------------------------------------------------------------------------ OCR
 
 

@@ -125,7 +125,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 1 or more")
         return value
 
-    @field_validator("adt_idle_timeout")
+    @field_validator("adt_idle_timeout", "celery_visibility_timeout")
     @classmethod
     def _positive_seconds(cls, value: float) -> float:
         if not value > 0:

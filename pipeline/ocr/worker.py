@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import multiprocessing
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,16 +78,20 @@ class Probe:
 
 
 def init_worker(max_pixels: int) -> None:
-    """Pool initializer: one thread per Tesseract, Pillow's bomb guard at our pixel limit, and an
-    end with the parent (a `kill -9` of `pipeline watch` must not leave OCR workers behind)."""
+    """Pool initializer: one thread per Tesseract, Pillow's bomb guard at our pixel limit, an end
+    with the parent (a `kill -9` of `pipeline watch` must not leave OCR workers behind), and Ctrl-C
+    left to the parent (a terminal sends it to every process of the group: a worker that took it
+    would die mid-page, and `pipeline backfill` stops after the pages in flight)."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
     guard_pixels(max_pixels)
+    if multiprocessing.parent_process() is not None:  # a pool worker (the in-process executor calls this too)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _end_with_parent(os.getppid())
 
 
 def guard_pixels(max_pixels: int) -> None:
     """Pillow's decompression-bomb guard at our pixel limit."""
     Image.MAX_IMAGE_PIXELS = max(max_pixels, 1)
-    _end_with_parent(os.getppid())
 
 
 #: how often a worker checks that its parent is alive, where the kernel cannot tell it (not Linux)

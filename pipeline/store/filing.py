@@ -26,6 +26,7 @@ from pathlib import Path
 from pipeline.clock import Clock, utc_now
 from pipeline.errors import CorruptFileError, StorageError
 from pipeline.records import (
+    BatchPart,
     Classification,
     DocumentIdentifiers,
     DocumentStatus,
@@ -39,7 +40,8 @@ from pipeline.records import (
     ReviewStatus,
     StoredObject,
 )
-from pipeline.store.keys import extension_for, filed_keys, quarantine_key, review_keys
+from pipeline.store.batch_log import StoredBatch
+from pipeline.store.keys import batch_key, extension_for, filed_keys, quarantine_key, review_keys
 from pipeline.store.manifest import Manifest, new_document_id
 from pipeline.store.objects import CHUNK, ObjectStore, sha256_of
 from pipeline.store.rows import ReviewItem, StoredDocument, type_only_item
@@ -53,8 +55,10 @@ UNKNOWN_TYPE = "unknown"
 def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingDocument, ocr: OcrResult,
                   classification: Classification | None, identifiers: DocumentIdentifiers,
                   match: PatientMatch | None, decision: FilingDecision, versions: Mapping[str, str],
-                  clock: Clock = utc_now) -> ManifestEntry:
+                  clock: Clock = utc_now, batch: BatchPart | None = None) -> ManifestEntry:
     """Store a processed document and index it; returns its manifest entry.
+
+    `batch`: the document was cut from a batch file; its row records the batch and its pages.
 
     The entry's outcome is FILED, NEEDS_REVIEW, or DUPLICATE when the same bytes were filed
     meanwhile (then nothing new is kept in the manifest).
@@ -111,6 +115,8 @@ def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingD
         searchable_size=searchable.size if searchable else None, relates_to=None, relates_code=None,
         filed_by=FILED_BY, versions=dict(versions), reasons=reasons, source_patient_info=identifiers,
         type_confirmed=type_confirmed,
+        batch_sha256=batch.batch_sha256 if batch else None, batch_part=batch.index if batch else None,
+        batch_first_page=batch.first_page if batch else None, batch_last_page=batch.last_page if batch else None,
     )
     review = None
     if outcome is Outcome.FILED and not type_confirmed:
@@ -136,6 +142,24 @@ def file_document(*, store: ObjectStore, manifest: Manifest, incoming: IncomingD
         log.warning("document %s is filed; its journal event waits in the outbox for the next store command",
                     document_id, exc_info=True)
     return _entry(doc, outcome)
+
+
+def keep_batch(*, store: ObjectStore, manifest: Manifest, incoming: IncomingDocument, pages: int,
+               parts: int) -> StoredBatch:
+    """Store a batch file whole (once, by its SHA-256) before its parts are filed; returns its row."""
+    kept = manifest.batch(incoming.sha256)
+    if kept is not None:
+        return kept
+    key = batch_key(incoming.received_at, incoming.sha256, extension_for(incoming.media_type, incoming.original_name))
+    stored = store.put(key, incoming.source, incoming.media_type)
+    if stored.sha256 != incoming.sha256:
+        raise CorruptFileError(f"{incoming.original_name}: the file changed while it was being processed",
+                               hint="wait until the scanner has finished writing it and drop it in again")
+    batch = StoredBatch(sha256=incoming.sha256, original_name=incoming.original_name, media_type=incoming.media_type,
+                        size=stored.size, pages=pages, parts=parts, original_key=stored.key,
+                        received_at=incoming.received_at)
+    manifest.record_batch(batch)
+    return batch
 
 
 def quarantine(*, store: ObjectStore, manifest: Manifest, source: Path, rejection: Rejection,

@@ -4,6 +4,7 @@
     originals/patients/<patient id>/<doc type>/<yyyy>/<document id>.<ext> filed, the untouched original
     review/<yyyy>/<mm>/<document id>.pdf                                  queued for review, searchable copy
     originals/review/<yyyy>/<mm>/<document id>.<ext>                      queued for review, original
+    batches/<yyyy>/<mm>/<batch sha256>.<ext>                              a batch file split into documents, whole
     quarantine/<yyyy>/<mm>/<dd>/<sha256 prefix>-<file name>               rejected input, as received
         ...<file name>.<HHMMSSffffff>-<random>.reason.txt                 why, one per rejection
     manifest/<yyyy>/<mm>/<dd>/<stamp>-<seq>-<document id>.ndjson          journal: one event per object
@@ -22,6 +23,7 @@ FILED_PREFIX = "patients/"
 ORIGINALS_PREFIX = "originals/"
 REVIEW_PREFIX = "review/"
 QUARANTINE_PREFIX = "quarantine/"
+BATCH_PREFIX = "batches/"
 MANIFEST_PREFIX = "manifest/"
 
 #: the prefixes that hold documents (everything an audit expects the manifest to know about)
@@ -55,6 +57,10 @@ def review_keys(when: date, document_id: str, extension: str) -> tuple[str, str]
     """(original key, searchable-copy key) for a document waiting in the review queue."""
     tail = f"review/{when.year:04d}/{when.month:02d}/{document_id}"
     return f"{ORIGINALS_PREFIX}{tail}{extension}", f"{tail}.pdf"
+
+
+def batch_key(received_at: datetime, sha256: str, extension: str) -> str:
+    return f"{BATCH_PREFIX}{received_at:%Y/%m}/{sha256}{extension}"
 
 
 def quarantine_key(received_at: datetime, tag: str, original_name: str) -> str:

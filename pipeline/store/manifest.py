@@ -11,6 +11,7 @@ at one sitting:
     review_queue.py   review items and their states: add, list, re-score, resolve, reopen
     access_log.py     the append-only access log
     restore.py        tables for export/import, journaled rows for reindex
+    batch_log.py      batches kept whole and the parts cut from them; backfill runs and their items
 
 It is safe to share between threads (a session per call). Every change to a document row, a review
 item or the access log, and every duplicate or rejection recorded, also queues a journal event in
@@ -23,6 +24,7 @@ manifest knows nothing of the patient index.
 from __future__ import annotations
 
 from pipeline.store.access_log import AccessLog
+from pipeline.store.batch_log import BatchLog, RunLog
 from pipeline.store.documents import Documents, new_document_id
 from pipeline.store.intake_log import IntakeLog
 from pipeline.store.restore import TABLE_ORDER, Restore
@@ -32,6 +34,6 @@ from pipeline.store.search import DEFAULT_LIMIT, Search
 __all__ = ["DEFAULT_LIMIT", "TABLE_ORDER", "Manifest", "new_document_id"]
 
 
-class Manifest(Documents, Search, IntakeLog, ReviewQueue, AccessLog, Restore):
+class Manifest(Documents, Search, IntakeLog, ReviewQueue, AccessLog, Restore, BatchLog, RunLog):
     """The manifest database: every part above, over one engine (and optionally the object store
     the journal is copied to, and a clock)."""

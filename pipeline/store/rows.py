@@ -62,6 +62,10 @@ class StoredDocument:
     source_patient_info: DocumentIdentifiers
     revision: int = 1  # +1 on every change of this row; the journal keeps the highest
     type_confirmed: bool = True  # False: filed with the classifier's type, awaiting a clerk's confirmation
+    batch_sha256: str | None = None  # cut from a batch: the batch's SHA-256, part number and batch pages
+    batch_part: int | None = None
+    batch_first_page: int | None = None
+    batch_last_page: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -64,6 +64,11 @@ class DocumentRow(Base):
     source_patient_info: Mapped[dict[str, Any]] = mapped_column(JSON)
     revision: Mapped[int] = mapped_column(Integer, default=1)  # +1 on every change; the journal's last-wins key
     type_confirmed: Mapped[bool] = mapped_column(Boolean, default=True)  # revision 0005
+    # a document cut from a batch (revision 0006): the batch's SHA-256, its part number and batch pages
+    batch_sha256: Mapped[str | None] = mapped_column(String(64))
+    batch_part: Mapped[int | None] = mapped_column(Integer)
+    batch_first_page: Mapped[int | None] = mapped_column(Integer)
+    batch_last_page: Mapped[int | None] = mapped_column(Integer)
 
 
 class DocumentTextRow(Base):
@@ -136,3 +141,47 @@ class JournalOutboxRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+# ------------------------------------------------------------------ batches and backfill runs (0006)
+
+
+class BatchRow(Base):
+    """A batch file that was split into documents; its original is kept whole under `original_key`."""
+
+    __tablename__ = "batches"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    original_name: Mapped[str] = mapped_column(String(512))
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    pages: Mapped[int] = mapped_column(Integer)
+    parts: Mapped[int] = mapped_column(Integer)
+    original_key: Mapped[str] = mapped_column(String(1024))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # every part filed or queued
+
+
+class BackfillRunRow(Base):
+    __tablename__ = "backfill_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))  # records.RunStatus
+    paths: Mapped[list[str]] = mapped_column(JSON)
+    workers: Mapped[int] = mapped_column(Integer)
+
+
+class BackfillItemRow(Base):
+    __tablename__ = "backfill_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(36), ForeignKey("backfill_runs.id"))
+    path: Mapped[str] = mapped_column(String(1024))
+    pages: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # records.ItemStatus
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # one ProcessResult JSON per document
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
