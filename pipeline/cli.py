@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "pipeline.commands.classify",
     "pipeline.commands.store",
     "pipeline.commands.review",
+    "pipeline.commands.users",
 )
 
 

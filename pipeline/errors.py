@@ -18,9 +18,11 @@ The tree (exit codes are public: the README lists them and scripts rely on them)
     │   └── IntegrityError             8  a stored object's hash does not match the manifest
     ├── NotFoundError                  9  a document / patient id given on the command line does not exist
     ├── AuditFailedError              10  `pipeline audit` found damage
-    └── ReviewDecisionError           11  a review decision breaks a rule: nothing was filed
-        ├── DocumentTypeRequiredError     (no document type chosen, or one not in the type list)
-        └── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
+    ├── ReviewDecisionError           11  a review decision breaks a rule: nothing was filed
+    │   ├── DocumentTypeRequiredError     (no document type chosen, or one not in the type list)
+    │   └── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
+    └── AccountError                  12  a user account cannot be added or changed (name taken, unknown
+                                          user, password too short)
 
 Normal outcomes (needs review, duplicate, rejected) are *values*, never exceptions: see
 `pipeline.records.Outcome`. An `InputError` raised by a stage is turned into a `rejected`
@@ -140,6 +142,12 @@ class BirthDateNotConfirmedError(ReviewDecisionError):
         self.patient_id, self.patient_mrn = patient_id, patient_mrn
 
 
+class AccountError(PipelineError):
+    """A review-app user account cannot be added or changed; nothing was changed."""
+
+    exit_code = 12
+
+
 #: name -> exit code, for the README table and `pipeline doctor`.
 EXIT_CODES: dict[str, int] = {
     "ok": EXIT_OK,
@@ -154,5 +162,6 @@ EXIT_CODES: dict[str, int] = {
     NotFoundError.__name__: NotFoundError.exit_code,
     AuditFailedError.__name__: AuditFailedError.exit_code,
     ReviewDecisionError.__name__: ReviewDecisionError.exit_code,
+    AccountError.__name__: AccountError.exit_code,
     "interrupted": EXIT_INTERRUPTED,
 }

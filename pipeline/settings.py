@@ -23,6 +23,8 @@ from pipeline.errors import ConfigurationError
 
 DEFAULT_HOME = Path("var")
 CONFIG_FILE_NAME = "pipeline.toml"
+#: the Host header values `pipeline review serve` answers unless told more (a DNS-rebinding page gets a 400)
+DEFAULT_REVIEW_HOSTS = ("127.0.0.1", "localhost")
 
 
 class OcrMode(StrEnum):
@@ -87,6 +89,9 @@ class Settings(BaseSettings):
     # --- watcher -------------------------------------------------------------------------------
     watch_settle_seconds: float = 2.0  # a file must stop growing this long before it is read
     watch_poll_seconds: float = 0.5
+
+    # --- review app ----------------------------------------------------------------------------
+    review_allowed_hosts: tuple[str, ...] = DEFAULT_REVIEW_HOSTS  # Host header values answered; others get a 400
 
     @field_validator("workers")
     @classmethod

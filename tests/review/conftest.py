@@ -10,6 +10,9 @@ own copy of that home (SQLite file and object folder), so tests may resolve item
 | progress_note_twin.pdf             | surname + birth date fit twins            | 83254022, 48092398     |
 | letter_namesake.jpg                | full name only, two namesakes             | 75352102, 11666341     |
 | consult_note_unknown_patient.pdf   | patient not in the index                  | none                   |
+
+Review-app users (`USERS`, all with the password `PASSWORD`) are added to the template home;
+`sign_in(client, name)` signs one in through the real form.
 """
 
 from __future__ import annotations
@@ -25,16 +28,23 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.cli import main
+from pipeline.records import Role
 from pipeline.review.app import create_app
 from pipeline.review.identity import ReviewConfig, load_secret
-from pipeline.services.home import open_home
+from pipeline.services import users
+from pipeline.services.home import open_database, open_home
 from pipeline.settings import load_settings
+from pipeline.store.accounts import Accounts
 from pipeline.store.manifest import Manifest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 QUEUED_SAMPLES = ("lab_report_mrn_only.png", "progress_note_twin.pdf", "letter_namesake.jpg",
                   "consult_note_unknown_patient.pdf")
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+PASSWORD = "synthetic test passphrase"
+#: the users every test home has
+USERS = {"clerk1": Role.CLERK, "clerk2": Role.CLERK, "super1": Role.SUPERVISOR, "admin1": Role.ADMIN,
+         "clerk-pg": Role.CLERK, "super-pg": Role.SUPERVISOR}
 
 
 def run_cli(*argv: str) -> str:
@@ -50,7 +60,14 @@ def template_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("review-template")
     run_cli("--home", str(home), "patients", "import", "--json", str(SAMPLES / "patients.csv"))
     run_cli("--home", str(home), "process", "--json", *(str(SAMPLES / "scans" / name) for name in QUEUED_SAMPLES))
+    add_users(home)
     return home
+
+
+def add_users(home: Path) -> None:
+    accounts = Accounts(open_database(load_settings(home)))
+    for name, role in USERS.items():
+        users.add_user(accounts, name, role, PASSWORD)
 
 
 @pytest.fixture
@@ -73,6 +90,7 @@ def items(manifest) -> dict[str, int]:
 
 def make_client(home: Path, **config) -> TestClient:
     settings = load_settings(home)
+    config.setdefault("allowed_hosts", ("testserver",))
     return TestClient(create_app(settings, ReviewConfig(secret=load_secret(home), **config)))
 
 
@@ -88,13 +106,20 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, user: str = "clerk1") -> None:
+def sign_in(client: TestClient, user: str = "clerk1", password: str = PASSWORD) -> None:
     token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"csrf": token, "user": user, "next": "/queue"}, follow_redirects=False)
-    assert response.status_code == 303
+    response = client.post("/login", data={"csrf": token, "user": user, "password": password, "next": "/queue"},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
 
 
 @pytest.fixture
 def clerk(client) -> TestClient:
     sign_in(client)
+    return client
+
+
+@pytest.fixture
+def supervisor(client) -> TestClient:
+    sign_in(client, "super1")
     return client

@@ -1,0 +1,55 @@
+"""The review app's accounts: users (name, role, argon2 password hash, enabled), server-side
+sessions (only the SHA-256 of a session id is kept) and failed sign-ins (for the rate limit).
+
+Revision ID: 0006
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+TZ = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(64), nullable=False, unique=True),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("password_hash", sa.String(256)),
+        sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("password_changed_at", TZ),
+        sa.CheckConstraint("role IN ('clerk', 'supervisor', 'admin')", name="role"),
+    )
+    op.create_table(
+        "sessions",
+        sa.Column("id_hash", sa.String(64), primary_key=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("last_seen_at", TZ, nullable=False),
+    )
+    op.create_index("ix_sessions_user_id", "sessions", ["user_id"])
+    op.create_table(
+        "sign_in_failures",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", TZ, nullable=False),
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("client", sa.String(64), nullable=False),
+    )
+    op.create_index("ix_sign_in_failures_at", "sign_in_failures", ["at"])
+    op.create_index("ix_sign_in_failures_name", "sign_in_failures", ["name"])
+
+
+def downgrade() -> None:
+    op.drop_table("sign_in_failures")
+    op.drop_table("sessions")
+    op.drop_table("users")
