@@ -49,7 +49,7 @@ from pipeline.errors import NotFoundError, PipelineError
 from pipeline.patients.matcher import Matcher
 from pipeline.review import identity
 from pipeline.review.identity import ReviewConfig
-from pipeline.review.limits import BodyLimit, BodyTooLarge
+from pipeline.review.limits import BodyLimit
 from pipeline.review.routes import audit, items, lists, records, signin
 from pipeline.review.web import HERE, NEXT_PAGE, LoginRequired, PageError, ReviewContext, render
 from pipeline.services.home import open_home
@@ -119,11 +119,6 @@ async def not_found(request: Request, exc: NotFoundError) -> Response:
                   message=f"{exc.message}. It may have been removed; go back to the review queue.")
 
 
-async def body_too_large(request: Request, exc: BodyTooLarge) -> Response:
-    return render(request, "error.html", 413, title="Form too large",
-                  message="The form sent is too large. Go back and try again.")
-
-
 async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
     """A malformed id in the URL is a page that does not exist; a malformed query, a bad request."""
     if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
@@ -141,5 +136,5 @@ async def pipeline_error(request: Request, exc: PipelineError) -> Response:
 
 #: error -> the page that says what happened (the most specific class wins)
 ERROR_PAGES = {LoginRequired: to_login, PageError: page_error, StarletteHTTPException: http_error,
-               NotFoundError: not_found, PipelineError: pipeline_error, BodyTooLarge: body_too_large,
+               NotFoundError: not_found, PipelineError: pipeline_error,
                RequestValidationError: invalid_request}

@@ -11,12 +11,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY_BYTES = 64 * 1024
 
 
-class BodyTooLarge(Exception):
-    """The body passed the limit while it was being read."""
-
-
 class BodyLimit:
-    """ASGI middleware: refuse request bodies over `limit` bytes with a 413."""
+    """ASGI middleware: refuse request bodies over `limit` bytes with a 413.
+
+    Past the limit the app is told the client went away (so it stops reading and answers nothing),
+    and this middleware sends the 413 in its place."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app, self.limit = app, limit
@@ -29,20 +28,36 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await _refuse(scope, receive, send)
             return
-        seen = 0
+        seen, exceeded, started = 0, False, False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise BodyTooLarge()
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited, send)
+        async def unless_exceeded(message: Message) -> None:
+            nonlocal started
+            if not exceeded:
+                started = True
+                await send(message)
+
+        try:
+            await self.app(scope, limited, unless_exceeded)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await _refuse(scope, receive, send)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    response = PlainTextResponse("Request body too large.", status_code=413, headers={"Connection": "close"})
+    response = PlainTextResponse("Request body too large: the review app's forms are small. Go back and try again.",
+                                 status_code=413, headers={"Connection": "close"})
     await response(scope, receive, send)
