@@ -17,10 +17,11 @@
     POST /records/{id}/refile         move it to another patient (supervisor; reason required)
     POST /records/{id}/release        release the patient's chart to a requester (supervisor): a zip
     GET  /access-log                  the latest access-log entries (supervisor)
+    GET/POST /users, POST /users/enabled   list, add, disable and enable users (admin)
     GET/POST /login, POST /logout     sign-in with name and password (see identity.py for the proxy mode)
 
 The routes are small handlers in routers (`routes/signin.py`, `routes/lists.py`, `routes/items.py`,
-`routes/records.py`, `routes/audit.py`) that get what they need through dependencies (`web.py`: the
+`routes/records.py`, `routes/audit.py`, `routes/admin.py`) that get what they need through dependencies (`web.py`: the
 context, the user with the capability the route needs, the posted form).
 Every decision goes through `pipeline.services.review`, as `pipeline review resolve` does: the same
 rules (a document type from the list; filing to a patient whose birth date is not the document's
@@ -50,7 +51,7 @@ from pipeline.patients.matcher import Matcher
 from pipeline.review import identity
 from pipeline.review.identity import ReviewConfig
 from pipeline.review.limits import BodyLimit
-from pipeline.review.routes import audit, items, lists, records, signin
+from pipeline.review.routes import admin, audit, items, lists, records, signin
 from pipeline.review.web import HERE, NEXT_PAGE, LoginRequired, PageError, ReviewContext, render
 from pipeline.services.home import open_home
 from pipeline.settings import Settings
@@ -81,7 +82,7 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
     app.middleware("http")(security_headers)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
     app.add_middleware(BodyLimit)
-    for router in (signin.router, lists.router, items.router, records.router, audit.router):
+    for router in (signin.router, lists.router, items.router, records.router, audit.router, admin.router):
         app.include_router(router)
     for error, handler in ERROR_PAGES.items():
         app.add_exception_handler(error, handler)

@@ -46,6 +46,8 @@ HERE = Path(__file__).parent
 MAX_FORM_BYTES = 64 * 1024
 #: where a sign-in may send the clerk back to
 NEXT_PAGE = re.compile(r"^/(queue|closed|records|items/\d{1,10})$")
+#: form fields kept as typed (a password may begin or end with a space)
+_VERBATIM = frozenset({"password"})
 #: the largest id a database integer column holds; a larger one in a URL is a 404, not a 500
 MAX_ID = 2**31 - 1
 
@@ -146,7 +148,7 @@ async def posted_form(request: Request) -> dict[str, str]:
         parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
     except (UnicodeDecodeError, ValueError) as exc:
         raise PageError(400, "Form not understood", "Go back, reload the page and try again.") from exc
-    form = {key: values[0].strip() for key, values in parsed.items()}
+    form = {key: values[0] if key in _VERBATIM else values[0].strip() for key, values in parsed.items()}
     if not identity.csrf_ok(request.session, form.get("csrf")):
         log.warning("review app: form refused at %s (missing or wrong CSRF token)", request.url.path)
         raise PageError(403, "Form expired",
