@@ -23,6 +23,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pipeline.services.home import open_home
 from pipeline.settings import load_settings
 
+from .conftest import PASSWORD
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -77,11 +79,12 @@ def item_ids(home: Path) -> dict[str, int]:
     return {manifest.get(i.document_id).original_name: i.id for i in manifest.open_review_items()}
 
 
-def signed_in_page(browser: Browser, base: str) -> Page:
+def signed_in_page(browser: Browser, base: str, user: str = "clerk1") -> Page:
     page = browser.new_page()
     page.goto(f"{base}/queue")
     expect(page).to_have_url(f"{base}/login?next=/queue")
-    page.fill("#user", "clerk1")
+    page.fill("#user", user)
+    page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{base}/queue")
     return page
