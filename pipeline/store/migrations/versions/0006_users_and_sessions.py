@@ -1,5 +1,7 @@
 """The review app's accounts: users (name, role, argon2 password hash, enabled), server-side
 sessions (only the SHA-256 of a session id is kept) and failed sign-ins (for the rate limit).
+And two indexes for searching the filed record without a patient: by date of service, and by type
+then date of service (the browser's search by type and date range, newest first).
 
 Revision ID: 0006
 Revises: 0003
@@ -47,9 +49,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_sign_in_failures_at", "sign_in_failures", ["at"])
     op.create_index("ix_sign_in_failures_name", "sign_in_failures", ["name"])
+    op.create_index("ix_documents_date_of_service", "documents", ["date_of_service"])
+    op.create_index("ix_documents_type_date", "documents", ["doc_type", "date_of_service"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_documents_type_date", "documents")
+    op.drop_index("ix_documents_date_of_service", "documents")
     op.drop_table("sign_in_failures")
     op.drop_table("sessions")
     op.drop_table("users")
