@@ -20,21 +20,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import store_manifest as corpus  # benchmarks/store_manifest.py: the same synthetic rows and bulk loaders
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from pipeline.classify.types import load_types
 from pipeline.records import Role
@@ -133,7 +131,6 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     corpus.PATIENTS = max(args.rows // 10, 1)
     results = {}
@@ -143,18 +140,7 @@ def main() -> int:
             if backend == "sqlite":
                 url, cleanup = f"sqlite:///{home / 'manifest.db'}", lambda: None
             else:
-                admin_url = os.environ.get("PIPELINE_TEST_DATABASE_URL",
-                                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-                name = f"pipeline_bench_{uuid.uuid4().hex[:8]}"
-                admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-                url = f"{admin_url.rpartition('/')[0]}/{name}"
-
-                def cleanup(admin=admin, name=name) -> None:
-                    with admin.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                    admin.dispose()
+                url, cleanup = corpus.throwaway_postgresql()
             try:
                 migrate(url)
                 load = (corpus.load_sqlite if backend == "sqlite" else corpus.load_postgresql)(url, args.rows, args.seed)
