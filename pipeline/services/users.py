@@ -19,7 +19,7 @@ from enum import StrEnum
 from pipeline.errors import AccountError
 from pipeline.records import Role
 from pipeline.store.accounts import Accounts, User
-from pipeline.store.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from pipeline.store.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def sign_in(accounts: Accounts, name: str, password: str, *, client: str) -> Sig
         return SignIn(refused=SignInRefusal.RATE_LIMITED)
     found = accounts.password_hash(name)
     user, stored = found if found else (None, None)
-    good = verify_password(stored or DUMMY_HASH, password)  # as slow for an unknown name as for a known one
+    good = verify_password(stored or dummy_hash(), password)  # as slow for an unknown name as for a known one
     if user is None or stored is None or not good or not user.enabled:
         accounts.record_failure(name, client)
         log.warning("sign-in failed for %r from %s", name, client)

@@ -4,6 +4,8 @@ is replaced at the next successful sign-in."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -26,5 +28,8 @@ def needs_rehash(stored_hash: str) -> bool:
     return _HASHER.check_needs_rehash(stored_hash)
 
 
-#: verified against when the name is unknown, so a wrong name costs as long as a wrong password
-DUMMY_HASH = hash_password("not a password anyone has")
+@cache
+def dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name costs as long as a wrong password
+    (made on first use, not at import: every command imports this module)."""
+    return hash_password("not a password anyone has")
