@@ -50,6 +50,9 @@ def test_search_by_patient_type_dates_and_words(clerk, manifest, twin_doc):
         day = doc.date_of_service.isoformat()
         assert twin_doc in found(search(clerk, date_from=day, date_to=day))
         assert found(search(clerk, mrn=KIMBERLY, date_from="2999-01-01")) == []
+        # words within a short range of dates: each document of the range checked against the text index
+        assert twin_doc in found(search(clerk, words=word, date_from=day, date_to=day))
+        assert found(search(clerk, words="zyxwvutsrq", date_from=day, date_to=day)) == []
     bad = search(clerk, date_from="yesterday")
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.text
     assert ("clerk1", "viewed", KIMBERLY) in [(e["actor"], e["action"], e["patient_mrn"]) for e in manifest.access_log()]

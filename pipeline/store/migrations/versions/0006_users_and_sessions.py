@@ -49,8 +49,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_sign_in_failures_at", "sign_in_failures", ["at"])
     op.create_index("ix_sign_in_failures_name", "sign_in_failures", ["name"])
-    op.create_index("ix_documents_date_of_service", "documents", ["date_of_service"])
-    op.create_index("ix_documents_type_date", "documents", ["doc_type", "date_of_service"])
+    # in the order search lists them (newest date of service first, no date last); SQLite puts NULLs
+    # last in a descending scan of a plain index, PostgreSQL needs the order spelled out
+    newest = "date_of_service DESC NULLS LAST, filed_at DESC, document_id"
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"CREATE INDEX ix_documents_date_of_service ON documents ({newest})")
+        op.execute(f"CREATE INDEX ix_documents_type_date ON documents (doc_type, {newest})")
+    else:
+        op.create_index("ix_documents_date_of_service", "documents", ["date_of_service", "filed_at"])
+        op.create_index("ix_documents_type_date", "documents", ["doc_type", "date_of_service", "filed_at"])
 
 
 def downgrade() -> None:
