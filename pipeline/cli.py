@@ -42,6 +42,7 @@ COMMAND_MODULES = (
     "pipeline.commands.review",
     "pipeline.commands.coversheet",
     "pipeline.commands.backfill",
+    "pipeline.commands.users",
 )
 
 

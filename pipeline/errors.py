@@ -22,10 +22,12 @@ The tree (exit codes are public: the README lists them and scripts rely on them)
     ├── ReviewDecisionError           11  a review decision breaks a rule: nothing was filed
     │   ├── DocumentTypeRequiredError     (no document type chosen, or one not in the type list)
     │   └── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
-    └── PassingFaultError             12  a passing fault (database locked or unreachable, disk full,
-        │                                 object store unreachable, an OCR process killed): the
-        │                                 documents it hit are left where they were, undone
-        └── StoreUnreachableError         (also a StorageError: the object store did not answer)
+    ├── PassingFaultError             12  a passing fault (database locked or unreachable, disk full,
+    │   │                                 object store unreachable, an OCR process killed): the
+    │   │                                 documents it hit are left where they were, undone
+    │   └── StoreUnreachableError         (also a StorageError: the object store did not answer)
+    └── AccountError                  13  a user account cannot be added or changed (name taken, unknown
+                                          user, password too short)
 
 Normal outcomes (needs review, duplicate, rejected, undone) are *values*, never exceptions: see
 `pipeline.records.Outcome`. An `InputError` raised by a stage is turned into a `rejected`
@@ -161,6 +163,12 @@ class StoreUnreachableError(PassingFaultError, StorageError):
     """The object store did not answer (connection refused or reset, timeout, a 5xx)."""
 
 
+class AccountError(PipelineError):
+    """A review-app user account cannot be added or changed; nothing was changed."""
+
+    exit_code = 13
+
+
 #: name -> exit code, for the README table and `pipeline doctor`.
 EXIT_CODES: dict[str, int] = {
     "ok": EXIT_OK,
@@ -176,5 +184,6 @@ EXIT_CODES: dict[str, int] = {
     AuditFailedError.__name__: AuditFailedError.exit_code,
     ReviewDecisionError.__name__: ReviewDecisionError.exit_code,
     PassingFaultError.__name__: PassingFaultError.exit_code,
+    AccountError.__name__: AccountError.exit_code,
     "interrupted": EXIT_INTERRUPTED,
 }

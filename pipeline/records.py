@@ -74,6 +74,15 @@ class ReviewResolution(StrEnum):
 LEGACY_RESOLUTIONS = {"rejected": ReviewResolution.CLOSED_UNFILED.value}
 
 
+class Role(StrEnum):
+    """What a review-app user may do (stored in users.role). Each role can do what the one before
+    it can: a supervisor works the queue too, an admin is a supervisor who also manages users."""
+
+    CLERK = "clerk"  # works the review queue; searches and opens filed documents
+    SUPERVISOR = "supervisor"  # also refiles, reopens, releases, reads the access log
+    ADMIN = "admin"  # also adds, changes and disables users
+
+
 class FieldVerdict(StrEnum):
     """Per-field comparison of a document's identifier with a candidate patient's."""
 

@@ -27,6 +27,9 @@ DEFAULT_MAX_INPUT_BYTES = 2_000_000_000  # one input file; larger ones are rejec
 DEFAULT_SPLIT_PATCH_CODES = "T"  # patch codes that separate documents in a batch
 DEFAULT_BLANK_MAX_INK = 0.00001  # ink share below which a page is blank (benchmarks/ingest_split.py)
 
+#: the Host header values `pipeline review serve` answers unless told more (a DNS-rebinding page gets a 400)
+DEFAULT_REVIEW_HOSTS = ("127.0.0.1", "localhost")
+
 
 class OcrMode(StrEnum):
     AUTO = "auto"  # use a PDF's own text layer when it has real text, OCR otherwise
@@ -154,6 +157,9 @@ class Settings(BaseSettings):
         if value < 0:
             raise ValueError("must be 0 or more")
         return value
+
+    # --- review app ----------------------------------------------------------------------------
+    review_allowed_hosts: tuple[str, ...] = DEFAULT_REVIEW_HOSTS  # Host header values answered; others get a 400
 
     @field_validator("workers")
     @classmethod

@@ -93,6 +93,9 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--session-minutes", type=int, default=DEFAULT_SESSION_MINUTES,
                        help="sign-in expires after this many minutes without a request")
     serve.add_argument("--https-only", action="store_true", help="send the session cookie over HTTPS only")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests for this Host header (the name a proxy forwards); the setting "
+                            "review_allowed_hosts lists the rest")
     serve.set_defaults(handler=cmd_serve)
 
 
@@ -208,10 +211,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.session_minutes < 1:
         raise ConfigurationError(f"--session-minutes {args.session_minutes}: give 1 or more")
+    hosts = [*settings.review_allowed_hosts, *args.allowed_host]
+    if args.host not in ("0.0.0.0", "::"):
+        hosts.append(args.host)
     config = ReviewConfig(secret=load_secret(settings.home), trust_remote_user=args.trust_remote_user,
-                          session_minutes=args.session_minutes, https_only=args.https_only)
+                          session_minutes=args.session_minutes, https_only=args.https_only,
+                          allowed_hosts=tuple(dict.fromkeys(hosts)))
     app = create_app(settings, config)
-    who = f"user id from {REMOTE_USER_HEADER}" if args.trust_remote_user else "sign-in with a user id"
+    who = f"known user from {REMOTE_USER_HEADER}" if args.trust_remote_user else "sign-in with name and password"
     print(f"review queue on http://{args.host}:{args.port}/ ({who}); Ctrl-C stops", file=sys.stderr, flush=True)
     # uvicorn's access log would print every URL; they carry item ids only, but keep stderr to our own lines
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")

@@ -9,19 +9,28 @@
     POST /items/{id}/reject           close the item without filing: the patient cannot be identified
     GET  /closed                      items closed without filing whose document is still unfiled
                                       (the unidentified worklist); each opens read-only on /items/{id}
-    POST /items/{id}/reopen           put an item closed without filing back in the open queue (reason required)
+    POST /items/{id}/reopen           put an item closed without filing back in the open queue (reason
+                                      required; supervisor)
+    GET/POST /records                 search the filed documents (patient MRN, type, dates, words)
+    GET  /records/{id}                one filed document: pages, text, versions; its access log (supervisor)
+    GET  /records/{id}/pages/{n}.png  page n of a filed document
+    POST /records/{id}/refile         move it to another patient (supervisor; reason required)
+    POST /records/{id}/release        release the patient's chart to a requester (supervisor): a zip
+    GET  /access-log                  the latest access-log entries (supervisor)
+    GET/POST /users, POST /users/enabled   list, add, disable and enable users (admin)
     POST /items/{id}/confirm-type     a type-only item: confirm (or correct) the type of its filed document
-    GET/POST /login, POST /logout     the clerk's user id (see identity.py for the proxy-header mode)
+    GET/POST /login, POST /logout     sign-in with name and password (see identity.py for the proxy mode)
     GET  /static/review.js            the keyboard shortcuts (the pages work without it)
 
-The routes are small handlers in routers (`routes/signin.py`, `routes/lists.py`, `routes/items.py`)
-that get what they need through dependencies (`web.py`: the context, the user, the posted form).
+The routes are small handlers in routers (`routes/signin.py`, `routes/lists.py`, `routes/items.py`,
+`routes/records.py`, `routes/audit.py`, `routes/admin.py`) that get what they need through dependencies (`web.py`: the
+context, the user with the capability the route needs, the posted form).
 Every decision goes through `pipeline.services.review`, as `pipeline review resolve` does: the same
 rules (a document type from the list; filing to a patient whose birth date is not the document's
 needs an explicit confirmation), and the confirmed type teaches `pipeline train --from-reviews`.
 A document closed without filing is never lost from view: it stays on /closed until it is reopened
 (`services.review.reopen`) and filed. Every page shown and every decision is written to the access
-log with the user id. URLs carry item ids only; patient search goes in a POST body. Logs carry item
+log with the signed-in user's name. URLs carry item and document ids only; patient search goes in a POST body. Logs carry item
 and document ids, never names, birth dates or MRNs.
 """
 
@@ -31,18 +40,21 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from pipeline.classify.types import load_types
 from pipeline.errors import NotFoundError, PipelineError
 from pipeline.patients.matcher import Matcher
 from pipeline.review import identity
 from pipeline.review.identity import ReviewConfig
-from pipeline.review.routes import items, lists, signin
+from pipeline.review.limits import BodyLimit
+from pipeline.review.routes import admin, audit, items, lists, records, signin
 from pipeline.review.web import HERE, NEXT_PAGE, LoginRequired, PageError, ReviewContext, render
 from pipeline.services.home import open_home
 from pipeline.settings import Settings
@@ -60,7 +72,8 @@ _SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
-    """The web app over the home (or database and store) the settings name."""
+    """The web app over the home (or database and store) the settings name. Middleware, outermost
+    first: the body limit, the allowed hosts, the session cookie, the security headers."""
     home = open_home(settings)
     app = FastAPI(title="pipeline review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.review = ReviewContext(
@@ -70,7 +83,9 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=config.secret, session_cookie=identity.COOKIE_NAME,
                        max_age=config.session_minutes * 60, same_site="strict", https_only=config.https_only)
     app.middleware("http")(security_headers)
-    for router in (signin.router, lists.router, items.router):
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
+    app.add_middleware(BodyLimit)
+    for router in (signin.router, lists.router, items.router, records.router, audit.router, admin.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for error, handler in ERROR_PAGES.items():
@@ -109,6 +124,14 @@ async def not_found(request: Request, exc: NotFoundError) -> Response:
                   message=f"{exc.message}. It may have been removed; go back to the review queue.")
 
 
+async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+    """A malformed id in the URL is a page that does not exist; a malformed query, a bad request."""
+    if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+        return await http_error(request, StarletteHTTPException(404))
+    return render(request, "error.html", 400, title="Request not understood",
+                  message="Part of the address is not understood. Go back and try again.")
+
+
 async def pipeline_error(request: Request, exc: PipelineError) -> Response:
     log.warning("review app: %s at %s", type(exc).__name__, request.url.path)
     return render(request, "error.html", 500, title="Something went wrong",
@@ -118,4 +141,5 @@ async def pipeline_error(request: Request, exc: PipelineError) -> Response:
 
 #: error -> the page that says what happened (the most specific class wins)
 ERROR_PAGES = {LoginRequired: to_login, PageError: page_error, StarletteHTTPException: http_error,
-               NotFoundError: not_found, PipelineError: pipeline_error}
+               NotFoundError: not_found, PipelineError: pipeline_error,
+               RequestValidationError: invalid_request}

@@ -1,15 +1,18 @@
-"""Who is using the review app, the signed session that remembers it, and the CSRF token.
+"""Who is using the review app, the session that remembers it, the CSRF token, and the app's settings.
 
 Two ways to know the user, chosen when the app starts (`pipeline review serve`):
 
-- default: the clerk types a user id once (`/login`); it is kept in a signed session cookie that
-  expires after `session_minutes` without a request (the cookie is re-signed on every response).
+- default: the user signs in with their name and password (`pipeline users add`); the server keeps
+  the session (`pipeline.services.users`), and the signed cookie carries only its random id. Signing
+  out, a password change, disabling the user or `session_minutes` without a request ends it on the
+  server, so a copy of the cookie stops working too.
 - `--trust-remote-user`: a reverse proxy that has already authenticated the user (SSO, Kerberos,
-  client certificates) sends it in the `X-Remote-User` header. Only turn this on when the app
-  listens where nothing but that proxy can reach it: anyone who can reach the port can set the header.
+  client certificates) sends the user name in the `X-Remote-User` header. The name must be a known,
+  enabled user (their role comes from `pipeline users`). Only turn this on when the app listens where
+  nothing but that proxy can reach it: anyone who can reach the port can set the header.
 
 Every POST form carries the session's CSRF token; a form without the right one is refused.
-The session cookie is signed, not encrypted: it holds the user id, the CSRF token and a one-line
+The session cookie is signed, not encrypted: it holds the session id, the CSRF token and a one-line
 notice, never patient data.
 """
 
@@ -17,13 +20,13 @@ from __future__ import annotations
 
 import hmac
 import os
-import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigurationError
+from pipeline.settings import DEFAULT_REVIEW_HOSTS
 
 #: the header a trusted reverse proxy puts the authenticated user id in
 REMOTE_USER_HEADER = "X-Remote-User"
@@ -33,8 +36,6 @@ DEFAULT_SESSION_MINUTES = 30
 SECRET_FILE_NAME = "review-session.key"
 COOKIE_NAME = "pipeline_review"
 
-_USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-
 
 @dataclass(frozen=True, slots=True)
 class ReviewConfig:
@@ -42,6 +43,7 @@ class ReviewConfig:
     trust_remote_user: bool = False
     session_minutes: int = DEFAULT_SESSION_MINUTES
     https_only: bool = False  # mark the cookie Secure (set it when served over TLS)
+    allowed_hosts: tuple[str, ...] = DEFAULT_REVIEW_HOSTS  # Host header values answered; others get a 400
 
 
 def load_secret(home: Path) -> str:
@@ -61,12 +63,6 @@ def load_secret(home: Path) -> str:
     if len(secret) < 32:
         raise ConfigurationError(f"{path}: the session key is too short; delete the file and start again")
     return secret
-
-
-def valid_user_id(value: str | None) -> str | None:
-    """The user id if it is acceptable (letters, digits, . _ @ -; at most 64), else None."""
-    value = (value or "").strip()
-    return value if _USER_ID.match(value) else None
 
 
 def csrf_token(session: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pipeline.errors import InputError, NotFoundError, StorageError
 from pipeline.records import ReviewKind, ReviewResolution, ReviewStatus
 from pipeline.review import highlights, queue
-from pipeline.review.web import PageError, ReviewContext, render
+from pipeline.review.web import PageError, ReviewContext, known_id, render
 from pipeline.services import patients as chooser
 from pipeline.services import review
 from pipeline.store.rows import ReviewItem
@@ -35,7 +35,7 @@ FIELD_LABELS = {"family_name": "Family name", "given_name": "Given name", "birth
 
 def item_of(ctx: ReviewContext, item_id: int) -> ReviewItem:
     try:
-        return ctx.manifest.review_item(item_id)
+        return ctx.manifest.review_item(known_id(item_id, "review item"))
     except NotFoundError as exc:
         raise PageError(404, "No such review item",
                         f"There is no review item {item_id}. Check the number, or go back to the review queue "

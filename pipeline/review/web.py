@@ -1,13 +1,26 @@
-"""What every route of the review app shares: the context it serves (manifest, store, type list,
-matcher, templates, configuration), the dependencies that give a handler its user and its posted
-form, rendering, and the two ways a request ends early (sign in first; a page saying what happened).
+"""What every route of the review app shares: the context it serves (manifest, accounts, store,
+type list, matcher, templates, configuration), the dependencies that give a handler its user and its
+posted form, rendering, and the two ways a request ends early (sign in first; a page saying what
+happened).
+
+Who may do what is checked here and nowhere else: one dependency per capability
+(`pipeline.services.users.CAPABILITIES`). A handler names the one it needs and gets the signed-in
+user's name, which the use case it calls takes as the actor:
+
+    @router.post("/records/{document_id}/refile")
+    def refile(..., user: str = Depends(may_refile)) -> Response: ...
+
+`current_user` is `may_review` (every role works the queue). Without the capability the request gets
+a 403 page; without a sign-in it goes to /login (behind a trusted proxy: a 401 page).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -20,6 +33,9 @@ from pipeline.classify.types import TypeList
 from pipeline.patients.matcher import Matcher
 from pipeline.review import identity
 from pipeline.review.identity import ReviewConfig
+from pipeline.services import users
+from pipeline.services.users import Capability
+from pipeline.store.accounts import Accounts, User
 from pipeline.store.manifest import Manifest
 from pipeline.store.objects import ObjectStore
 
@@ -29,7 +45,11 @@ HERE = Path(__file__).parent
 #: largest form body accepted
 MAX_FORM_BYTES = 64 * 1024
 #: where a sign-in may send the clerk back to
-NEXT_PAGE = re.compile(r"^/(queue|closed|items/\d+)$")
+NEXT_PAGE = re.compile(r"^/(queue|closed|records|items/\d{1,10})$")
+#: form fields kept as typed (a password may begin or end with a space)
+_VERBATIM = frozenset({"password"})
+#: the largest id a database integer column holds; a larger one in a URL is a 404, not a 500
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +62,11 @@ class ReviewContext:
     matcher: Matcher
     config: ReviewConfig
     templates: Jinja2Templates
+    accounts: Accounts = None  # type: ignore[assignment]  # default: over the manifest's database and clock
+
+    def __post_init__(self) -> None:
+        if self.accounts is None:
+            object.__setattr__(self, "accounts", Accounts(self.manifest.engine, clock=self.manifest.clock))
 
 
 class LoginRequired(Exception):
@@ -60,22 +85,58 @@ def context(request: Request) -> ReviewContext:
     return request.app.state.review
 
 
-def user_or_none(request: Request, config: ReviewConfig) -> str | None:
-    if config.trust_remote_user:
-        return identity.valid_user_id(request.headers.get(identity.REMOTE_USER_HEADER))
-    return identity.valid_user_id(request.session.get("user"))
+def account_or_none(request: Request, ctx: ReviewContext) -> User | None:
+    """The user of this request: the proxy's (trusted mode) or the live session's, else None."""
+    if ctx.config.trust_remote_user:
+        return users.proxy_user(ctx.accounts, request.headers.get(identity.REMOTE_USER_HEADER))
+    return users.session_user(ctx.accounts, request.session.get("sid"),
+                              idle=timedelta(minutes=ctx.config.session_minutes))
 
 
-def current_user(request: Request, ctx: ReviewContext = Depends(context)) -> str:
-    """The signed-in clerk (or the proxy's user); else to the sign-in page, or a 401 behind a proxy."""
-    user = user_or_none(request, ctx.config)
+def signed_in(request: Request, ctx: ReviewContext = Depends(context)) -> User:
+    """The signed-in user (or the proxy's); else to the sign-in page, or a 401 behind a proxy."""
+    user = account_or_none(request, ctx)
     if user is None:
         if ctx.config.trust_remote_user:
             raise PageError(401, "Not signed in",
-                            f"The reverse proxy did not send the {identity.REMOTE_USER_HEADER} header. "
-                            "Open the review app through the proxy, or ask your administrator.")
+                            f"The reverse proxy did not send the {identity.REMOTE_USER_HEADER} header with a "
+                            "known user. Open the review app through the proxy, or ask your administrator to "
+                            "add you (`pipeline users add`).")
+        request.session.pop("sid", None)
         raise LoginRequired()
+    request.state.account = user
     return user
+
+
+def require(capability: Capability) -> Callable[..., str]:
+    """A dependency: the signed-in user's name if their role has `capability`, else a 403 page."""
+    def dependency(request: Request, user: User = Depends(signed_in)) -> str:
+        if not users.may(user.role, capability):
+            log.warning("review app: %s (%s) refused at %s: needs %s", user.name, user.role, request.url.path,
+                        capability)
+            raise PageError(403, "Not allowed",
+                            f"Your role ({user.role}) may not do this. Ask a supervisor, or your administrator "
+                            "if you need it.")
+        return user.name
+    dependency.__name__ = f"may_{capability}"
+    return dependency
+
+
+may_review = require(Capability.REVIEW)
+may_reopen = require(Capability.REOPEN)
+may_refile = require(Capability.REFILE)
+may_release = require(Capability.RELEASE)
+may_read_access_log = require(Capability.ACCESS_LOG)
+may_manage_users = require(Capability.MANAGE_USERS)
+#: every signed-in user works the queue
+current_user = may_review
+
+
+def known_id(value: int, what: str) -> int:
+    """An id from a URL, if a database could hold it; else the 404 page."""
+    if not 1 <= value <= MAX_ID:
+        raise PageError(404, "Not found", f"There is no {what} {value}. Check the number, or go back to the list.")
+    return value
 
 
 async def posted_form(request: Request) -> dict[str, str]:
@@ -87,7 +148,7 @@ async def posted_form(request: Request) -> dict[str, str]:
         parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
     except (UnicodeDecodeError, ValueError) as exc:
         raise PageError(400, "Form not understood", "Go back, reload the page and try again.") from exc
-    form = {key: values[0].strip() for key, values in parsed.items()}
+    form = {key: values[0] if key in _VERBATIM else values[0].strip() for key, values in parsed.items()}
     if not identity.csrf_ok(request.session, form.get("csrf")):
         log.warning("review app: form refused at %s (missing or wrong CSRF token)", request.url.path)
         raise PageError(403, "Form expired",
@@ -97,9 +158,13 @@ async def posted_form(request: Request) -> dict[str, str]:
 
 
 def render(request: Request, name: str, status: int = 200, **values: Any) -> Response:
-    """A template with the signed-in user, the CSRF token and the sign-in mode filled in."""
+    """A template with the signed-in user (name, role, what they may do), the CSRF token and the
+    sign-in mode filled in."""
     ctx = context(request)
-    values.setdefault("user", user_or_none(request, ctx.config))
+    account = getattr(request.state, "account", None) or account_or_none(request, ctx)
+    values.setdefault("user", account.name if account else None)
+    values["role"] = account.role if account else None
+    values["can"] = {str(c) for c in users.CAPABILITIES[account.role]} if account else set()
     values["csrf"] = identity.csrf_token(request.session)
     values["trust_remote_user"] = ctx.config.trust_remote_user
     return ctx.templates.TemplateResponse(request, name, values, status_code=status)

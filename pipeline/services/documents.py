@@ -1,4 +1,5 @@
-"""Find, read and correct filed documents: search, view or download (each logged), refile.
+"""Find, read and correct filed documents: search, view or download (each logged), open the filed
+record (text, versions, and for a supervisor its access log), refile.
 
 A refile never erases: the old entry becomes entered-in-error and a new one (new id) relates to it;
 the patient is found by MRN following merges.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pipeline.records import DocumentStatus
 from pipeline.services.patients import patient_id_for_mrn
@@ -52,6 +54,29 @@ def view(manifest: Manifest, store: ObjectStore, document_id: str, *, actor: str
         manifest.record_access(actor, "viewed", document_id=doc.document_id, patient_mrn=doc.patient_mrn,
                                reason=reason)
     return DocumentView(doc, tuple(d.document_id for d in manifest.history(doc.document_id)))
+
+
+@dataclass(frozen=True, slots=True)
+class FiledRecord:
+    """One filed document as the browser shows it: the entry, its OCR text, every version."""
+
+    document: StoredDocument
+    text: str | None
+    versions: tuple[StoredDocument, ...]  # oldest first: who filed it, who refiled it and why
+
+
+def open_record(manifest: Manifest, document_id: str, *, actor: str, reason: str | None = None) -> FiledRecord:
+    """The document's entry, text and versions; opening it is logged as a view."""
+    doc = manifest.get(document_id)
+    manifest.record_access(actor, "viewed", document_id=doc.document_id, patient_mrn=doc.patient_mrn,
+                           reason=reason or "filed record opened")
+    return FiledRecord(doc, manifest.text_of(doc.sha256), tuple(manifest.history(doc.document_id)))
+
+
+def access_history(manifest: Manifest, record: FiledRecord) -> list[dict[str, Any]]:
+    """Who viewed, downloaded, refiled or released any version of the document, oldest first."""
+    entries = [entry for version in record.versions for entry in manifest.access_log(version.document_id)]
+    return sorted(entries, key=lambda entry: entry["id"])
 
 
 def refile(manifest: Manifest, document_id: str, *, patient_mrn: str, reason: str, actor: str) -> StoredDocument:

@@ -38,3 +38,10 @@ class AccessLog(JournalOutbox):
                 query = query.where(AccessLogRow.document_id == document_id)
             return [row_to_json(r) for r in session.scalars(query)]
         return self._run("reading the access log", work)
+
+    def recent_access(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The latest `limit` entries, newest first."""
+        def work(session: Session) -> list[dict[str, Any]]:
+            query = select(AccessLogRow).order_by(AccessLogRow.id.desc()).limit(limit)
+            return [row_to_json(r) for r in session.scalars(query)]
+        return self._run("reading the access log", work)

@@ -9,6 +9,7 @@
     journal_outbox   journal events committed with each change, waiting to be copied to the store
     access_log       who viewed / downloaded / exported / refiled / released / merged what, when, why;
                      append-only (UPDATE and DELETE are rejected by the database itself)
+    users, sessions, sign_in_failures   the review app's accounts (revision 0007)
 
 `patient_id` is a plain integer, not a foreign key: the patient tables come in a later revision and
 a document keeps its patient id even if the index is rebuilt.
@@ -185,3 +186,44 @@ class BackfillItemRow(Base):
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # one ProcessResult JSON per document
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# ----------------------------------------------------- review-app accounts (Alembic revision 0007)
+
+
+class UserRow(Base):
+    """A review-app user: a name, a role (`records.Role`), an argon2 hash of the password (None: a
+    user only a trusted proxy signs in), and whether the account is enabled."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SessionRow(Base):
+    """A signed-in session: only the SHA-256 of its id is stored, so a copy of the table signs no one in.
+    Deleted at sign-out, when the password changes, when the user is disabled; stale after the idle timeout."""
+
+    __tablename__ = "sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignInFailureRow(Base):
+    """One failed sign-in: the name typed (known or not) and where from; counted for the rate limit."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64))

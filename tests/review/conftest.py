@@ -14,6 +14,8 @@ own copy of that home (SQLite file and object folder), so tests may resolve item
 `type_only_home` adds a type-only item: `referral_fax.pdf` (name, birth date and MRN agree with
 MRN 80820678: the patient is certain) processed with `classify_threshold = 1.0`, so its type is
 uncertain and it is filed with the type unconfirmed.
+Review-app users (`USERS`, all with the password `PASSWORD`) are added to the template home;
+`sign_in(client, name)` signs one in through the real form.
 """
 
 from __future__ import annotations
@@ -29,16 +31,23 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.cli import main
+from pipeline.records import Role
 from pipeline.review.app import create_app
 from pipeline.review.identity import ReviewConfig, load_secret
-from pipeline.services.home import open_home
+from pipeline.services import users
+from pipeline.services.home import open_database, open_home
 from pipeline.settings import load_settings
+from pipeline.store.accounts import Accounts
 from pipeline.store.manifest import Manifest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 QUEUED_SAMPLES = ("lab_report_mrn_only.png", "progress_note_twin.pdf", "letter_namesake.jpg",
                   "consult_note_unknown_patient.pdf")
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+PASSWORD = "synthetic test passphrase"
+#: the users every test home has
+USERS = {"clerk1": Role.CLERK, "clerk2": Role.CLERK, "super1": Role.SUPERVISOR, "admin1": Role.ADMIN,
+         "clerk-pg": Role.CLERK, "super-pg": Role.SUPERVISOR}
 
 
 def run_cli(*argv: str) -> str:
@@ -54,6 +63,7 @@ def template_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("review-template")
     run_cli("--home", str(home), "patients", "import", "--json", str(SAMPLES / "patients.csv"))
     run_cli("--home", str(home), "process", "--json", *(str(SAMPLES / "scans" / name) for name in QUEUED_SAMPLES))
+    add_users(home)
     return home
 
 
@@ -87,6 +97,12 @@ def type_only_home(type_only_template, tmp_path) -> Path:
     return copy
 
 
+def add_users(home: Path) -> None:
+    accounts = Accounts(open_database(load_settings(home)))
+    for name, role in USERS.items():
+        users.add_user(accounts, name, role, PASSWORD)
+
+
 @pytest.fixture
 def home(template_home, tmp_path) -> Path:
     copy = tmp_path / "home"
@@ -107,6 +123,7 @@ def items(manifest) -> dict[str, int]:
 
 def make_client(home: Path, **config) -> TestClient:
     settings = load_settings(home)
+    config.setdefault("allowed_hosts", ("testserver",))
     return TestClient(create_app(settings, ReviewConfig(secret=load_secret(home), **config)))
 
 
@@ -122,13 +139,20 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, user: str = "clerk1") -> None:
+def sign_in(client: TestClient, user: str = "clerk1", password: str = PASSWORD) -> None:
     token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"csrf": token, "user": user, "next": "/queue"}, follow_redirects=False)
-    assert response.status_code == 303
+    response = client.post("/login", data={"csrf": token, "user": user, "password": password, "next": "/queue"},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
 
 
 @pytest.fixture
 def clerk(client) -> TestClient:
     sign_in(client)
+    return client
+
+
+@pytest.fixture
+def supervisor(client) -> TestClient:
+    sign_in(client, "super1")
     return client

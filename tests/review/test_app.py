@@ -39,20 +39,22 @@ def test_every_page_needs_a_signed_in_user(client, items):
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
 
 
-def test_sign_in_refuses_a_malformed_user_id(client):
+def test_sign_in_refuses_a_malformed_user_name(client):
     token = csrf_of(client.get("/login").text)
-    response = client.post("/login", data={"csrf": token, "user": "<script>x</script>"})
+    response = client.post("/login", data={"csrf": token, "user": "<script>x</script>", "password": "whatever it is"})
     assert response.status_code == 400
-    assert "Enter your user id" in response.text and "<script>x" not in response.text
+    assert "Enter your user name" in response.text and "<script>x" not in response.text
 
 
-def test_remote_user_header_is_the_identity_when_trusted(home, manifest, items):
+def test_remote_user_header_names_a_known_user_when_trusted(home, manifest, items):
     with make_client(home, trust_remote_user=True) as proxied:
         refused = proxied.get("/queue")
         assert refused.status_code == 401 and "X-Remote-User" in refused.text
-        shown = proxied.get(f"/items/{items[TWIN]}", headers={"X-Remote-User": "hsmith"})
-        assert shown.status_code == 200 and "signed in as <strong>hsmith</strong>" in shown.text
-    assert manifest.access_log()[-1]["actor"] == "hsmith"
+        stranger = proxied.get("/queue", headers={"X-Remote-User": "hsmith"})  # not a user: no role, no entry
+        assert stranger.status_code == 401
+        shown = proxied.get(f"/items/{items[TWIN]}", headers={"X-Remote-User": "clerk2"})
+        assert shown.status_code == 200 and "signed in as <strong>clerk2</strong> (clerk)" in shown.text
+    assert manifest.access_log()[-1]["actor"] == "clerk2"
 
 
 # -------------------------------------------------------------------------------- queue

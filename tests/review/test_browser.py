@@ -24,7 +24,7 @@ from pipeline.review import queue
 from pipeline.services.home import open_home
 from pipeline.settings import load_settings
 
-from .conftest import TYPE_ONLY_MRN, add_type_only_item
+from .conftest import PASSWORD, TYPE_ONLY_MRN, add_type_only_item
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -80,11 +80,12 @@ def item_ids(home: Path) -> dict[str, int]:
     return {manifest.get(i.document_id).original_name: i.id for i in manifest.open_review_items()}
 
 
-def signed_in_page(browser: Browser, base: str) -> Page:
+def signed_in_page(browser: Browser, base: str, user: str = "clerk1") -> Page:
     page = browser.new_page()
     page.goto(f"{base}/queue")
     expect(page).to_have_url(f"{base}/login?next=/queue")
-    page.fill("#user", "clerk1")
+    page.fill("#user", user)
+    page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{base}/queue")
     return page
@@ -260,6 +261,7 @@ def test_without_javascript_no_key_acts_and_every_action_is_still_a_form(server,
     page = context.new_page()
     page.goto(f"{base}/login?next=/items/{item}")
     page.fill("#user", "clerk1")
+    page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{base}/items/{item}")
     expect(page.locator("#shortcuts")).to_be_visible()  # listed on the page all the same

@@ -12,7 +12,7 @@ from pipeline.services.home import open_home
 from pipeline.settings import load_settings
 from pipeline.store.manifest import Manifest
 
-from .conftest import SAMPLES, csrf_of, make_client, run_cli, sign_in
+from .conftest import SAMPLES, add_users, csrf_of, make_client, run_cli, sign_in
 
 pytestmark = [pytest.mark.integration]
 
@@ -25,6 +25,7 @@ def restored_on_postgresql(home, tmp_path, postgres_url, monkeypatch) -> tuple[P
     pg_home = tmp_path / "pg-home"
     run_cli("--home", str(pg_home), "patients", "import", str(SAMPLES / "patients.csv"))
     run_cli("--home", str(pg_home), "import", str(backup))
+    add_users(pg_home)  # users are not part of an export: they are added on the new home
     manifest = open_home(load_settings(pg_home)).manifest
     assert manifest.dialect == "postgresql"
     return pg_home, manifest
@@ -60,7 +61,7 @@ def test_closed_without_filing_on_postgresql(home, tmp_path, postgres_url, monke
                                  patient_mrn="83254022")
 
     with make_client(pg_home) as client:
-        sign_in(client, "clerk-pg")
+        sign_in(client, "super-pg")  # a supervisor reopens
         token = csrf_of(client.get("/queue").text)
         client.post(f"/items/{lab}/reject", data={"csrf": token, "reject_reason": "no name on the page"})
         assert 'Closed without filing (1)' in client.get("/queue").text

@@ -22,7 +22,7 @@ from pipeline.errors import (
 from pipeline.records import ReviewKind, ReviewResolution
 from pipeline.review import pages
 from pipeline.review.item_page import closed_item, item_of, item_page, open_item
-from pipeline.review.web import ReviewContext, context, current_user, posted_form
+from pipeline.review.web import ReviewContext, context, current_user, may_reopen, posted_form
 from pipeline.services import patients as chooser
 from pipeline.services import review
 
@@ -144,7 +144,7 @@ def reject(request: Request, item_id: int, user: str = Depends(current_user),
 
 
 @router.post("/reopen")
-def reopen(request: Request, item_id: int, user: str = Depends(current_user),
+def reopen(request: Request, item_id: int, user: str = Depends(may_reopen),
            form: dict[str, str] = Depends(posted_form), ctx: ReviewContext = Depends(context)) -> Response:
     item = closed_item(ctx, item_id)
     reason = form.get("reopen_reason", "")

@@ -1,4 +1,5 @@
-"""Sign-in and sign-out (the clerk's user id in a signed session cookie), the stylesheet, `/`."""
+"""Sign-in with name and password (a server-side session, its id in the signed cookie), sign-out,
+the stylesheet, `/`. Failed sign-ins are rate-limited and logged (`pipeline.services.users`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from pipeline.review import identity
 from pipeline.review.web import HERE, NEXT_PAGE, ReviewContext, context, posted_form, render
+from pipeline.services import users
+from pipeline.services.users import SignInRefusal
 
 log = logging.getLogger(__name__)
 
 router = APIRouter()
+
+_REFUSED = {
+    SignInRefusal.WRONG: "The user name or password is not right (or the account is disabled). Try again.",
+    SignInRefusal.RATE_LIMITED: "Too many failed sign-ins. Wait a quarter of an hour and try again, or ask your "
+                                "administrator to reset your password.",
+}
 
 
 @router.get("/")
@@ -33,20 +42,31 @@ def login_form(request: Request, next: str = "/queue", ctx: ReviewContext = Depe
 
 
 @router.post("/login")
-def login(request: Request, form: dict[str, str] = Depends(posted_form)) -> Response:
+def login(request: Request, form: dict[str, str] = Depends(posted_form),
+          ctx: ReviewContext = Depends(context)) -> Response:
     target = form.get("next", "") if NEXT_PAGE.match(form.get("next", "")) else "/queue"
-    user = identity.valid_user_id(form.get("user"))
-    if user is None:
+    if ctx.config.trust_remote_user:
+        return RedirectResponse("/queue", status_code=303)
+    name = users.valid_name(form.get("user"))
+    password = form.get("password", "")
+    if name is None or not password:
         return render(request, "login.html", 400, next=target,
-                      error="Enter your user id: letters, digits and . _ @ - only, at most 64.")
+                      error="Enter your user name (letters, digits and . _ @ - only) and your password.")
+    client = request.client.host if request.client else "unknown"
+    outcome = users.sign_in(ctx.accounts, name, password, client=client)
+    if outcome.session_id is None:
+        status = 429 if outcome.refused == SignInRefusal.RATE_LIMITED else 401
+        return render(request, "login.html", status, next=target, error=_REFUSED[outcome.refused or SignInRefusal.WRONG])
+    users.sign_out(ctx.accounts, request.session.get("sid"))  # a session from before does not live on
     request.session.clear()
-    request.session["user"] = user
+    request.session["sid"] = outcome.session_id
     identity.new_csrf_token(request.session)
-    log.info("review app: %s signed in", user)
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, form: dict[str, str] = Depends(posted_form)) -> Response:
+def logout(request: Request, form: dict[str, str] = Depends(posted_form),
+           ctx: ReviewContext = Depends(context)) -> Response:
+    users.sign_out(ctx.accounts, request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
