@@ -11,8 +11,9 @@ are use cases. `export_home` writes a folder a restore needs nothing else for:
     DIR/SHA256SUMS             `sha256sum -c` compatible, for every file above
 
 `import_home` checks every file and row first (`store/backup_reader.py`), then fills an *empty*
-home, so the restore is bit for bit, and ends with the audit clean. `reindex` rebuilds the manifest rows from the journal; `write_snapshot` journals the whole
-manifest so later reindexes start there.
+home, all or nothing, so the restore is bit for bit, and ends with the audit clean (docs/backup.md).
+`reindex` rebuilds the manifest rows from the journal; `write_snapshot` journals the whole manifest
+so later reindexes start there.
 """
 
 from __future__ import annotations
