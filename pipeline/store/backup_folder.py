@@ -52,7 +52,7 @@ class BackupWriter:
     def __init__(self, root: Path) -> None:
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise StorageError(f"{root}: the export folder is not empty; give a new or empty folder")
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds patient data: its owner only
         self.root = root
         self.sums: list[tuple[str, str]] = []
 

@@ -82,6 +82,9 @@ def apply(folder: Path, op: tuple, data: st.DataObject) -> None:
         path.unlink()
     elif kind == "add":
         extra = folder / data.draw(st.sampled_from(["objects/new.pdf", "tables/extra.ndjson", "stray", "objects/x/y"]))
+        if extra.parent.is_symlink() or extra.parent.is_file() or extra.is_symlink() or \
+                (extra.exists() and not extra.is_file()):
+            return  # an earlier step put a file, link, pipe or folder in the way
         extra.parent.mkdir(parents=True, exist_ok=True)
         extra.write_bytes(data.draw(st.binary(max_size=40)))
         refit and SUMS in names and (folder / SUMS).open("a").write(
@@ -105,7 +108,7 @@ def apply(folder: Path, op: tuple, data: st.DataObject) -> None:
         except (ValueError, TypeError, AttributeError):
             lines[at] = json.dumps(data.draw(JSON)).encode()
         path.write_bytes(b"\n".join(lines) + b"\n")
-    elif kind == "sums-line":
+    elif kind == "sums-line" and (folder / SUMS).is_file() and not (folder / SUMS).is_symlink():
         with (folder / SUMS).open("ab") as handle:
             handle.write(data.draw(st.sampled_from([b"", b"0" * 64 + b"  "])) + data.draw(st.binary(max_size=30)) + b"\n")
     if refit and kind in ("flip", "cut", "append", "row"):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from pipeline.classify.types import load_types
 from pipeline.commands.store import register
@@ -145,6 +146,8 @@ def test_a_busy_home_round_trips_table_by_table_and_object_by_object(two_homes, 
     assert run(target, "audit") == 0
     restored.record_access("clerk", "viewed")  # ids continue after the restored ones
     assert restored.access_log()[-1]["id"] == after["access_log"][-1]["id"] + 1
+    with pytest.raises(DBAPIError, match="append-only"), restored.engine.begin() as conn:  # still append-only
+        conn.execute(text("UPDATE access_log SET actor = 'someone else'"))
 
 
 # ----------------------------------------------------------------------------- refusals
