@@ -1,5 +1,5 @@
 """Fuzzing the backup reader (`pipeline import DIR` before it writes anything): a real export of a
-small home (patients, filed and queued documents, a rejected input, the access log), mangled in
+small home (the sample patients, a filed and a queued sample scan, a rejected input), mangled in
 every way an archive can be (bytes flipped, cut, added; files removed, added, replaced by links,
 pipes or folders; SHA256SUMS edited; changed table rows or export.json with their checksums made to
 fit). `read_backup` either accepts it or raises an error of the project's tree, never anything
@@ -7,7 +7,9 @@ else and never hangs; an accepted backup holds only regular files of their liste
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -18,16 +20,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.cli import main
 from pipeline.errors import PipelineError
 from pipeline.services.backup import export_home
 from pipeline.services.home import open_home
 from pipeline.settings import Settings
 from pipeline.store.backup_folder import SUMS
 from pipeline.store.backup_reader import read_backup
-from pipeline.store.filing import file_document
-from tests.store.conftest import build_filing
 
 #: each example copies and reads a whole backup: the long profile takes about ten minutes
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 pytestmark = pytest.mark.timeout(180 if os.environ.get("HYPOTHESIS_PROFILE", "default") == "default" else 3600)
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
@@ -37,12 +39,15 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> tuple[Path, str]:
-    """(a backup folder, its schema revision)."""
+    """(a backup folder, its schema revision) of a home that processed three sample inputs for real."""
     root = tmp_path_factory.mktemp("fuzz-backup")
-    manifest, store = open_home(Settings(home=root / "home"))
-    for filed in (True, True, False):
-        file_document(store=store, manifest=manifest, **build_filing(root, filed=filed).kwargs())
-    manifest.record_access("clerk", "viewed", reason="QA")
+    home = root / "home"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--home", str(home), "patients", "import", str(SAMPLES / "patients.csv")]) == 0
+        main(["--home", str(home), "process", str(SAMPLES / "scans" / "progress_note.png"),
+              str(SAMPLES / "scans" / "letter_namesake.jpg"), str(SAMPLES / "bad" / "notes_not_a_pdf.pdf")])
+    manifest, store = open_home(Settings(home=home))
+    assert manifest.count() == 2
     export_home(manifest, store, root / "backup", actor="fuzz")
     return root / "backup", manifest.schema_revision()
 

@@ -149,37 +149,35 @@ def candidate(patient_id: int, mrn: str, probability: float = 0.999) -> Candidat
 
 @pytest.fixture
 def make_filing(tmp_path: Path) -> Callable[..., Filing]:
-    return lambda **kw: build_filing(tmp_path, **kw)
-
-
-def build_filing(folder: Path, *, text: str = "DISCHARGE SUMMARY patient recovered well after pneumonia",
-                 filed: bool = True, patient_id: int = 7, mrn: str = "MRN0007", doc_type: str = "discharge_summary",
-                 loinc: str = "18842-5", service: date | None = date(2025, 12, 30), searchable: bool = True,
-                 name: str | None = None, candidates: tuple[Candidate, ...] | None = None) -> Filing:
-    """The records for filing one new generated PDF (written into `folder`)."""
     import hashlib
 
-    n = next(_counter)
-    source = make_pdf(folder / (name or f"scan_{n:04d}.pdf"), f"{text} #{n}")
-    data = source.read_bytes()
-    searchable_pdf = make_pdf(folder / f"searchable_{n:04d}.pdf", f"{text} #{n} (searchable)") \
-        if searchable else None
-    incoming = IncomingDocument(source=source, original_name=source.name,
-                                sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                                media_type="application/pdf", received_at=RECEIVED)
-    ocr = OcrResult(pages=(OcrPage(number=1, text=f"{text} #{n}", confidence=91.0),),
-                    searchable_pdf=searchable_pdf, engine="tesseract 5.3.0")
-    classification = Classification(doc_type=doc_type, loinc=loinc, display="Discharge summary",
-                                    confidence=0.93, needs_review=False, model_version="test-1")
-    identifiers = DocumentIdentifiers(family_name="DOE", given_name="JANE", birth_date=date(1961, 4, 2),
-                                      mrn=mrn, date_of_service=service)
-    chosen = candidate(patient_id, mrn)
-    if filed:
-        match = PatientMatch(MatchOutcome.AUTO_FILE, chosen, (chosen,), ())
-        decision = FilingDecision(Outcome.FILED, ())
-    else:
-        cands = candidates if candidates is not None else (candidate(patient_id, mrn, 0.7),
-                                                           candidate(patient_id + 1, mrn + "1", 0.6))
-        match = PatientMatch(MatchOutcome.REVIEW, None, cands, ("two patients come close",))
-        decision = FilingDecision(Outcome.NEEDS_REVIEW, ("two patients come close",))
-    return Filing(incoming, ocr, classification, identifiers, match, decision)
+    def build(*, text: str = "DISCHARGE SUMMARY patient recovered well after pneumonia", filed: bool = True,
+              patient_id: int = 7, mrn: str = "MRN0007", doc_type: str = "discharge_summary",
+              loinc: str = "18842-5", service: date | None = date(2025, 12, 30), searchable: bool = True,
+              name: str | None = None, candidates: tuple[Candidate, ...] | None = None) -> Filing:
+        n = next(_counter)
+        source = make_pdf(tmp_path / (name or f"scan_{n:04d}.pdf"), f"{text} #{n}")
+        data = source.read_bytes()
+        searchable_pdf = make_pdf(tmp_path / f"searchable_{n:04d}.pdf", f"{text} #{n} (searchable)") \
+            if searchable else None
+        incoming = IncomingDocument(source=source, original_name=source.name,
+                                    sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                                    media_type="application/pdf", received_at=RECEIVED)
+        ocr = OcrResult(pages=(OcrPage(number=1, text=f"{text} #{n}", confidence=91.0),),
+                        searchable_pdf=searchable_pdf, engine="tesseract 5.3.0")
+        classification = Classification(doc_type=doc_type, loinc=loinc, display="Discharge summary",
+                                        confidence=0.93, needs_review=False, model_version="test-1")
+        identifiers = DocumentIdentifiers(family_name="DOE", given_name="JANE", birth_date=date(1961, 4, 2),
+                                          mrn=mrn, date_of_service=service)
+        chosen = candidate(patient_id, mrn)
+        if filed:
+            match = PatientMatch(MatchOutcome.AUTO_FILE, chosen, (chosen,), ())
+            decision = FilingDecision(Outcome.FILED, ())
+        else:
+            cands = candidates if candidates is not None else (candidate(patient_id, mrn, 0.7),
+                                                               candidate(patient_id + 1, mrn + "1", 0.6))
+            match = PatientMatch(MatchOutcome.REVIEW, None, cands, ("two patients come close",))
+            decision = FilingDecision(Outcome.NEEDS_REVIEW, ("two patients come close",))
+        return Filing(incoming, ocr, classification, identifiers, match, decision)
+
+    return build
