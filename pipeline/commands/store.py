@@ -64,7 +64,8 @@ def register(subparsers: Any) -> None:
     export.add_argument("out", nargs="?", type=Path, metavar="OUT.ndjson")
     export.add_argument("--json", action="store_true")
 
-    restore = add("import", "restore a `pipeline export DIR` folder into an empty home", cmd_import)
+    restore = add("import", "restore a `pipeline export DIR` folder into an empty home: every file verified "
+                            "first, all or nothing, audited after", cmd_import)
     restore.add_argument("source", type=Path, metavar="DIR")
     restore.add_argument("--json", action="store_true")
 
@@ -166,8 +167,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if not args.source.is_dir():
         raise NotFoundError(f"{args.source}: no such folder; give a folder written by `pipeline export DIR`")
     home = open_home(settings)
-    counts = backup.import_home(home.manifest, home.store, args.source)
-    _report(args, {"source": str(args.source), **counts.to_json()})
+    counts = backup.import_home(home.manifest, home.store, args.source, actor=acting_user(args.user))
+    _report(args, {"source": str(args.source), **counts.to_json(), "audit": "clean"})
     return EXIT_OK
 
 

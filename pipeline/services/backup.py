@@ -4,22 +4,22 @@ This is where backup and restore live (they were `pipeline/store/backup.py`): th
 manifest and the object store with the patient index (the encounters a FHIR export links), so they
 are use cases. `export_home` writes a folder a restore needs nothing else for:
 
-    DIR/export.json            format version, when, counts
-    DIR/tables/<table>.ndjson  every manifest table, row by row, ids included
-    DIR/objects/<key>          every stored object (read back and hash-verified on the way out)
+    DIR/export.json            format, database schema revision, when, counts
+    DIR/tables/<table>.ndjson  every table (manifest, patient index, merges, encounters, review items,
+                               users, access log, ...; sign-in sessions left out), ids included
+    DIR/objects/<key>          every stored object, journal included (hash-verified on the way out)
     DIR/SHA256SUMS             `sha256sum -c` compatible, for every file above
 
-`import_home` checks every checksum first, then fills an *empty* home, so the restore is bit for
-bit. `reindex` rebuilds the manifest rows from the journal; `write_snapshot` journals the whole
-manifest so later reindexes start there.
+`import_home` checks every file and row first (`store/backup_reader.py`), then fills an *empty*
+home, all or nothing, so the restore is bit for bit, and ends with the audit clean (docs/backup.md).
+`reindex` rebuilds the manifest rows from the journal; `write_snapshot` journals the whole manifest
+so later reindexes start there.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,22 +28,25 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.clock import Clock, utc_now
-from pipeline.errors import IntegrityError, NotFoundError, StorageError
+from pipeline.errors import IntegrityError, StorageError
 from pipeline.patients import lookup
+from pipeline.patients import tables as _patient_tables  # noqa: F401  (declares the patient index's tables)
+from pipeline.services.audit import audit
 from pipeline.records import Encounter
 from pipeline.store import journal
 from pipeline.store.fhir import document_reference, encounter_for
+from pipeline.store.backup_folder import BackupWriter, object_file, read_file, table_file
+from pipeline.store.backup_reader import FORMAT, VerifiedBackup, read_backup
 from pipeline.store.files import atomic_file
 from pipeline.store.keys import EXTENSIONS
-from pipeline.store.manifest import TABLE_ORDER, Manifest
+from pipeline.store.manifest import Manifest
 from pipeline.store.mapping import review_to_json
-from pipeline.store.objects import CHUNK, ObjectStore, check_key
+from pipeline.store.objects import ObjectStore
+from pipeline.store.restore import SKIPPED_TABLES
 from pipeline.store.rows import StoredDocument
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 1
-SUMS = "SHA256SUMS"
 _CONTENT_TYPES = {ext: media for media, ext in EXTENSIONS.items()} | {".ndjson": "application/x-ndjson",
                                                                       ".txt": "text/plain; charset=utf-8"}
 
@@ -86,80 +89,67 @@ class Counts:
 
 def export_home(manifest: Manifest, store: ObjectStore, out_dir: Path, *, actor: str,
                 clock: Clock = utc_now) -> Counts:
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise StorageError(f"{out_dir}: the export folder is not empty; give a new or empty folder")
+    """Every table (one consistent read), then every object, then `export.json` and `SHA256SUMS`."""
+    writer = BackupWriter(out_dir)  # refuses a folder that is not empty
+    undeclared = manifest.undeclared_tables()
+    if undeclared:
+        raise StorageError(f"the database holds tables this pipeline does not know ({', '.join(undeclared)}), "
+                           "so a backup would leave them out", hint="export with the pipeline release that added them")
     manifest.record_access(actor, "exported", reason=f"backup export to {out_dir.name}")
     manifest.flush_journal(store)  # the export's objects include every journal event
-    (out_dir / "tables").mkdir(parents=True, exist_ok=True)
-    sums: list[str] = []
-    rows: dict[str, int] = {}
-    for name in TABLE_ORDER:
-        lines = [json.dumps(row, sort_keys=True) for row in manifest.dump_table(name)]
-        data = ("\n".join(lines) + "\n").encode() if lines else b""
-        path = out_dir / "tables" / f"{name}.ndjson"
-        path.write_bytes(data)
-        sums.append(f"{hashlib.sha256(data).hexdigest()}  tables/{name}.ndjson")
-        rows[name] = len(lines)
+    rows = manifest.dump_tables(lambda name, lines: writer.write_lines(table_file(name), lines))
     objects = 0
     for key in store.iter_keys():
-        data = store.get(key)  # verified against its SHA-256 on the way out
-        path = out_dir / "objects" / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        sums.append(f"{hashlib.sha256(data).hexdigest()}  objects/{key}")
+        writer.write_bytes(object_file(key), store.get(key))  # verified against its SHA-256 on the way out
         objects += 1
-    (out_dir / SUMS).write_text("\n".join(sums) + "\n")
     counts = Counts(objects, rows)
-    (out_dir / "export.json").write_text(json.dumps({
-        "format": EXPORT_FORMAT, "created_at": clock().isoformat(), "pipeline": __version__,
-        "database": manifest.dialect, **counts.to_json()}, indent=2, sort_keys=True) + "\n")
-    _fsync_tree(out_dir)
-    log.info("exported %d objects and %d manifest rows to %s", objects, sum(rows.values()), out_dir)
+    writer.finish({"format": FORMAT, "schema_revision": manifest.schema_revision(), "created_at": clock().isoformat(),
+                   "pipeline": __version__, "database": manifest.dialect, "skipped_tables": sorted(SKIPPED_TABLES),
+                   **counts.to_json()})
+    log.info("exported %d objects and %d rows to %s", objects, sum(rows.values()), out_dir)
     return counts
 
 
-def import_home(manifest: Manifest, store: ObjectStore, in_dir: Path) -> Counts:
-    """Restore an export into an empty home: every checksum is verified before anything is written."""
-    sums_path = in_dir / SUMS
-    if not sums_path.is_file():
-        raise NotFoundError(f"{in_dir}: no {SUMS} file; give a folder written by `pipeline export DIR`")
-    entries = _verify_sums(in_dir, sums_path)
-    if not manifest.is_empty() or next(iter(store.iter_keys()), None) is not None:
-        raise StorageError("the home is not empty: import restores into an empty home only",
-                           hint="use a new --home folder (and a new database / bucket)")
-    objects = 0
-    for relative, sha256 in entries:
-        if relative.startswith("objects/"):
-            key = check_key(relative.removeprefix("objects/"))
-            stored = store.put(key, in_dir / relative, _content_type(key))
+def import_home(manifest: Manifest, store: ObjectStore, in_dir: Path, *, actor: str) -> Counts:
+    """Restore a backup into an empty home, all or nothing, and audit the result.
+
+    Every file is verified (and every row checked) before anything is written; the rows go in
+    one transaction that commits only once every object is in the store. An import that failed
+    half way (objects put, rows rolled back) can be run again: objects already in the store with
+    the backup's bytes do not make the home "not empty".
+    """
+    backup = read_backup(in_dir, manifest.schema_revision())
+    _refuse_unless_empty(manifest, store, backup)
+
+    def put_objects() -> None:
+        for key, sha256 in backup.objects.items():
+            stored = store.put(key, read_file(in_dir, object_file(key), sha256), _content_type(key))
             if stored.sha256 != sha256:
-                raise IntegrityError(f"{relative}: changed while it was imported; run the import again")
-            objects += 1
-    rows = {}
-    for name in TABLE_ORDER:
-        path = in_dir / "tables" / f"{name}.ndjson"
-        data = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-        rows[name] = manifest.load_table(name, data)
-    log.info("imported %d objects and %d manifest rows from %s", objects, sum(rows.values()), in_dir)
-    return Counts(objects, rows)
+                raise IntegrityError(f"{object_file(key)}: stored with SHA-256 {stored.sha256[:12]}..., the backup "
+                                     f"lists {sha256[:12]}...", hint="run `pipeline audit`, then the import again")
+
+    rows = manifest.load_tables(((table, backup.rows(table)) for table in backup.tables), then=put_objects)
+    manifest.record_access(actor, "imported", reason=f"restored from backup {in_dir.name} "
+                                                    f"written {backup.info.get('created_at')}")
+    report = audit(manifest, store)
+    if report.damaged:
+        raise IntegrityError(f"the restored home fails its audit ({report.counts()})",
+                             hint="run `pipeline audit` on it; restore into a new empty home from another backup")
+    log.info("imported %d objects and %d rows from %s; audit clean", len(backup.objects), sum(rows.values()), in_dir)
+    return Counts(len(backup.objects), rows)
 
 
-def _verify_sums(root: Path, sums_path: Path) -> list[tuple[str, str]]:
-    entries, bad = [], []
-    for number, line in enumerate(sums_path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        sha256, _, relative = line.partition("  ")
-        if not relative or ".." in Path(relative).parts or Path(relative).is_absolute():
-            raise IntegrityError(f"{sums_path}: line {number} is not `<sha256>  <relative path>`")
-        path = root / relative
-        if not path.is_file() or _sha256_file(path) != sha256:
-            bad.append(relative)
-        entries.append((relative, sha256))
-    if bad:
-        raise IntegrityError(f"{root}: {len(bad)} files are missing or do not match {SUMS} (first: {bad[0]})",
-                             hint="the export is damaged; nothing was imported")
-    return entries
+def _refuse_unless_empty(manifest: Manifest, store: ObjectStore, backup: VerifiedBackup) -> None:
+    hint = "use a new --home folder (and a new database / bucket)"
+    busy = manifest.nonempty_tables()
+    if busy:
+        raise StorageError(f"the home is not empty (table {busy[0]} has rows): import restores into an empty home only",
+                           hint=hint)
+    for key in store.iter_keys():
+        held = store.head(key)
+        if held is None or backup.objects.get(key) != held.sha256:
+            raise StorageError(f"the home is not empty (its store holds {key}, which the backup does not): import "
+                               "restores into an empty home only", hint=hint)
 
 
 # ------------------------------------------------------------------------------- reindex
@@ -258,18 +248,3 @@ def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | Non
 
 def _content_type(key: str) -> str:
     return _CONTENT_TYPES.get(Path(key).suffix.lower(), "application/octet-stream")
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_tree(root: Path) -> None:
-    for folder, _, files in os.walk(root):
-        for name in files:
-            with open(Path(folder) / name, "rb") as handle:
-                os.fsync(handle.fileno())

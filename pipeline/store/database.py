@@ -104,3 +104,16 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def known_revision(revision: str) -> bool:
+    """Whether this pipeline's migrations hold `revision` (an older schema) or not (a newer one)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    if not revision:
+        return False
+    try:
+        return ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(revision) is not None
+    except CommandError:
+        return False

@@ -10,7 +10,7 @@ at one sitting:
     search.py         search by patient, type, date of service and full text (SQLite and PostgreSQL)
     review_queue.py   review items and their states: add, list, re-score, resolve, reopen
     access_log.py     the append-only access log
-    restore.py        tables for export/import, journaled rows for reindex
+    restore.py        every table for export/import, journaled rows for reindex
     batch_log.py      batches kept whole and the parts cut from them; backfill runs and their items
 
 It is safe to share between threads (a session per call). Every change to a document row, a review
@@ -27,11 +27,11 @@ from pipeline.store.access_log import AccessLog
 from pipeline.store.batch_log import BatchLog, RunLog
 from pipeline.store.documents import Documents, new_document_id
 from pipeline.store.intake_log import IntakeLog
-from pipeline.store.restore import TABLE_ORDER, Restore
+from pipeline.store.restore import Restore
 from pipeline.store.review_queue import ReviewQueue
 from pipeline.store.search import DEFAULT_LIMIT, Search
 
-__all__ = ["DEFAULT_LIMIT", "TABLE_ORDER", "Manifest", "new_document_id"]
+__all__ = ["DEFAULT_LIMIT", "Manifest", "new_document_id"]
 
 
 class Manifest(Documents, Search, IntakeLog, ReviewQueue, AccessLog, Restore, BatchLog, RunLog):

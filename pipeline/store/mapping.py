@@ -87,15 +87,16 @@ def review_from_json(data: dict[str, Any]) -> ReviewItem:
 
 
 def row_to_json(row: Any) -> dict[str, Any]:
-    out = {}
-    for column in inspect(type(row)).columns:
-        value = getattr(row, column.key)
-        if isinstance(value, datetime):
-            value = aware(value).isoformat()
-        elif isinstance(value, date):
-            value = value.isoformat()
-        out[column.key] = value
-    return out
+    return {column.key: value_to_json(getattr(row, column.key)) for column in inspect(type(row)).columns}
+
+
+def value_to_json(value: Any) -> Any:
+    """A column's value as JSON: times in UTC ISO form, dates ISO, the rest as it is."""
+    if isinstance(value, datetime):
+        return aware(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def json_to_column(column: Any, value: Any) -> Any:

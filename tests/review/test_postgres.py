@@ -12,20 +12,19 @@ from pipeline.services.home import open_home
 from pipeline.settings import load_settings
 from pipeline.store.manifest import Manifest
 
-from .conftest import SAMPLES, add_users, csrf_of, make_client, run_cli, sign_in
+from .conftest import csrf_of, make_client, run_cli, sign_in
 
 pytestmark = [pytest.mark.integration]
 
 
 def restored_on_postgresql(home, tmp_path, postgres_url, monkeypatch) -> tuple[Path, Manifest]:
-    """The sample home exported and imported into a new PostgreSQL database."""
+    """The sample home exported and imported into a new PostgreSQL database (the patient index and
+    the review app's users too)."""
     backup = tmp_path / "backup"
     run_cli("--home", str(home), "export", str(backup))
     monkeypatch.setenv("PIPELINE_DATABASE_URL", postgres_url)
     pg_home = tmp_path / "pg-home"
-    run_cli("--home", str(pg_home), "patients", "import", str(SAMPLES / "patients.csv"))
     run_cli("--home", str(pg_home), "import", str(backup))
-    add_users(pg_home)  # users are not part of an export: they are added on the new home
     manifest = open_home(load_settings(pg_home)).manifest
     assert manifest.dialect == "postgresql"
     return pg_home, manifest

@@ -140,12 +140,12 @@ def test_export_then_import_into_an_empty_home_is_bit_for_bit(filed_home, tmp_pa
     sums = lambda d: {line.split("  ")[1]: line.split("  ")[0]  # noqa: E731
                       for line in (d / "SHA256SUMS").read_text().splitlines()}
     first, second = sums(backup), sums(again)
-    # everything restored is identical; the second export only adds its own access-log entry
-    # (in the table and as one new journal object)
-    assert {k: v for k, v in first.items() if "access_log" not in k} == \
-        {k: v for k, v in second.items() if "access_log" not in k and k in first}
-    [added] = set(second) - set(first)
-    assert added.startswith("objects/manifest/")
+    # everything restored is identical; the import and the second export only add their own
+    # access-log entries (in the table and as one new journal object each); export.json has the counts
+    assert {k: v for k, v in first.items() if "access_log" not in k and k != "export.json"} == \
+        {k: v for k, v in second.items() if "access_log" not in k and k in first and k != "export.json"}
+    added = set(second) - set(first)
+    assert len(added) == 2 and all(k.startswith("objects/manifest/") for k in added)
     log_before = (backup / "tables/access_log.ndjson").read_text().splitlines()
     assert (again / "tables/access_log.ndjson").read_text().splitlines()[:len(log_before)] == log_before
     assert [d.document_id for d in restored.search(text="appendectomy", status=None)] == \
@@ -162,7 +162,7 @@ def test_import_refuses_a_damaged_export(filed_home, tmp_path: Path, capsys) -> 
     victim.write_bytes(victim.read_bytes() + b"\x00")
     target = Settings(home=tmp_path / "restored")
     assert run(target, "import", str(backup)) == 8
-    assert "do not match SHA256SUMS" in capsys.readouterr().out
+    assert f"objects/{entries[1].original.key}: its SHA-256 does not match SHA256SUMS" in capsys.readouterr().out
     manifest, store = open_home(target)
     assert manifest.is_empty() and not list(store.iter_keys())
 
@@ -266,8 +266,8 @@ def test_a_sqlite_backup_restores_into_postgresql_bit_for_bit(filed_home, tmp_pa
     assert run(target, "export", str(again)) == 0
     sums = lambda d: dict(reversed(line.split("  ")) for line in (d / "SHA256SUMS").read_text().splitlines())  # noqa: E731
     first, second = sums(backup), sums(again)
-    assert {k: v for k, v in first.items() if "access_log" not in k} == \
-        {k: v for k, v in second.items() if "access_log" not in k and k in first}
+    assert {k: v for k, v in first.items() if "access_log" not in k and k != "export.json"} == \
+        {k: v for k, v in second.items() if "access_log" not in k and k in first and k != "export.json"}
     assert all(k.startswith("objects/manifest/") for k in set(second) - set(first))
     assert [d.document_id for d in restored.search(text="potassium")] == [entries[2].document_id]
     assert run(target, "audit") == 0
