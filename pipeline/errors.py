@@ -20,7 +20,8 @@ The tree (exit codes are public: the README lists them and scripts rely on them)
     ├── AuditFailedError              10  `pipeline audit` found damage
     └── ReviewDecisionError           11  a review decision breaks a rule: nothing was filed
         ├── DocumentTypeRequiredError     (no document type chosen, or one not in the type list)
-        └── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
+        ├── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
+        └── PageSurgeryError              (no such page, a split that leaves a part empty, no reason, ...)
 
 Normal outcomes (needs review, duplicate, rejected) are *values*, never exceptions: see
 `pipeline.records.Outcome`. An `InputError` raised by a stage is turned into a `rejected`
@@ -138,6 +139,10 @@ class BirthDateNotConfirmedError(ReviewDecisionError):
     def __init__(self, message: str, *, patient_id: int, patient_mrn: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.patient_id, self.patient_mrn = patient_id, patient_mrn
+
+
+class PageSurgeryError(ReviewDecisionError):
+    """A split, merge, rotation or dropped page that cannot be done as asked; nothing was changed."""
 
 
 #: name -> exit code, for the README table and `pipeline doctor`.

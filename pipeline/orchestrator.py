@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
 from pipeline.clock import Clock, utc_now
@@ -29,6 +29,7 @@ from pipeline.patients.extract import extract_identifiers
 from pipeline.patients.matcher import Matcher
 from pipeline.records import (
     Classification,
+    DocumentIdentifiers,
     FilingDecision,
     IncomingDocument,
     MatchOutcome,
@@ -59,6 +60,38 @@ def decide(ocr: OcrResult, classification: Classification | None, match: Patient
     if reasons or classification is None:
         return FilingDecision(Outcome.NEEDS_REVIEW, tuple(reasons) or ("document type unknown",))
     return FilingDecision(Outcome.FILED, ())
+
+
+@dataclass(frozen=True, slots=True)
+class Indexing:
+    """What a document's text says: its type, its identifiers, its patient, and the decision."""
+
+    classification: Classification | None
+    identifiers: DocumentIdentifiers
+    match: PatientMatch
+    decision: FilingDecision
+
+    def __iter__(self) -> Iterator[Any]:
+        """`classification, identifiers, match, decision = index_document(...)`"""
+        return iter((self.classification, self.identifiers, self.match, self.decision))
+
+
+def index_document(ocr: OcrResult, classifier: Classifier, matcher: Matcher) -> Indexing:
+    """Classify (when readable), extract identifiers, match, decide: every document's path after its
+    text is read, a scan's or a part of a split one's (`services/surgery.py`)."""
+    classification = classifier.classify(ocr.text) if not ocr.reasons else None
+    identifiers = extract_identifiers(ocr)
+    match = matcher.match(identifiers)
+    return Indexing(classification, identifiers, match, decide(ocr, classification, match))
+
+
+def versions_of(ocr: OcrResult, classification: Classification | None, matcher: Matcher) -> dict[str, str]:
+    """The versions of what indexed a document, kept in its manifest row."""
+    versions = {"pipeline": __version__, "ocr": ocr.engine,
+                "matcher": f"fellegi-sunter splink {matcher.model.meta.get('splink_version', '?')}"}
+    if classification is not None:
+        versions["classifier"] = classification.model_version
+    return versions
 
 
 @dataclass
@@ -166,11 +199,7 @@ class Pipeline:
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.settings.work_dir, prefix="doc-") as scratch:
             ocr = self.ocr.recognize(incoming, Path(scratch))
-            readable = not ocr.reasons
-            classification = self.classifier.classify(ocr.text) if readable else None
-            identifiers = extract_identifiers(ocr)
-            match = self.matcher.match(identifiers)
-            decision = decide(ocr, classification, match)
+            classification, identifiers, match, decision = index_document(ocr, self.classifier, self.matcher)
             entry = file_document(
                 store=self.store,
                 manifest=self.manifest,
@@ -180,7 +209,7 @@ class Pipeline:
                 identifiers=identifiers,
                 match=match,
                 decision=decision,
-                versions=self._versions(ocr, classification),
+                versions=versions_of(ocr, classification, self.matcher),
                 clock=self.clock,
             )
         chosen = match.patient if decision.outcome is Outcome.FILED else None
@@ -209,13 +238,6 @@ class Pipeline:
             key = None
         log.warning("rejected %s: %s", path.name, rejection.error)
         return ProcessResult(str(path), key, Outcome.REJECTED, reasons=(rejection.reason,))
-
-    def _versions(self, ocr: OcrResult, classification: Classification | None) -> dict[str, str]:
-        versions = {"pipeline": __version__, "ocr": ocr.engine,
-                    "matcher": f"fellegi-sunter splink {self.matcher.model.meta.get('splink_version', '?')}"}
-        if classification is not None:
-            versions["classifier"] = classification.model_version
-        return versions
 
     # ---------------------------------------------------------------------- duplicate claiming
 

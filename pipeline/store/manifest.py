@@ -11,6 +11,8 @@ at one sitting:
     review_queue.py   review items and their states: add, list, re-score, resolve, reopen
     access_log.py     the append-only access log
     restore.py        tables for export/import, journaled rows for reindex
+    revisions.py      new versions by page surgery: the old documents and review items superseded
+    activity.py       the supervisor's figures, aggregated in SQL: outcomes, queue age, throughput
 
 It is safe to share between threads (a session per call). Every change to a document row, a review
 item or the access log, and every duplicate or rejection recorded, also queues a journal event in
@@ -26,12 +28,13 @@ from pipeline.store.access_log import AccessLog
 from pipeline.store.documents import Documents, new_document_id
 from pipeline.store.intake_log import IntakeLog
 from pipeline.store.restore import TABLE_ORDER, Restore
+from pipeline.store.revisions import Revisions
 from pipeline.store.review_queue import ReviewQueue
 from pipeline.store.search import DEFAULT_LIMIT, Search
 
 __all__ = ["DEFAULT_LIMIT", "TABLE_ORDER", "Manifest", "new_document_id"]
 
 
-class Manifest(Documents, Search, IntakeLog, ReviewQueue, AccessLog, Restore):
+class Manifest(Documents, Search, IntakeLog, ReviewQueue, AccessLog, Restore, Revisions):
     """The manifest database: every part above, over one engine (and optionally the object store
     the journal is copied to, and a clock)."""

@@ -60,6 +60,8 @@ class StoredDocument:
     reasons: tuple[str, ...]
     source_patient_info: DocumentIdentifiers
     revision: int = 1  # +1 on every change of this row; the journal keeps the highest
+    #: page surgery: {"operation", "sources": [{"document_id", "pages"}], "rotations", "by", "reason"}
+    derived_from: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline.store.database import Base
 
-ACCESS_ACTIONS = ("viewed", "downloaded", "exported", "refiled", "released", "merged", "resolved", "imported")
+ACCESS_ACTIONS = ("viewed", "downloaded", "exported", "refiled", "released", "merged", "resolved", "imported",
+                  "revised")
 
 
 class DocumentRow(Base):
@@ -63,6 +64,7 @@ class DocumentRow(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     source_patient_info: Mapped[dict[str, Any]] = mapped_column(JSON)
     revision: Mapped[int] = mapped_column(Integer, default=1)  # +1 on every change; the journal's last-wins key
+    derived_from: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # page surgery (revision 0007)
 
 
 class DocumentTextRow(Base):
