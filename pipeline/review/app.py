@@ -11,6 +11,8 @@
                                       (the unidentified worklist); each opens read-only on /items/{id}
     POST /items/{id}/reopen           put an item closed without filing back in the open queue (reason required)
     GET/POST /login, POST /logout     the clerk's user id (see identity.py for the proxy-header mode)
+    POST /items/{id}/split|rotate|drop-page|merge   page surgery: new versions (routes/surgery.py)
+    GET  /dashboard                   the supervisor's figures and charts (routes/dashboard.py)
 
 The routes are small handlers in routers (`routes/signin.py`, `routes/lists.py`, `routes/items.py`)
 that get what they need through dependencies (`web.py`: the context, the user, the posted form).
@@ -39,7 +41,7 @@ from pipeline.errors import NotFoundError, PipelineError
 from pipeline.patients.matcher import Matcher
 from pipeline.review import identity
 from pipeline.review.identity import ReviewConfig
-from pipeline.review.routes import items, lists, signin
+from pipeline.review.routes import dashboard, items, lists, signin, surgery
 from pipeline.review.web import HERE, NEXT_PAGE, LoginRequired, PageError, ReviewContext, render
 from pipeline.services.home import open_home
 from pipeline.settings import Settings
@@ -67,7 +69,8 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=config.secret, session_cookie=identity.COOKIE_NAME,
                        max_age=config.session_minutes * 60, same_site="strict", https_only=config.https_only)
     app.middleware("http")(security_headers)
-    for router in (signin.router, lists.router, items.router):
+    surgery.install(app, settings)
+    for router in (signin.router, lists.router, items.router, surgery.router, dashboard.router):
         app.include_router(router)
     for error, handler in ERROR_PAGES.items():
         app.add_exception_handler(error, handler)

@@ -29,7 +29,7 @@ HERE = Path(__file__).parent
 #: largest form body accepted
 MAX_FORM_BYTES = 64 * 1024
 #: where a sign-in may send the clerk back to
-NEXT_PAGE = re.compile(r"^/(queue|closed|items/\d+)$")
+NEXT_PAGE = re.compile(r"^/(queue|closed|dashboard|items/\d+)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -223,7 +223,7 @@ def _new_version(store: ObjectStore, indexer: Indexer, sources: Sequence[_Source
                                 received_at=min(s.doc.received_at for s in sources))
     classification, identifiers, match, decision = index_document(ocr, indexer.classifier, indexer.matcher)
     derived_from = {"operation": str(operation), "by": actor, "reason": reason,
-                    "sources": [{"document_id": s.doc.document_id, "review_item": s.item.id,
+                    "sources": [{"document_id": s.doc.document_id,
                                  "pages": [ref.page for ref in layout if ref.source == i]}
                                 for i, s in enumerate(sources) if any(ref.source == i for ref in layout)]}
     if rotations:

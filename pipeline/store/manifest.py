@@ -25,6 +25,7 @@ manifest knows nothing of the patient index.
 from __future__ import annotations
 
 from pipeline.store.access_log import AccessLog
+from pipeline.store.activity import Activity
 from pipeline.store.documents import Documents, new_document_id
 from pipeline.store.intake_log import IntakeLog
 from pipeline.store.restore import TABLE_ORDER, Restore
@@ -35,6 +36,6 @@ from pipeline.store.search import DEFAULT_LIMIT, Search
 __all__ = ["DEFAULT_LIMIT", "TABLE_ORDER", "Manifest", "new_document_id"]
 
 
-class Manifest(Documents, Search, IntakeLog, ReviewQueue, AccessLog, Restore, Revisions):
+class Manifest(Documents, Search, IntakeLog, ReviewQueue, AccessLog, Restore, Revisions, Activity):
     """The manifest database: every part above, over one engine (and optionally the object store
     the journal is copied to, and a clock)."""

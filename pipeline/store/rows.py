@@ -23,6 +23,10 @@ from pipeline.records import (
 )
 
 
+#: `filed_by` of a row the pipeline indexed itself (a refile's new row names the clerk)
+FILED_BY = "pipeline"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
     """One manifest row: one version of one document."""

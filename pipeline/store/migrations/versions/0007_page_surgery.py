@@ -4,7 +4,8 @@
   versions of the document; the old row and its objects are kept as they were.
 - `documents.derived_from` (JSON): on a version made by page surgery, what it was made from
   (operation, source documents and their pages, rotations, who and why).
-- indexes the dashboard's aggregates use: open items by age, items cleared by day and clerk.
+- indexes the dashboard's aggregates use: open items by age, items cleared by day and clerk,
+  duplicates and rejections by day.
 
 Revision ID: 0007
 Revises: 0003
@@ -45,10 +46,12 @@ def upgrade() -> None:
         _status_check(batch, NEW_STATUS)
     op.create_index("ix_review_items_status_created_at", "review_items", ["status", "created_at"])
     op.create_index("ix_review_items_resolved_at", "review_items", ["resolved_at", "resolved_by"])
+    op.create_index("ix_intake_events_at", "intake_events", ["at"])
 
 
 def downgrade() -> None:
     _foreign_keys_off()
+    op.drop_index("ix_intake_events_at", "intake_events")
     op.drop_index("ix_review_items_resolved_at", "review_items")
     op.drop_index("ix_review_items_status_created_at", "review_items")
     op.execute(sa.text("UPDATE documents SET status = 'current' WHERE status = 'superseded'"))
