@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -143,6 +144,22 @@ def load_postgresql(url: str, n: int, seed: int) -> float:
     return time.perf_counter() - start
 
 
+def throwaway_postgresql(*, keep: bool = False) -> tuple[str, Callable[[], None]]:
+    """A new PostgreSQL database next to $PIPELINE_TEST_DATABASE_URL: (its URL, what drops it)."""
+    admin_url = os.environ.get("PIPELINE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    name = f"pipeline_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def cleanup() -> None:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return f"{admin_url.rpartition('/')[0]}/{name}", cleanup
+
+
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 20 else max(samples)
 
@@ -192,18 +209,7 @@ def main() -> int:
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             url, cleanup = f"sqlite:///{db.resolve()}", lambda db=db: None if args.keep else db.unlink()
         else:
-            admin_url = os.environ.get("PIPELINE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-            name = f"pipeline_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            url = f"{admin_url.rpartition('/')[0]}/{name}"
-
-            def cleanup(admin=admin, name=name) -> None:
-                if not args.keep:
-                    with admin.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+            url, cleanup = throwaway_postgresql(keep=args.keep)
         try:
             migrate(url)
             load = (load_sqlite if backend == "sqlite" else load_postgresql)(url, args.rows, args.seed)

@@ -5,7 +5,7 @@
 - `documents.derived_from` (JSON): on a version made by page surgery, what it was made from
   (operation, source documents and their pages, rotations, who and why).
 - indexes the dashboard's aggregates use: open items by age, items cleared by day and clerk,
-  duplicates and rejections by day.
+  duplicates and rejections by day, and the items closed without filing (the queue page counts them).
 
 Revision ID: 0007
 Revises: 0003
@@ -47,10 +47,12 @@ def upgrade() -> None:
     op.create_index("ix_review_items_status_created_at", "review_items", ["status", "created_at"])
     op.create_index("ix_review_items_resolved_at", "review_items", ["resolved_at", "resolved_by"])
     op.create_index("ix_intake_events_at", "intake_events", ["at"])
+    op.create_index("ix_review_items_resolution", "review_items", ["resolution", "resolved_at"])
 
 
 def downgrade() -> None:
     _foreign_keys_off()
+    op.drop_index("ix_review_items_resolution", "review_items")
     op.drop_index("ix_intake_events_at", "intake_events")
     op.drop_index("ix_review_items_resolved_at", "review_items")
     op.drop_index("ix_review_items_status_created_at", "review_items")
