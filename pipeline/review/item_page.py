@@ -89,9 +89,12 @@ def resolved_message(item: ReviewItem) -> str:
     if item.status == ReviewStatus.OPEN:
         return ""
     when = f"{item.resolved_at:%Y-%m-%d %H:%M} UTC" if item.resolved_at else "earlier"
-    what = "filed to a patient" if item.resolution == ReviewResolution.FILED else "closed without filing"
+    what = {ReviewResolution.FILED: "filed to a patient",
+            ReviewResolution.SUPERSEDED: "replaced by new versions (split, merge, turned or dropped pages)",
+            }.get(item.resolution, "closed without filing")
     then = ("to file it after all, reopen it from \"Closed without filing\""
             if item.resolution == ReviewResolution.CLOSED_UNFILED
+            else "its new versions were filed or queued on their own" if item.resolution == ReviewResolution.SUPERSEDED
             else "to move a document filed to the wrong patient, use `pipeline refile`")
     return (f"Review item {item.id} was already {what} by {item.resolved_by} at {when}. Nothing was changed. "
             f"Go back to the queue for the next item; {then}.")

@@ -254,3 +254,13 @@ def test_any_surgery_form_gets_an_answer_never_a_500(fuzz_client, operation, fie
     token = csrf_of(client.get("/queue").text)
     response = client.post(f"/items/{glued}/{operation}", data={"csrf": token, **fields}, follow_redirects=False)
     assert response.status_code in (303, 400, 404, 409), response.text[:300]
+
+
+def test_a_superseded_item_says_so(surgery_home):
+    manifest, _ = home_of(surgery_home)
+    glued = open_items(manifest)[GLUED_NAME]
+    run_cli("--home", str(surgery_home), "review", "split", str(glued), "--at", "2", "--reason", "two", "--user", "c4")
+    with make_client(surgery_home) as client:
+        sign_in(client)
+        page = client.get(f"/items/{glued}")
+    assert page.status_code == 200 and "replaced by new versions" in page.text and 'id="split-form"' not in page.text
