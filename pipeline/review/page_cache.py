@@ -1,6 +1,6 @@
 """Rendered page images kept in memory, so a page looked at again (the clerk scrolls back, reloads,
 a second clerk opens the item) is not decoded and rendered again. Stored objects are written once and
-never changed, so (object key, page) names one image for good. Bounded by bytes, least recently used
+never changed, so (object key and its SHA-256, page) names one image for good, whatever home. Bounded by bytes, least recently used
 out first. Every view is still logged by the route that serves it."""
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ class PageCache:
                     _, dropped = self._images.popitem(last=False)
                     self._size -= len(dropped)
         return image
+
+    def clear(self) -> None:
+        with self._lock:
+            self._images.clear()
+            self._size = 0
 
     def __len__(self) -> int:
         return len(self._images)

@@ -42,7 +42,8 @@ def page_png(store: ObjectStore, doc: StoredDocument, number: int) -> bytes:
     """Page `number` (1-based) of the document as PNG bytes (rendered once, then from `CACHE`)."""
     if number < 1 or number > max(doc.pages, 1):
         raise NotFoundError(f"document {doc.document_id} has {doc.pages} pages, not page {number}")
-    return CACHE.get(doc.searchable_key or doc.original_key, number, lambda: _render(store, doc, number))
+    shown = (doc.searchable_key, doc.searchable_sha256) if doc.searchable_key else (doc.original_key, doc.sha256)
+    return CACHE.get(f"{shown[0]}#{shown[1]}", number, lambda: _render(store, doc, number))
 
 
 def _render(store: ObjectStore, doc: StoredDocument, number: int) -> bytes:

@@ -49,7 +49,7 @@ def indexer(request: Request) -> surgery.Indexer:
 
 def _number(form: dict[str, str], name: str) -> int | None:
     value = form.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 7 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 else None  # not "²"
 
 
 #: operation -> (the form field holding its number, the use case given that number)
