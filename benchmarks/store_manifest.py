@@ -144,8 +144,8 @@ def load_postgresql(url: str, n: int, seed: int) -> float:
     return time.perf_counter() - start
 
 
-def throwaway_postgresql(keep: bool = False) -> tuple[str, Callable[[], None]]:
-    """A new database next to $PIPELINE_TEST_DATABASE_URL, and the function that drops it (unless kept)."""
+def throwaway_postgresql(*, keep: bool = False) -> tuple[str, Callable[[], None]]:
+    """A new PostgreSQL database next to $PIPELINE_TEST_DATABASE_URL: (its URL, what drops it)."""
     admin_url = os.environ.get("PIPELINE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     name = f"pipeline_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")

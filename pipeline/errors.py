@@ -21,7 +21,8 @@ The tree (exit codes are public: the README lists them and scripts rely on them)
     ├── AuditFailedError              10  `pipeline audit` found damage
     ├── ReviewDecisionError           11  a review decision breaks a rule: nothing was filed
     │   ├── DocumentTypeRequiredError     (no document type chosen, or one not in the type list)
-    │   └── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
+    │   ├── BirthDateNotConfirmedError    (the patient's birth date is not the document's; confirm it)
+    │   └── PageSurgeryError              (no such page, a split that leaves a part empty, no reason, ...)
     ├── PassingFaultError             12  a passing fault (database locked or unreachable, disk full,
     │   │                                 object store unreachable, an OCR process killed): the
     │   │                                 documents it hit are left where they were, undone
@@ -167,6 +168,10 @@ class AccountError(PipelineError):
     """A review-app user account cannot be added or changed; nothing was changed."""
 
     exit_code = 13
+
+
+class PageSurgeryError(ReviewDecisionError):
+    """A split, merge, rotation or dropped page that cannot be done as asked; nothing was changed."""
 
 
 #: name -> exit code, for the README table and `pipeline doctor`.

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
 from pipeline.clock import Clock, utc_now
@@ -51,6 +51,7 @@ from pipeline.records import (
     BatchPart,
     BatchResult,
     Classification,
+    DocumentIdentifiers,
     FilingDecision,
     IncomingDocument,
     MatchOutcome,
@@ -99,6 +100,46 @@ def decide(ocr: OcrResult, classification: Classification | None, match: Patient
     if file_unconfirmed_type:
         return FilingDecision(Outcome.FILED, (*type_reasons, TYPE_AWAITS_CONFIRMATION), type_confirmed=False)
     return FilingDecision(Outcome.NEEDS_REVIEW, type_reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class Indexing:
+    """What a document's text says: its type, its identifiers, its patient, and the decision."""
+
+    classification: Classification | None
+    identifiers: DocumentIdentifiers
+    match: PatientMatch
+    decision: FilingDecision
+
+    def __iter__(self) -> Iterator[Any]:
+        """`classification, identifiers, match, decision = index_document(...)`"""
+        return iter((self.classification, self.identifiers, self.match, self.decision))
+
+
+def index_document(ocr: OcrResult, classifier: Classifier, matcher: Matcher, *, part: BatchPart | None = None,
+                   file_unconfirmed_type: bool = True) -> Indexing:
+    """Classify (when readable), read the identifiers (labels and header zones, verified against the
+    index), match, decide: every document's path after its text is read, a scan's, a part of a
+    batch's (its cover sheet's MRN first, its split's doubts kept) or a new version's after page
+    surgery (`services/surgery.py`)."""
+    classification = classifier.classify(ocr.text) if not ocr.reasons else None
+    identifiers, match = matcher.identify(ocr)
+    identifiers, doubts = with_cover_sheet(identifiers, ocr, part)
+    if part is not None and part.cover is not None:
+        match = matcher.match(identifiers)  # the cover sheet's MRN counts as one identifier
+    decision = decide(ocr, classification, match, file_unconfirmed_type=file_unconfirmed_type)
+    if doubts:
+        decision = FilingDecision(Outcome.NEEDS_REVIEW, (*decision.reasons, *doubts))
+    return Indexing(classification, identifiers, match, decision)
+
+
+def versions_of(ocr: OcrResult, classification: Classification | None, matcher: Matcher) -> dict[str, str]:
+    """The versions of what indexed a document, kept in its manifest row."""
+    versions = {"pipeline": __version__, "ocr": ocr.engine,
+                "matcher": f"fellegi-sunter splink {matcher.model.meta.get('splink_version', '?')}"}
+    if classification is not None:
+        versions["classifier"] = classification.model_version
+    return versions
 
 
 @dataclass
@@ -233,16 +274,9 @@ class Pipeline:
 
     def _file(self, incoming: IncomingDocument, ocr: OcrResult, part: BatchPart | None = None) -> ProcessResult:
         """Classify, match, decide and file one read document (a whole file, or a part of a batch)."""
-        readable = not ocr.reasons
-        classification = self.classifier.classify(ocr.text) if readable else None
-        identifiers, match = self.matcher.identify(ocr)
-        identifiers, doubts = with_cover_sheet(identifiers, ocr, part)
-        if part is not None and part.cover is not None:
-            match = self.matcher.match(identifiers)  # the cover sheet's MRN counts as one identifier
-        decision = decide(ocr, classification, match,
-                          file_unconfirmed_type=self.settings.file_with_unconfirmed_type)
-        if doubts:
-            decision = FilingDecision(Outcome.NEEDS_REVIEW, (*decision.reasons, *doubts))
+        classification, identifiers, match, decision = index_document(
+            ocr, self.classifier, self.matcher, part=part,
+            file_unconfirmed_type=self.settings.file_with_unconfirmed_type)
         entry = file_document(
             store=self.store,
             manifest=self.manifest,
@@ -252,7 +286,7 @@ class Pipeline:
             identifiers=identifiers,
             match=match,
             decision=decision,
-            versions=self._versions(ocr, classification),
+            versions=versions_of(ocr, classification, self.matcher),
             clock=self.clock,
             batch=part,
         )
@@ -286,13 +320,6 @@ class Pipeline:
             key = None
         log.warning("rejected %s: %s", tag, rejection.error)
         return ProcessResult(str(path), key, Outcome.REJECTED, reasons=(rejection.reason,))
-
-    def _versions(self, ocr: OcrResult, classification: Classification | None) -> dict[str, str]:
-        versions = {"pipeline": __version__, "ocr": ocr.engine,
-                    "matcher": f"fellegi-sunter splink {self.matcher.model.meta.get('splink_version', '?')}"}
-        if classification is not None:
-            versions["classifier"] = classification.model_version
-        return versions
 
     # ------------------------------------------------------------------------------ a batch file
 

@@ -38,6 +38,7 @@ class DocumentStatus(StrEnum):
 
     CURRENT = "current"
     ENTERED_IN_ERROR = "entered-in-error"
+    SUPERSEDED = "superseded"  # page surgery made a new version (split, merge, rotate, drop a page)
 
 
 class ReviewStatus(StrEnum):
@@ -61,6 +62,7 @@ class ReviewResolution(StrEnum):
     TYPE_CONFIRMED = "type_confirmed"  # a clerk confirmed or corrected the type of a filed document
     CLOSED_UNFILED = "closed_unfiled"  # a clerk closed it without filing: the patient cannot be identified
     REFILED = "refiled"  # `pipeline refile` moved the document while the item was open
+    SUPERSEDED = "superseded"  # page surgery replaced the document by new versions with items of their own
 
     @classmethod
     def stored(cls, value: str | None) -> ReviewResolution | None:

@@ -24,7 +24,7 @@ from pipeline.classify.types import load_types
 from pipeline.errors import EXIT_OK, ConfigurationError
 from pipeline.records import ReviewKind
 from pipeline.review.identity import DEFAULT_SESSION_MINUTES, REMOTE_USER_HEADER
-from pipeline.services import review
+from pipeline.services import review, surgery
 from pipeline.services.home import acting_user, open_home
 from pipeline.settings import Settings
 from pipeline.store.rows import ReviewItem
@@ -84,6 +84,8 @@ def register(subparsers: Any) -> None:
     reopen.add_argument("--json", action="store_true")
     reopen.set_defaults(handler=cmd_reopen)
 
+    _register_surgery(review_sub)
+
     serve = review_sub.add_parser("serve", help="the review queue in the browser (see README: Review in the browser)")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
@@ -97,6 +99,56 @@ def register(subparsers: Any) -> None:
                        help="also answer requests for this Host header (the name a proxy forwards); the setting "
                             "review_allowed_hosts lists the rest")
     serve.set_defaults(handler=cmd_serve)
+
+
+# ------------------------------------------------------------------- page surgery (services/surgery.py)
+
+
+def _register_surgery(review_sub: Any) -> None:
+    """split, merge, rotate, drop-page: each makes new versions; the old ones are kept (superseded)."""
+    def action(name: str, help_text: str, *, other: bool = False) -> argparse.ArgumentParser:
+        parser = review_sub.add_parser(name, help=help_text)
+        parser.add_argument("item_id", type=int, metavar="ID")
+        if other:
+            parser.add_argument("other_id", type=int, metavar="OTHER_ID", help="the review item merged after ID")
+        parser.add_argument("--reason", required=True, help="why; it goes into the access log")
+        parser.add_argument("--user")
+        parser.add_argument("--json", action="store_true")
+        parser.set_defaults(handler=cmd_surgery, surgery=name)
+        return parser
+
+    action("split", "split a queued document into two at a page; each part is filed or queued on its own") \
+        .add_argument("--at", type=int, required=True, metavar="PAGE", help="the first page of the second part")
+    action("merge", "merge two queued documents into one (ID's pages, then OTHER_ID's)", other=True)
+    rotate = action("rotate", "turn one page of a queued document (a new version; the original is kept)")
+    rotate.add_argument("--page", type=int, required=True, metavar="N")
+    rotate.add_argument("--degrees", type=int, required=True, choices=(90, 180, 270), help="clockwise")
+    action("drop-page", "drop one page (a blank page) from a queued document") \
+        .add_argument("--page", type=int, required=True, metavar="N")
+
+
+def cmd_surgery(args: argparse.Namespace, settings: Settings) -> int:
+    home = open_home(settings)
+    indexer = surgery.load_indexer(settings, home.manifest)
+    common = {"actor": acting_user(args.user), "reason": args.reason}
+    if args.surgery == "split":
+        result = surgery.split(*home, indexer, args.item_id, at=args.at, **common)
+    elif args.surgery == "merge":
+        result = surgery.merge(*home, indexer, args.item_id, args.other_id, **common)
+    elif args.surgery == "rotate":
+        result = surgery.rotate(*home, indexer, args.item_id, page=args.page, degrees=args.degrees, **common)
+    else:
+        result = surgery.drop_page(*home, indexer, args.item_id, page=args.page, **common)
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return EXIT_OK
+    print(f"{result.operation}: review item{'s' if len(result.superseded) > 1 else ''} "
+          f"{', '.join(map(str, result.superseded))} superseded (the original is kept)")
+    for version in result.versions:
+        where = (f"filed to MRN {version.patient_mrn} as {version.doc_type}" if version.outcome == "filed"
+                 else f"queued as review item {version.review_item_id}")
+        print(f"  document {version.document_id} ({version.pages} page{'s' if version.pages != 1 else ''}): {where}")
+    return EXIT_OK
 
 
 def _item_json(item: ReviewItem) -> dict[str, Any]:

@@ -21,6 +21,8 @@
     POST /items/{id}/confirm-type     a type-only item: confirm (or correct) the type of its filed document
     GET/POST /login, POST /logout     sign-in with name and password (see identity.py for the proxy mode)
     GET  /static/review.js            the keyboard shortcuts (the pages work without it)
+    POST /items/{id}/split|rotate|drop-page|merge   page surgery: new versions (routes/surgery.py)
+    GET  /dashboard                   the supervisor's figures and charts (routes/dashboard.py)
 
 The routes are small handlers in routers (`routes/signin.py`, `routes/lists.py`, `routes/items.py`,
 `routes/records.py`, `routes/audit.py`, `routes/admin.py`) that get what they need through dependencies (`web.py`: the
@@ -54,7 +56,7 @@ from pipeline.patients.matcher import Matcher
 from pipeline.review import identity
 from pipeline.review.identity import ReviewConfig
 from pipeline.review.limits import BodyLimit
-from pipeline.review.routes import admin, audit, items, lists, records, signin
+from pipeline.review.routes import admin, audit, dashboard, items, lists, records, signin, surgery
 from pipeline.review.web import HERE, NEXT_PAGE, LoginRequired, PageError, ReviewContext, render
 from pipeline.services.home import open_home
 from pipeline.settings import Settings
@@ -85,7 +87,9 @@ def create_app(settings: Settings, config: ReviewConfig) -> FastAPI:
     app.middleware("http")(security_headers)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
     app.add_middleware(BodyLimit)
-    for router in (signin.router, lists.router, items.router, records.router, audit.router, admin.router):
+    surgery.install(app, settings)
+    for router in (signin.router, lists.router, items.router, records.router, audit.router, admin.router,
+                   surgery.router, dashboard.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for error, handler in ERROR_PAGES.items():

@@ -99,9 +99,12 @@ def resolved_message(item: ReviewItem) -> str:
         return ""
     when = f"{item.resolved_at:%Y-%m-%d %H:%M} UTC" if item.resolved_at else "earlier"
     what = {ReviewResolution.FILED: "filed to a patient", ReviewResolution.TYPE_CONFIRMED: "settled (type confirmed)",
-            ReviewResolution.REFILED: "settled by a refile"}.get(item.resolution, "closed without filing")
+            ReviewResolution.REFILED: "settled by a refile",
+            ReviewResolution.SUPERSEDED: "replaced by new versions (split, merge, turned or dropped pages)",
+            }.get(item.resolution, "closed without filing")
     then = ("to file it after all, reopen it from \"Closed without filing\""
             if item.resolution == ReviewResolution.CLOSED_UNFILED
+            else "its new versions were filed or queued on their own" if item.resolution == ReviewResolution.SUPERSEDED
             else "to move a document filed to the wrong patient, use `pipeline refile`")
     return (f"Review item {item.id} was already {what} by {item.resolved_by} at {when}. Nothing was changed. "
             f"Go back to the queue for the next item; {then}.")

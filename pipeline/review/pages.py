@@ -21,6 +21,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
 from pipeline.errors import CorruptFileError, NotFoundError
+from pipeline.review.page_cache import PageCache
 from pipeline.store.objects import ObjectStore
 from pipeline.store.rows import StoredDocument
 
@@ -33,12 +34,19 @@ MAX_VIEW_WIDTH = 1400
 PDF = "application/pdf"
 
 _PDFIUM = threading.Lock()
+#: page images already rendered, by stored object and page (page_cache.py)
+CACHE = PageCache()
 
 
 def page_png(store: ObjectStore, doc: StoredDocument, number: int) -> bytes:
-    """Page `number` (1-based) of the document as PNG bytes."""
+    """Page `number` (1-based) of the document as PNG bytes (rendered once, then from `CACHE`)."""
     if number < 1 or number > max(doc.pages, 1):
         raise NotFoundError(f"document {doc.document_id} has {doc.pages} pages, not page {number}")
+    shown = (doc.searchable_key, doc.searchable_sha256) if doc.searchable_key else (doc.original_key, doc.sha256)
+    return CACHE.get(f"{shown[0]}#{shown[1]}", number, lambda: _render(store, doc, number))
+
+
+def _render(store: ObjectStore, doc: StoredDocument, number: int) -> bytes:
     data = shown_pdf(store, doc)
     if data is not None:
         return _pdf_page(data, doc.document_id, number - 1)

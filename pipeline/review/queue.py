@@ -7,6 +7,8 @@ matcher). `reason_kind` sorts each into a short kind a clerk can filter the queu
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -32,6 +34,7 @@ OTHER_KIND = ("other", "other")
 KIND_LABELS = {kind: label for kind, label, _ in REASON_KINDS} | {OTHER_KIND[0]: OTHER_KIND[1]}
 
 
+@functools.lru_cache(maxsize=4096)  # a queue's reasons are a few hundred distinct sentences
 def reason_kind(reason: str) -> str:
     text = reason.lower()
     return next((kind for kind, _, fits in REASON_KINDS if fits(text)), OTHER_KIND[0])
@@ -42,14 +45,22 @@ def all_reasons(item: ReviewItem) -> tuple[str, ...]:
 
 
 def kinds_of(item: ReviewItem) -> set[str]:
-    return {reason_kind(r) for r in all_reasons(item)} or {OTHER_KIND[0]}
+    return kinds_of_reasons(all_reasons(item))
+
+
+def kinds_of_reasons(reasons: Iterable[str]) -> set[str]:
+    return {reason_kind(r) for r in reasons} or {OTHER_KIND[0]}
 
 
 def kind_counts(items: Iterable[ReviewItem]) -> list[tuple[str, str, int]]:
     """(kind, label, how many items have it), in the order of REASON_KINDS, only kinds present."""
+    return count_kinds(kinds_of(item) for item in items)
+
+
+def count_kinds(kind_sets: Iterable[set[str]]) -> list[tuple[str, str, int]]:
     counts: dict[str, int] = {}
-    for item in items:
-        for kind in kinds_of(item):
+    for kinds in kind_sets:
+        for kind in kinds:
             counts[kind] = counts.get(kind, 0) + 1
     return [(kind, label, counts[kind]) for kind, label in KIND_LABELS.items() if kind in counts]
 
@@ -58,9 +69,8 @@ def kind_counts(items: Iterable[ReviewItem]) -> list[tuple[str, str, int]]:
 ITEM_KIND_LABELS = {ReviewKind.PATIENT: "patient to choose", ReviewKind.TYPE: "type only (filed)"}
 
 
-def item_kind_counts(items: Iterable[ReviewItem]) -> list[tuple[ReviewKind, str, int]]:
+def item_kind_counts(counts: Counter[ReviewKind]) -> list[tuple[ReviewKind, str, int]]:
     """(item kind, label, how many items are of it), only kinds present."""
-    counts = Counter(item.kind for item in items)
     return [(kind, label, counts[kind]) for kind, label in ITEM_KIND_LABELS.items() if counts[kind]]
 
 
@@ -72,3 +82,26 @@ def age(created_at: datetime, now: datetime) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h"
     return f"{minutes // (24 * 60)} d"
+
+
+class KindsOfOpenItems:
+    """Each open item's reason kinds, kept between queue pages by (item id, revision): a page reads
+    the open items' ids and revisions, and the reasons only of items new or changed since (the
+    reasons of 10,000 items take ~0.3 s to decode; their ids ~10 ms). Re-scoring bumps the revision."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[int, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, open_items: list[tuple[int, int]],
+           read_reasons: Callable[[list[int]], dict[int, tuple[int, tuple[str, ...]]]]) -> list[tuple[int, frozenset[str]]]:
+        """(id, kinds) of the open items (given as (id, revision), oldest first)."""
+        with self._lock:
+            known = dict(self._known)
+        missing = [item_id for item_id, revision in open_items if known.get(item_id, (None,))[0] != revision]
+        for item_id, (revision, reasons) in (read_reasons(missing) if missing else {}).items():
+            known[item_id] = (revision, frozenset(kinds_of_reasons(reasons)))
+        out = [(item_id, known[item_id][1]) for item_id, _ in open_items if item_id in known]
+        with self._lock:
+            self._known = {item_id: known[item_id] for item_id, _ in open_items if item_id in known}
+        return out

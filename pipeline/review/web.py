@@ -45,7 +45,7 @@ HERE = Path(__file__).parent
 #: largest form body accepted
 MAX_FORM_BYTES = 64 * 1024
 #: where a sign-in may send the clerk back to
-NEXT_PAGE = re.compile(r"^/(queue|closed|records|items/\d{1,10})$")
+NEXT_PAGE = re.compile(r"^/(queue|closed|records|dashboard|items/\d{1,10})$")
 #: form fields kept as typed (a password may begin or end with a space)
 _VERBATIM = frozenset({"password"})
 #: the largest id a database integer column holds; a larger one in a URL is a 404, not a 500
@@ -128,6 +128,7 @@ may_refile = require(Capability.REFILE)
 may_release = require(Capability.RELEASE)
 may_read_access_log = require(Capability.ACCESS_LOG)
 may_manage_users = require(Capability.MANAGE_USERS)
+may_see_dashboard = require(Capability.DASHBOARD)
 #: every signed-in user works the queue
 current_user = may_review
 

@@ -6,6 +6,8 @@
                    birth-date verdict against a document
     review.py      the review queue: list, show, resolve (the rules: a document type, and an explicit
                    confirmation when the birth date differs), close without filing, reopen
+    surgery.py     page surgery on review items: split, merge, rotate, drop a page (new versions)
+    dashboard.py   the supervisor's figures: outcomes, auto-file rate, queue age, per hour, per clerk
     documents.py   search, view or download, refile a document
     release.py     release of information: bundle a patient's documents, log the disclosure
     audit.py       check every stored object, and the charts' deficiencies from the patient index

@@ -151,6 +151,25 @@ def neighbours(manifest: Manifest, item_id: int, *, limit: int) -> tuple[int | N
     return (before[-1] if before else None, after[0] if after else None)
 
 
+def open_revisions(manifest: Manifest) -> list[tuple[int, int]]:
+    """(item id, revision) of every open item, oldest first."""
+    return manifest.open_review_revisions()
+
+
+def open_type_only_ids(manifest: Manifest) -> set[int]:
+    """Ids of the open type-only items (documents filed to a certain patient, type unconfirmed)."""
+    return manifest.open_review_ids_of_kind(ReviewKind.TYPE)
+
+
+def reasons_of(manifest: Manifest, item_ids: list[int]) -> dict[int, tuple[int, tuple[str, ...]]]:
+    """item id -> (revision, every reason) (for the queue page's filter and counts)."""
+    return manifest.review_reasons(item_ids)
+
+
+def items_by_id(manifest: Manifest, item_ids: list[int]) -> list[ReviewItem]:
+    return manifest.review_items_by_id(item_ids)
+
+
 def list_closed(manifest: Manifest, *, actor: str, limit: int) -> list[tuple[ReviewItem, StoredDocument, str | None]]:
     """The unidentified worklist; listing it is logged."""
     closed = manifest.closed_review_items(limit=limit)

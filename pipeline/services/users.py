@@ -46,10 +46,12 @@ class Capability(StrEnum):
     RELEASE = "release"  # release of information to a requester
     ACCESS_LOG = "access_log"  # read the access log
     MANAGE_USERS = "manage_users"  # add, change and disable users
+    DASHBOARD = "dashboard"  # the day's and week's figures: outcomes, queue age, throughput, per clerk
 
 
 _CLERK = frozenset({Capability.REVIEW})
-_SUPERVISOR = _CLERK | {Capability.REOPEN, Capability.REFILE, Capability.RELEASE, Capability.ACCESS_LOG}
+_SUPERVISOR = _CLERK | {Capability.REOPEN, Capability.REFILE, Capability.RELEASE, Capability.ACCESS_LOG,
+                         Capability.DASHBOARD}
 #: role -> what it may do
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.CLERK: _CLERK, Role.SUPERVISOR: _SUPERVISOR, Role.ADMIN: _SUPERVISOR | {Capability.MANAGE_USERS}}

@@ -79,8 +79,15 @@ def migrate(url: str) -> None:
         with _MIGRATING, _sqlite_file_lock(engine), engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            else:
+                # a migration that copies a table (SQLite cannot alter a CHECK) must not trip the foreign
+                # keys pointing at it; before the first write, when SQLite still accepts this pragma
+                connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            if connection.dialect.name == "sqlite" and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise StorageError("the manifest database's foreign keys do not hold after migrating",
+                                   hint="restore the database from a backup or rebuild it with `pipeline reindex`")
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot migrate the manifest database ({type(exc).__name__}: {exc.args[0]})",
                            hint="check PIPELINE_DATABASE_URL and that the database server is running") from exc

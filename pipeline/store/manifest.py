@@ -12,6 +12,8 @@ at one sitting:
     access_log.py     the append-only access log
     restore.py        every table for export/import, journaled rows for reindex
     batch_log.py      batches kept whole and the parts cut from them; backfill runs and their items
+    revisions.py      new versions by page surgery: the old documents and review items superseded
+    activity.py       the supervisor's figures, aggregated in SQL: outcomes, queue age, throughput
 
 It is safe to share between threads (a session per call). Every change to a document row, a review
 item or the access log, and every duplicate or rejection recorded, also queues a journal event in
@@ -24,16 +26,18 @@ manifest knows nothing of the patient index.
 from __future__ import annotations
 
 from pipeline.store.access_log import AccessLog
+from pipeline.store.activity import Activity
 from pipeline.store.batch_log import BatchLog, RunLog
 from pipeline.store.documents import Documents, new_document_id
 from pipeline.store.intake_log import IntakeLog
 from pipeline.store.restore import Restore
+from pipeline.store.revisions import Revisions
 from pipeline.store.review_queue import ReviewQueue
 from pipeline.store.search import DEFAULT_LIMIT, Search
 
 __all__ = ["DEFAULT_LIMIT", "Manifest", "new_document_id"]
 
 
-class Manifest(Documents, Search, IntakeLog, ReviewQueue, AccessLog, Restore, BatchLog, RunLog):
+class Manifest(Documents, Search, IntakeLog, ReviewQueue, AccessLog, Restore, BatchLog, RunLog, Revisions, Activity):
     """The manifest database: every part above, over one engine (and optionally the object store
     the journal is copied to, and a clock)."""

@@ -74,6 +74,38 @@ class ReviewQueue(JournalOutbox):
         return self._run("listing the review queue", lambda s: [review_from_row(r) for r in s.scalars(
             query.order_by(ReviewItemRow.id).limit(limit))])
 
+    def open_review_revisions(self) -> list[tuple[int, int]]:
+        """(id, revision) of every open item, oldest first: cheap enough to read on every queue page."""
+        return self._run("listing the review queue", lambda s: [tuple(r) for r in s.execute(
+            select(ReviewItemRow.id, ReviewItemRow.revision)
+            .where(ReviewItemRow.status == str(ReviewStatus.OPEN)).order_by(ReviewItemRow.id)).all()])
+
+    def open_review_ids_of_kind(self, kind: ReviewKind) -> set[int]:
+        """Ids of the open items of one kind (the queue's patient / type-only filter)."""
+        return self._run("listing the review queue", lambda s: set(s.scalars(
+            select(ReviewItemRow.id).where(ReviewItemRow.status == str(ReviewStatus.OPEN),
+                                           ReviewItemRow.kind == str(kind))).all()))
+
+    def review_reasons(self, item_ids: list[int]) -> dict[int, tuple[int, tuple[str, ...]]]:
+        """id -> (revision, reasons and match reasons) of these items, without candidates and identifiers."""
+        def work(session: Session) -> dict[int, tuple[int, tuple[str, ...]]]:
+            out = {}
+            for start in range(0, len(item_ids), 500):
+                for item_id, revision, reasons, match_reasons in session.execute(
+                        select(ReviewItemRow.id, ReviewItemRow.revision, ReviewItemRow.reasons,
+                               ReviewItemRow.match_reasons).where(ReviewItemRow.id.in_(item_ids[start:start + 500]))):
+                    out[item_id] = (revision, (*(reasons or ()), *(match_reasons or ())))
+            return out
+        return self._run("reading review reasons", work)
+
+    def review_items_by_id(self, item_ids: list[int]) -> list[ReviewItem]:
+        """These items, in the order given (those that exist)."""
+        if not item_ids:
+            return []
+        rows = self._run("reading review items", lambda s: {r.id: review_from_row(r) for r in s.scalars(
+            select(ReviewItemRow).where(ReviewItemRow.id.in_(item_ids)))})
+        return [rows[i] for i in item_ids if i in rows]
+
     def review_items(self) -> list[ReviewItem]:
         """Every review item, open and resolved, oldest first."""
         return self._run("listing review items", lambda s: [review_from_row(r) for r in s.scalars(
@@ -200,8 +232,16 @@ class ReviewQueue(JournalOutbox):
         return self._run("listing items closed without filing", work)
 
     def count_closed_review_items(self) -> int:
+        """Counted from the few items closed without filing (an EXISTS per item), not from every
+        unfiled document: the queue page asks on every view."""
+        unfiled = (select(DocumentRow.document_id)
+                   .where(DocumentRow.document_id == ReviewItemRow.document_id,
+                          DocumentRow.status == str(DocumentStatus.CURRENT), DocumentRow.patient_id.is_(None))
+                   .exists())
         return self._run("counting items closed without filing", lambda s: s.scalar(
-            self._closed_unfiled(select(func.count()).select_from(ReviewItemRow))))
+            select(func.count()).select_from(ReviewItemRow).where(
+                ReviewItemRow.resolution == str(ReviewResolution.CLOSED_UNFILED),
+                ReviewItemRow.status == str(ReviewStatus.RESOLVED), unfiled)))
 
     @staticmethod
     def _closed_unfiled(query: Any) -> Any:

@@ -24,6 +24,10 @@ from pipeline.records import (
 )
 
 
+#: `filed_by` of a row the pipeline indexed itself (a refile's new row names the clerk)
+FILED_BY = "pipeline"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
     """One manifest row: one version of one document."""
@@ -66,6 +70,8 @@ class StoredDocument:
     batch_part: int | None = None
     batch_first_page: int | None = None
     batch_last_page: int | None = None
+    #: page surgery: {"operation", "sources": [{"document_id", "pages"}], "rotations", "by", "reason"}
+    derived_from: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline.store.database import Base
 
-ACCESS_ACTIONS = ("viewed", "downloaded", "exported", "refiled", "released", "merged", "resolved", "imported")
+ACCESS_ACTIONS = ("viewed", "downloaded", "exported", "refiled", "released", "merged", "resolved", "imported",
+                  "revised")
 
 
 class DocumentRow(Base):
@@ -70,6 +71,7 @@ class DocumentRow(Base):
     batch_part: Mapped[int | None] = mapped_column(Integer)
     batch_first_page: Mapped[int | None] = mapped_column(Integer)
     batch_last_page: Mapped[int | None] = mapped_column(Integer)
+    derived_from: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # page surgery (revision 0008)
 
 
 class DocumentTextRow(Base):

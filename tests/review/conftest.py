@@ -156,3 +156,35 @@ def clerk(client) -> TestClient:
 def supervisor(client) -> TestClient:
     sign_in(client, "super1")
     return client
+
+
+# ---------------------------------------------------------------- page surgery (test_surgery*.py)
+
+#: two documents scanned as one (a batch split missed): page 1 the referral of MRN 80820678 (files
+#: on its own), page 2 the consult note of a patient not in the index (queued)
+GLUED = ("referral_fax.pdf", "consult_note_unknown_patient.pdf")
+GLUED_NAME = "glued_batch.pdf"
+
+
+@pytest.fixture(scope="session")
+def surgery_template(template_home, tmp_path_factory) -> Path:
+    """The review template home plus the glued two-document scan, really processed (queued)."""
+    import pikepdf
+
+    home = tmp_path_factory.mktemp("surgery-template") / "home"
+    shutil.copytree(template_home, home)
+    glued = pikepdf.new()
+    sources = [pikepdf.open(SAMPLES / "scans" / name) for name in GLUED]
+    for source in sources:
+        glued.pages.extend(source.pages)
+    path = home.parent / GLUED_NAME
+    glued.save(path)
+    run_cli("--home", str(home), "process", "--json", str(path))
+    return home
+
+
+@pytest.fixture
+def surgery_home(surgery_template, tmp_path) -> Path:
+    copy = tmp_path / "home"
+    shutil.copytree(surgery_template, copy)
+    return copy

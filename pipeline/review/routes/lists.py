@@ -4,6 +4,8 @@ without filing whose document is still unfiled (the unidentified worklist). List
 
 from __future__ import annotations
 
+from collections import Counter
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -16,25 +18,45 @@ router = APIRouter()
 
 #: items a list page reads at most (oldest first)
 QUEUE_LIMIT = 2000
+#: open items shown on one page of the queue
+PAGE_SIZE = 100
 
 
 @router.get("/queue")
-def queue_page(request: Request, kind: str = "", item: str = "", user: str = Depends(current_user),
+def queue_page(request: Request, kind: str = "", item: str = "", page: int = 1, user: str = Depends(current_user),
                ctx: ReviewContext = Depends(context)) -> Response:
-    items = review.list_open(ctx.manifest, limit=QUEUE_LIMIT)
+    """One page of open items, oldest first; the filter and its counts cover the whole queue (each
+    item's reason kinds kept between pages, `queue.KindsOfOpenItems`); the items shown are read in full."""
+    kinds = _kinds_kept(request).of(review.open_revisions(ctx.manifest), lambda ids: review.reasons_of(ctx.manifest, ids))
     kind = kind if kind in queue.KIND_LABELS else ""
     item_kind = ReviewKind(item) if item in set(ReviewKind) else None
-    shown = [i for i in items if (not kind or kind in queue.kinds_of(i)) and (item_kind is None or i.kind is item_kind)]
+    type_only = review.open_type_only_ids(ctx.manifest)
+    matching = [item_id for item_id, found in kinds if (not kind or kind in found)
+                and (item_kind is None or (item_id in type_only) == (item_kind is ReviewKind.TYPE))]
+    pages = max((len(matching) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(max(page, 1), pages)
+    shown = review.items_by_id(ctx.manifest, matching[(page - 1) * PAGE_SIZE:page * PAGE_SIZE])
     ctx.manifest.record_access(user, "viewed", reason=f"review queue: {len(shown)} items listed")
     now = ctx.manifest.clock()
-    rows = [{"item": i, "age": queue.age(i.created_at, now), "reasons": queue.all_reasons(i),
-             "type": ctx.types[i.predicted_doc_type].display if i.predicted_doc_type in ctx.types
-             else i.predicted_doc_type, "best": i.candidates[0] if i.candidates else None}
-            for i in shown]
-    return render(request, "queue.html", rows=rows, total=len(items), more=len(items) >= QUEUE_LIMIT,
-                  kinds=queue.kind_counts(items), kind=kind, kind_label=queue.KIND_LABELS.get(kind),
-                  item_kind=item_kind, item_kinds=queue.item_kind_counts(items),
-                  closed_count=ctx.manifest.count_closed_review_items(), notice=request.session.pop("notice", None))
+    rows = [{"item": item, "age": queue.age(item.created_at, now), "reasons": queue.all_reasons(item),
+             "type": ctx.types[item.predicted_doc_type].display if item.predicted_doc_type in ctx.types
+             else item.predicted_doc_type, "best": item.candidates[0] if item.candidates else None}
+            for item in shown]
+    return render(request, "queue.html", rows=rows, total=len(kinds), matching=len(matching), page=page,
+                  pages=pages, more=page < pages, kinds=queue.count_kinds(found for _, found in kinds), kind=kind,
+                  kind_label=queue.KIND_LABELS.get(kind), item_kind=item_kind,
+                  item_kinds=queue.item_kind_counts(Counter({ReviewKind.TYPE: len(type_only),
+                                                             ReviewKind.PATIENT: len(kinds) - len(type_only)})),
+                  closed_count=ctx.manifest.count_closed_review_items(),
+                  notice=request.session.pop("notice", None))
+
+
+def _kinds_kept(request: Request) -> queue.KindsOfOpenItems:
+    """The open items' reason kinds this app keeps between pages (one app serves one home)."""
+    state = request.app.state
+    if not hasattr(state, "queue_kinds"):
+        state.queue_kinds = queue.KindsOfOpenItems()
+    return state.queue_kinds
 
 
 @router.get("/closed")
