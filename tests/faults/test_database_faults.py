@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.faults.conftest import (
+from .conftest import (
     FAST_RETRIES,
     TWO_SCANS,
     Home,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import Home, assert_each_filed_once, copy_scans, results, sha256, wait_until
+from .conftest import Home, assert_each_filed_once, copy_scans, results, sha256, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import (
+from .conftest import (
     SAMPLES,
     SCANS,
     Home,
@@ -25,7 +25,7 @@ from tests.faults.conftest import (
     sha256,
     wait_until,
 )
-from tests.faults.test_disk_and_ocr_faults import _descendants
+from .test_disk_and_ocr_faults import _descendants
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.faults.conftest import FAST_RETRIES, Home, assert_each_filed_once, copy_scans, ocr_started, results, sha256, wait_until
+from .conftest import FAST_RETRIES, Home, assert_each_filed_once, copy_scans, ocr_started, results, sha256, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -31,7 +31,7 @@ from pipeline.settings import Settings
 from pipeline.store.backup_folder import SUMS
 from pipeline.store.filing import file_document, quarantine
 from pipeline.store.restore import SKIPPED_TABLES, backup_tables
-from tests.store.conftest import RECEIVED
+from .conftest import RECEIVED
 
 PATIENTS = """mrn,family_name,given_name,birth_date,sex,address,city,state,postcode,phone
 MRN0007,Doe,Jane,1961-04-02,F,1 Elm St,Springfield,IL,62701,217-555-0101

@@ -6,7 +6,7 @@ from pipeline.records import IncomingDocument, ItemStatus, RunStatus
 from pipeline.store.batch_log import BackfillItem
 from pipeline.store.filing import keep_batch
 from pipeline.store.objects import sha256_of
-from tests.store.conftest import RECEIVED, make_pdf
+from .conftest import RECEIVED, make_pdf
 
 
 def test_a_batch_original_is_stored_once_with_its_row(manifest, store, tmp_path):
