@@ -41,6 +41,20 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _reading_under(folder: Path) -> list[int]:
+    """Live processes whose command line names a file under `folder` (an orphaned tesseract)."""
+    marker = os.fsencode(str(folder))
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes() and _alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def test_watch_killed_mid_document_leaves_no_orphans_and_a_restart_files_everything_once(home: Home) -> None:
     inbox = home.path / "inbox"
     inbox.mkdir()
@@ -52,11 +66,15 @@ def test_watch_killed_mid_document_leaves_no_orphans_and_a_restart_files_everyth
 
     first = home.start("watch", "--json", env=WATCH_ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     wait_until(ocr_started(home), 120, "the watcher to start a document")
-    workers = {pid for pid, name in _descendants(first.pid).items() if name != "tesseract"}
+    descendants = _descendants(first.pid)
+    workers = {pid for pid, name in descendants.items() if name != "tesseract"}
     assert workers, "no OCR worker processes under the watcher"
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=30)
     wait_until(lambda: not any(_alive(pid) for pid in workers), 15, "the OCR workers to end with their parent")
+    # A tesseract already reading a page finishes that page (it may still write into the scratch
+    # folder): only once it has ended is the scratch what a restart hours later finds.
+    wait_until(lambda: not _reading_under(home.work), 180, "the page being read to finish")
     leftovers = list(home.work.iterdir())
     assert leftovers, "the killed run left no scratch (the kill came too late to test the sweep)"
     for entry in leftovers:  # the dead run's scratch, as a restart hours later finds it
