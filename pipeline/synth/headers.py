@@ -9,18 +9,22 @@ The grammar (each document draws one value of each):
 
     family       lines | one_line | label_box | letter           (TUNED: tuning and tests)
                  two_columns | grid | sticker | unlabeled | continuation  (HELD_OUT)
-    vocabulary   clinic | hospital (TUNED);  registry | terse (HELD_OUT): label words, abbreviations
-    separator    colon | tab | none (TUNED);  dots | dash | colon (HELD_OUT)
-    order        name first, then the rest shuffled; or birth date / number first (HELD_OUT)
+                 split_name | banner | side_by_side | fax_cover | footer  (UNSEEN)
+    vocabulary   clinic | hospital (TUNED);  registry | terse (HELD_OUT);  form | clinical (UNSEEN)
+    separator    colon | tab | none (TUNED);  dots | dash | colon (HELD_OUT);
+                 spaced colon | brackets | none (UNSEEN)
+    order        name first, then the rest shuffled; or birth date / number first (HELD_OUT, UNSEEN)
     capitals     upper | title (both parts)
-    name form    "FAMILY, GIVEN" | "GIVEN FAMILY" | "FAMILY GIVEN" (no comma: HELD_OUT only)
-    font         sans (TUNED) | serif (HELD_OUT); leader-dot and column layouts print in mono
+    name form    "FAMILY, GIVEN" | "GIVEN FAMILY" | "FAMILY GIVEN" (no comma: HELD_OUT, UNSEEN)
+    font         sans (TUNED) | serif (HELD_OUT) | condensed (UNSEEN); leader-dot and column
+                 layouts print in mono
 
 `register_noise(person, rng, index)` applies the errors of the registration desk and of whoever
 typed the header: typos, nicknames, a surname and a given name swapped, a day/month swap, one
 wrong digit, missing fields, an account number beside the MRN, an MRN that belongs to another
-patient, an old address or phone. The held-out part is never used to tune the matcher: see
-docs/matching.md.
+patient, an old address or phone. The held-out part was never used to tune the matcher until its
+failures were read in issue 11; from then on it counts as tuning data, and UNSEEN, written after
+that and before any reader change, is the part reported as never seen: see docs/matching.md.
 """
 
 from __future__ import annotations
@@ -51,7 +55,12 @@ TUNED = Part("tuned", ("lines", "one_line", "label_box", "letter"), ("clinic", "
 HELD_OUT = Part("held-out", ("two_columns", "grid", "sticker", "unlabeled", "continuation"),
                 ("registry", "terse"), ("dots", "dash", "colon"),
                 ("family_comma", "given_first", "family_first"), ("serif",), 0.3)
-PARTS = {p.name: p for p in (TUNED, HELD_OUT)}
+#: written after the held-out part's failures had been read (so that part now counts as tuning data):
+#: layouts, label words, separators and a font that no reader change has looked at
+UNSEEN = Part("unseen", ("split_name", "banner", "side_by_side", "fax_cover", "footer"), ("form", "clinical"),
+              ("spaced_colon", "bracket", "none"), ("family_comma", "given_first", "family_first"),
+              ("condensed",), 0.3)
+PARTS = {p.name: p for p in (TUNED, HELD_OUT, UNSEEN)}
 
 #: label words by vocabulary and field; the held-out ones are words the labelled reader never saw
 VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -67,8 +76,16 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
     "terse": {"name": ("Nm", "Pt", "Surname/Given"), "dob": ("BD", "DoB", "Bdate"),
               "mrn": ("UR No", "Hosp #", "ID"), "account": ("Enc #", "Adm No"),
               "sex": ("Sx",), "phone": ("Ph",), "address": ("Res",)},
+    "form": {"name": ("Name of Patient", "Patient Nm", "Pat. Name"), "dob": ("Birth Dt", "DOB (MM/DD/YYYY)"),
+             "mrn": ("Pat ID", "Patient No.", "EMPI"), "account": ("Case #", "HAR"),
+             "sex": ("Sex at Birth",), "phone": ("Phone (H)",), "address": ("Mailing Address",),
+             "family": ("Last Name", "Surname"), "given": ("First Name", "Given Name")},
+    "clinical": {"name": ("PT. NAME", "Name (Last, First)"), "dob": ("D/O/B", "Birth"),
+                 "mrn": ("Med. Rec. No.", "EMR #", "Chart No"), "account": ("Acct No", "CSN"),
+                 "sex": ("SEX/GENDER",), "phone": ("Tel. No.",), "address": ("Street",),
+                 "family": ("LAST", "Family Name"), "given": ("FIRST", "Forename")},
 }
-_SEPARATORS = {"colon": ": ", "tab": "    ", "none": " ", "dash": " - "}
+_SEPARATORS = {"colon": ": ", "tab": "    ", "none": " ", "dash": " - ", "spaced_colon": " : "}
 _BODY_TYPES = ("consult_note", "progress_note", "laboratory_report", "imaging_report", "referral",
                "discharge_summary", "letter", "operative_note")
 _NICKNAMES = {"WILLIAM": "BILL", "ROBERT": "BOB", "RICHARD": "RICK", "ELIZABETH": "LIZ",
@@ -249,6 +266,8 @@ def _label(vocabulary: str, key: str, rng: random.Random) -> str:
 def _pair(label: str, value: str, separator: str, width: int = 18) -> str:
     if separator == "dots":
         return f"{label} {'.' * max(3, width - len(label))} {value}"
+    if separator == "bracket":
+        return f"{label} [{value}]"
     return f"{label}{_SEPARATORS[separator]}{value}"
 
 
@@ -298,7 +317,93 @@ def _layout(family: str, fields: list[tuple[str, str]], vocabulary: str, separat
         values = dict(fields)
         running = "   ".join(x for x in (values["name"], values.get("mrn", ""), values.get("dob", "")) if x)
         return [], [f"{running}   Page 2 of 2"]
+    if family in _UNSEEN_LAYOUTS:
+        return _UNSEEN_LAYOUTS[family](labelled, fields, vocabulary, separator, rng, printed)
     raise ValueError(f"unknown header family {family!r}")
+
+
+# The unseen part's families (see UNSEEN): each as real paper prints it.
+_CLINIC = ("Cedar Hills Medical Group", "1200 Orchard Way, Suite 4", "Springfield, IL 62704",
+           "Tel (217) 555-0142   Fax (217) 555-0143")
+
+
+def _split_name(labelled, fields, vocabulary, separator, rng, printed):
+    """A registration form: surname and given name in fields of their own, two fields a row."""
+    family = _case(rng, printed.family)
+    given = printed.given.title() if family.istitle() else printed.given
+    cells = [_pair(_label(vocabulary, "family", rng), family, separator),
+             _pair(_label(vocabulary, "given", rng), given, separator)]
+    cells += [_pair(lb, v, separator) for lb, v, k in labelled if k not in ("name", "address")]
+    rows = [f"{cells[i]:<40}  {cells[i + 1] if i + 1 < len(cells) else ''}".rstrip()
+            for i in range(0, len(cells), 2)]
+    return rows + [_pair(lb, v, separator) for lb, v, k in labelled if k == "address"], []
+
+
+def _banner(labelled, fields, vocabulary, separator, rng, printed):
+    """An EHR print banner: one line, fields between bars, short labels or none, the age beside
+    the birth date; the same banner on every page."""
+    parts = []
+    for label, value, key in labelled:
+        if key == "name":
+            parts.append(value)
+        elif key == "dob":
+            born = _parsed(printed.birth_date)
+            age = f" ({(date(2026, 6, 1) - born).days // 365} y)" if born else ""
+            parts.append(f"{label} {value}{age}")
+        elif key in ("mrn", "account"):
+            parts.append(f"{label} {value}")
+        elif key == "sex":
+            parts.append(value)
+    line = " | ".join(parts)
+    return [line], [line]
+
+
+def _side_by_side(labelled, fields, vocabulary, separator, rng, printed):
+    """The clinic's own name, street and phone on the left, the patient's block on the right
+    (the clinic's numbers are a trap for a reader that takes any phone or street)."""
+    right = [_pair(lb, v, separator) for lb, v, k in labelled if k != "address"]
+    left = [*_CLINIC, f"Attending: Dr. {rng.choice(('M. Okafor', 'L. Brandt', 'S. Iyer', 'R. Castillo'))}"]
+    rows = [f"{left[i] if i < len(left) else '':<42}  {right[i] if i < len(right) else ''}".rstrip()
+            for i in range(max(len(left), len(right)))]
+    return rows + [_pair(lb, v, separator) for lb, v, k in labelled if k == "address"], []
+
+
+def _fax_cover(labelled, fields, vocabulary, separator, rng, printed):
+    """A fax cover: sender, recipient, today's date, page count and the clinic's numbers first,
+    the patient lower down under "Regarding"."""
+    return ["FACSIMILE TRANSMITTAL",
+            f"To: Dr. {rng.choice(('A. Novak', 'P. Mensah', 'K. Larsen'))}, Medical Records    Fax: (312) 555-0190",
+            f"From: {_CLINIC[0]}    Fax: (217) 555-0143",
+            f"Date: {rng.choice(('11/30/2026', '12/01/2026', 'Dec 1, 2026'))}    Pages (incl. cover): 3",
+            "CONFIDENTIAL: protected health information for the addressee only.",
+            "", "Regarding patient:",
+            *[_pair(lb, v, separator) for lb, v, _ in labelled]], []
+
+
+def _footer(labelled, fields, vocabulary, separator, rng, printed):
+    """Identifiers only at the foot of each page, as an EHR prints them, with the print date."""
+    values = dict(fields)
+    labels = {k: lb for lb, _, k in labelled}
+    foot = "   ".join(x for x in (
+        values["name"],
+        f"{labels['dob']} {values['dob']}" if values.get("dob") else "",
+        f"{labels['mrn']} {values['mrn']}" if values.get("mrn") else "",
+        "Printed 12/01/2026 09:14") if x)
+    return [], [f"__footer__ {foot}"]
+
+
+def _parsed(text: str) -> date | None:
+    for order in ((2, 0, 1), (0, 1, 2)):
+        try:
+            bits = [int(x) for x in text.replace("-", "/").split("/")]
+            return date(*(bits[i] for i in order))
+        except (ValueError, TypeError, IndexError):
+            continue
+    return None
+
+
+_UNSEEN_LAYOUTS = {"split_name": _split_name, "banner": _banner, "side_by_side": _side_by_side,
+                   "fax_cover": _fax_cover, "footer": _footer}
 
 
 def header_document(person: Mapping[str, str], rng: random.Random, part: Part = TUNED,
@@ -318,8 +423,13 @@ def header_document(person: Mapping[str, str], rng: random.Random, part: Part = 
     facility = rng.choice(("Riverside General Hospital", "Lakeview Community Clinic",
                            "Harbor Point Health", "Cedar Hills Medical Group"))
     first = [f"# {facility}", "", *header, "", *body[:14]]
-    pages = ["\n".join(first)]
-    if running:
-        pages.append("\n".join([*running, "", *body[14:24]]))
+    footer = [line.removeprefix("__footer__ ") for line in running if line.startswith("__footer__ ")]
+    if footer:  # the same foot line closes every page, below a full page of text; no header
+        first = [f"# {facility}", "", *body[:34], "", *footer]
+        pages = ["\n".join(first), "\n".join([*body[34:44], "", *footer])]
+    else:
+        pages = ["\n".join(first)]
+        if running:
+            pages.append("\n".join([*running, "", *body[14:24]]))
     return HeaderDocument(tuple(pages), rng.choice(part.fonts), family, vocabulary, separator, printed,
                           printed.notes)

@@ -50,6 +50,8 @@ FONT_FILES = {
     "serif-bold": "DejaVuSerif-Bold.ttf",
     "mono": "DejaVuSansMono.ttf",
     "mono-bold": "DejaVuSansMono-Bold.ttf",
+    "condensed": "DejaVuSansCondensed.ttf",
+    "condensed-bold": "DejaVuSansCondensed-Bold.ttf",
 }
 FONT_PACKAGE = "fonts-dejavu-core"
 PAGE_WIDTH_IN = 8.5
@@ -135,7 +137,7 @@ def render_pages(
     degrade: Degradation = CLEAN,
     font: str = "sans",
 ) -> list[Image.Image]:
-    """Render page strings as scanned sheets. `font` is "sans" or "serif" for body text.
+    """Render page strings as scanned sheets. `font` is "sans", "serif" or "condensed" for body text.
 
     Deterministic for given arguments. Each image's `info["text"]` is its ground truth.
     """
@@ -289,8 +291,8 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _load_fonts(style: str, dpi: int) -> _Fonts:
-    if style not in ("sans", "serif"):
-        raise ValueError(f"font must be 'sans' or 'serif', got {style!r}")
+    if style not in ("sans", "serif", "condensed"):
+        raise ValueError(f"font must be 'sans', 'serif' or 'condensed', got {style!r}")
     px = round(BODY_POINTS * dpi / 72)
     fonts = _Fonts(
         body=_font(style, px),

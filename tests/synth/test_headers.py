@@ -15,8 +15,11 @@ PERSON = {"mrn": "12345678", "family_name": "OKAFOR", "given_name": "WILLIAM", "
           "phone": "4195550123"}
 
 
-def test_the_held_out_part_shares_no_family_vocabulary_or_font_with_the_tuned_part() -> None:
-    tuned, held = headers.TUNED, headers.HELD_OUT
+@pytest.mark.parametrize("held", [headers.HELD_OUT, headers.UNSEEN])
+def test_a_held_out_part_shares_no_family_vocabulary_or_font_with_the_parts_tuned_on(held: headers.Part) -> None:
+    tuned = headers.TUNED if held is headers.HELD_OUT else headers.Part(
+        "tuned since issue 11", headers.TUNED.families + headers.HELD_OUT.families,
+        headers.TUNED.vocabularies + headers.HELD_OUT.vocabularies, (), (), headers.TUNED.fonts + headers.HELD_OUT.fonts, 0)
     assert not set(tuned.families) & set(held.families)
     assert not set(tuned.vocabularies) & set(held.vocabularies)
     assert not set(tuned.fonts) & set(held.fonts)
@@ -25,7 +28,7 @@ def test_the_held_out_part_shares_no_family_vocabulary_or_font_with_the_tuned_pa
     assert not tuned_words & held_words
 
 
-@pytest.mark.parametrize("part", [headers.TUNED, headers.HELD_OUT])
+@pytest.mark.parametrize("part", [headers.TUNED, headers.HELD_OUT, headers.UNSEEN])
 def test_documents_draw_every_family_of_their_part_and_are_reproducible(part: headers.Part) -> None:
     def draw(seed: int) -> list[headers.HeaderDocument]:
         rng = random.Random(seed)
@@ -39,7 +42,7 @@ def test_documents_draw_every_family_of_their_part_and_are_reproducible(part: he
 
 def test_each_family_prints_the_name_and_birth_date_somewhere() -> None:
     printed = headers.PrintedHeader("OKAFOR", "WILLIAM", "09/23/1948", "12345678")
-    for part in (headers.TUNED, headers.HELD_OUT):
+    for part in (headers.TUNED, headers.HELD_OUT, headers.UNSEEN):
         for family in part.families:
             doc = headers.header_document(PERSON, random.Random(1), part, printed=printed, family=family)
             text = ground_truth(list(doc.pages)).upper()
@@ -49,6 +52,14 @@ def test_each_family_prints_the_name_and_birth_date_somewhere() -> None:
     continuation = headers.header_document(PERSON, random.Random(1), headers.HELD_OUT, printed=printed,
                                            family="continuation")
     assert len(continuation.pages) == 2 and "OKAFOR" not in continuation.pages[0].upper()
+    footer = headers.header_document(PERSON, random.Random(1), headers.UNSEEN, printed=printed, family="footer")
+    for page in footer.pages:  # the identifiers close each page, below the text, and nowhere else
+        lines = page.splitlines()
+        assert "OKAFOR" in lines[-1].upper() and "OKAFOR" not in "\n".join(lines[:-1]).upper()
+    split = headers.header_document(PERSON, random.Random(1), headers.UNSEEN, printed=printed, family="split_name")
+    head = "\n".join(split.pages[0].splitlines()[:4]).upper()  # the body may name the patient in prose
+    assert "OKAFOR" in head and not any(  # surname and given name, each in a field of its own
+        form in head for form in ("OKAFOR, WILLIAM", "WILLIAM OKAFOR", "OKAFOR WILLIAM"))
 
 
 def test_registration_noise_is_planted_at_plausible_rates_and_recorded() -> None:
@@ -75,3 +86,11 @@ def test_a_held_out_document_renders_in_serif_with_its_sticker_box() -> None:
     doc = headers.header_document(PERSON, random.Random(2), headers.HELD_OUT, printed=printed, family="sticker")
     images = render_pages(list(doc.pages), dpi=100, font=doc.font)
     assert "OKAFOR" in images[0].info["text"].upper()
+
+
+def test_an_unseen_document_renders_in_the_condensed_font() -> None:
+    printed = headers.PrintedHeader("OKAFOR", "WILLIAM", "09/23/1948", "12345678")
+    doc = headers.header_document(PERSON, random.Random(2), headers.UNSEEN, printed=printed, family="fax_cover")
+    assert doc.font == "condensed"
+    images = render_pages(list(doc.pages), dpi=100, font=doc.font)
+    assert "OKAFOR" in images[0].info["text"].upper() and "FACSIMILE" in images[0].info["text"].upper()
