@@ -209,7 +209,7 @@ def main() -> int:
         engine = make_engine(url)
         import_file(Path(tmp) / "patients.csv", engine)
         matcher = Matcher.from_settings(Settings(), engine)
-        rows = {"labelled only": Counter(), "full reader": Counter()}
+        rows = {"labelled only": Counter(), "full reader": Counter(), "must review": Counter()}
         timings: list[float] = []
         for (doc, truth, kind), ocr in zip(docs, ocrs, strict=True):
             t0 = time.perf_counter()
@@ -217,6 +217,11 @@ def main() -> int:
             timings.append(time.perf_counter() - t0)
             labelled = matcher.match(extract_identifiers(ocr, today=TODAY))
             legible = truth is not None and doc.printed.dob_right and doc.printed.mrn_right
+            rows["must review"][("all", "n")] += 1
+            rows["must review"][("all", "yes")] += _must_review(doc.printed, truth)
+            if truth is not None:
+                rows["must review"][("in index", "n")] += 1
+                rows["must review"][("in index", "fileable")] += not _must_review(doc.printed, truth)
             for name, match in (("labelled only", labelled), ("full reader", full)):
                 _count(rows[name], match, truth, kind, doc.family, legible)
             if args.show_misses and truth is not None and full.outcome is not MatchOutcome.AUTO_FILE:
@@ -225,6 +230,28 @@ def main() -> int:
         engine.dispose()
     _report(args, rows, docs, timings)
     return 0
+
+
+def _must_review(printed: headers.PrintedHeader, truth: str | None) -> bool:
+    """Whether the auto-file rule sends the document to a clerk however well it is read: its
+    person is absent from the index, it prints a wrong birth date or another patient's MRN, or it
+    prints neither a birth date nor an MRN (the name alone never files). (An MRN one digit off is
+    tolerated beside an exact name and birth date, so it is not counted here.)"""
+    dob = printed.birth_date if _is_a_date(printed.birth_date) else ""  # 15/20/1994 reads as no date
+    return (truth is None or (dob and not printed.dob_right) or "MRN of another patient" in printed.notes
+            or not (dob or printed.mrn))
+
+
+def _is_a_date(text: str) -> bool:
+    parts = text.replace("-", "/").split("/")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return bool(text)  # written-out forms are only ever printed right or left off
+    month, day, year = (int(p) for p in (parts[1:] + parts[:1] if len(parts[0]) == 4 else parts))
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _count(c: Counter, match, truth: str | None, kind: str, family: str, legible: bool) -> None:
@@ -252,10 +279,15 @@ def _report(args, rows: dict[str, Counter], docs, timings: list[float]) -> None:
     lab, full = rows["labelled only"], rows["full reader"]
     print(f"| wrong auto-files | {lab[('all', 'wrong')]} | **{full[('all', 'wrong')]}** |")
     print(f"| auto-filed, in-index documents | {_rate(lab, 'in index', 'auto')} | **{_rate(full, 'in index', 'auto')}** |")
+    print(f"| ceiling: in-index documents the rule lets file (no wrong birth date, not another patient's MRN) | "
+          f"{_rate(rows['must review'], 'in index', 'fileable')} | |")
     print(f"| auto-filed, in-index documents printing the right birth date and no wrong MRN | "
           f"{_rate(lab, 'legible', 'auto')} | {_rate(full, 'legible', 'auto')} |")
     review = lambda c: f"{(c[('all', 'review')] + c[('all', 'no match')]) / c[('all', 'n')]:.3f}"  # noqa: E731
     print(f"| review (incl. no match), all documents | {review(lab)} | **{review(full)}** |")
+    must = rows["must review"]
+    print(f"| floor: documents the rule sends to a clerk however well they are read (absent; a wrong "
+          f"birth date or another patient's MRN printed; neither printed) | {_rate(must, 'all', 'yes')} | |")
     print(f"| of which review / no match | {_rate(lab, 'all', 'review')} / {_rate(lab, 'all', 'no match')} | "
           f"{_rate(full, 'all', 'review')} / {_rate(full, 'all', 'no match')} |")
     print(f"| absent people auto-filed | {lab[('absent', 'wrong')]} of {lab[('absent', 'n')]} | "
