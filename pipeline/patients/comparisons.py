@@ -109,8 +109,12 @@ def _jw(a: str, b: str) -> float:
     return JaroWinkler.similarity(a, b)
 
 
-def _dl(a: str, b: str) -> int:
+def edits(a: str, b: str) -> int:
+    """Slips between two strings: characters inserted, dropped, replaced, or two swapped."""
     return DamerauLevenshtein.distance(a, b)
+
+
+_dl = edits
 
 
 def _edits_allowed(a: str, b: str) -> int:

@@ -137,9 +137,15 @@ class Matcher:
             for w, verdicts, rec in scored[:MAX_CANDIDATES_SHOWN]
         )
         mrn_elsewhere = any(rec["levels"]["mrn"] == 1 for _, _, rec in scored[1:])
+        # JOAN HARTLEY printed with her twin JOHN's MRN: the name as printed is exactly another
+        # candidate's, born that day (or with no birth date to tell them apart)
+        name_elsewhere = scored[0][2]["levels"]["name"] not in (1, 2) and any(
+            rec["levels"]["name"] in (1, 2) and rec["levels"]["birth_date"] != 4 for _, _, rec in scored[1:])
         in_candidates = sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored) / total
         decided = self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates,
-                               another_name=scored[0][2]["another_name"])
+                               name_elsewhere=name_elsewhere,
+                               another_name=scored[0][2]["another_name"],
+                               garbled_given=scored[0][2]["garbled_given"])
         return decided, scored[0][2]["found"]
 
     # ------------------------------------------------------------------------------ blocking
@@ -312,17 +318,20 @@ class Matcher:
         best("address", [{"address": line, "postcode": pc} for line, pc in rec["addresses"]])
         best("phone", [{"phone": p} for p in rec["phones"]])
         another = levels["name"] == 3 and _another_real_name(doc, rec["names"], tf)
+        garbled = levels["name"] == 4 and _garbled_given(doc, rec["names"], tf)
         total = sum(weights[name][lv] for name, lv in levels.items())
         if levels["name"] in (1, 2):  # exact (or exactly swapped): a common name counts less
             total += tf.adjustment(doc["family"], doc["given"]) if levels["name"] == 1 else \
                 tf.adjustment(doc["given"], doc["family"])
         verdicts = {name: cmp.LEVELS[name][lv].verdict for name, lv in levels.items()}
-        return total, verdicts, {**rec, "levels": levels, "found": found, "another_name": another}
+        return total, verdicts, {**rec, "levels": levels, "found": found, "another_name": another,
+                                 "garbled_given": garbled}
 
     # ------------------------------------------------------------------------------ decision
 
     def _decide(self, candidates: tuple[Candidate, ...], weights: list[float], mrn_elsewhere: bool,
-                in_candidates: float, *, another_name: bool = False) -> PatientMatch:
+                in_candidates: float, *, another_name: bool = False, garbled_given: bool = False,
+                name_elsewhere: bool = False) -> PatientMatch:
         best = candidates[0]
         runner = candidates[1] if len(candidates) > 1 else None
         t = self.thresholds
@@ -349,12 +358,19 @@ class Matcher:
             reasons.append("MRN one digit off from best candidate's")
         if mrn_elsewhere and f["mrn"] is not FieldVerdict.AGREE:
             reasons.append("the MRN as printed belongs to another patient")
-        if f["name"] is FieldVerdict.DISAGREE:
+        if f["name"] is FieldVerdict.DISAGREE and not (
+                # MICHFL for MICHAEL (a registration typo, then OCR): the surname agrees, the given
+                # name is two slips off and no one's name; birth date and MRN both exact are the two
+                # identifiers, so the name is not held against the match (nor counted for it)
+                garbled_given and mrn_ok and f["birth_date"] is FieldVerdict.AGREE and not mrn_elsewhere):
             reasons.append("name disagrees with best candidate")
         elif another_name and not mrn_ok:
             # JANET for JANE on the same birth date: a typo, or a twin who is not in the index
             reasons.append("the name as printed is another real name close to the candidate's "
                            "(a sibling not in the index?): confirm the patient")
+        if name_elsewhere:
+            reasons.append("the name as printed is exactly another patient's, who is not ruled out by the "
+                           "birth date: confirm the patient")
         if f["sex"] is FieldVerdict.DISAGREE:
             reasons.append("sex disagrees with best candidate")
         if f["birth_date"] is FieldVerdict.AGREE and not (name_ok or mrn_ok):
@@ -392,6 +408,17 @@ def _another_real_name(doc: dict, names: list, tf: frequencies.NameFrequencies) 
         if not (other_given or other_family):
             return False
     return True
+
+
+def _garbled_given(doc: dict, names: list, tf: frequencies.NameFrequencies) -> bool:
+    """The family name agrees exactly and the given name as printed is two slips (edits) from the
+    candidate's, at least four letters long, and no one's name: not a given name any patient in the
+    index holds, nor one the nickname table knows. MICHFL beside MICHAEL is; JANET beside JANE is not."""
+    dg = doc["given"]
+    if len(dg) < 4 or tf.given.get(dg, 0) > 0 or dg in cmp.NICKNAMES:
+        return False
+    return any(doc["family"] == family and len(given) >= 4 and cmp.edits(dg, given) <= 2
+               for _, family, given, _fk, _gk, _full in names)
 
 
 def _close_runner_reason(best: Candidate, runner: Candidate) -> str:

@@ -161,6 +161,8 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
             raw = match.group(0)
             if sum(c.isdigit() for c in raw) > len(raw) / 2:
                 continue
+            if any(s <= match.start() < e for s, e in taken):
+                continue  # the month of "May 25 1959" is not a given name
             value = _word_value(raw)
             if not value or value in _STOP or someone_else:
                 continue
@@ -250,15 +252,16 @@ class NameSeen:
 def find_name(reading: HeaderReading, family: str, given: str) -> NameSeen | None:
     """The patient's name among the header words: family and given next to each other (either
     order, across a line break too), allowing OCR slips, nicknames, initials and double surnames.
-    When only the family name is there, the word beside it is returned as the given name read (so
-    a twin's name reads as "family agrees, given differs")."""
+    When only the family name is there, the word beside it most like the given name (on the same
+    line first) is returned as the given name read (so a twin's name reads as "family agrees,
+    given differs", and a badly garbled given name is still the one compared)."""
     words = reading.words
     fam, giv = normalize.compact(family), normalize.compact(given)
     if not (fam and words):
         return None
     split = [normalize.compact(p) for p in re.split(r"[ \-']", family)]
     parts = frozenset(p for p in split if len(p) > 2) if len(split) > 1 else frozenset()
-    best: tuple[int, NameSeen] | None = None
+    best: tuple[tuple[int, bool, int], NameSeen] | None = None
     for i in _family_starts([w.value for w in words], fam, parts):
         word = words[i]
         quality, used = _family_at(words, i, fam, parts)
@@ -271,10 +274,24 @@ def find_name(reading: HeaderReading, family: str, given: str) -> NameSeen | Non
             if not (0 <= j < len(words)) or abs(words[j].line - word.line) > 1:
                 continue
             given_quality, read_given = _given_matches(words[j].value, giv) if giv else (0, words[j].value)
-            score = quality + given_quality * 2
+            apart = j in (i + used + 1, i - 2)  # a word between it and the surname
+            if given_quality == 1 and (apart or (len(words[j].value) == 1 and _full_word_beside(words, i, used, j))):
+                # "TIMOTHY BARBER M", "ROGERS, ADAM M": the M is the sex, not MICHAEL's or MARK's
+                # initial; only the word next to the surname is read as the given name, and one
+                # further off only when it is the very name (a typo there is another person's)
+                continue
+            score = (quality + given_quality * 2, words[j].line == word.line,
+                     -DamerauLevenshtein.distance(words[j].value, giv))
             if best is None or score > best[0]:
                 best = (score, NameSeen(read_family, read_given, (*words[i:i + used], words[j])))
     return best[1] if best else None
+
+
+def _full_word_beside(words: tuple[Seen, ...], i: int, used: int, j: int) -> bool:
+    """Whether a word of two letters or more sits on the other side of the surname (words i to
+    i+used-1) from word j, on the surname's line."""
+    other = i - 1 if j >= i + used else i + used
+    return 0 <= other < len(words) and words[other].line == words[i].line and len(words[other].value) > 1
 
 
 def find_value(seen: tuple[Seen, ...], wanted: str) -> tuple[int, Seen | None]:

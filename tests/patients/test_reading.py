@@ -169,3 +169,39 @@ def test_a_document_without_pages_or_text_is_no_match_not_a_crash(matcher: Match
 def test_a_double_surname_is_found_joined_apart_or_in_part(printed: str) -> None:
     seen = find_name(read_header(_ocr(f"Clinic\n{printed}\n03/03/1970"), today=TODAY), "GARCIA-LOPEZ", "JUAN")
     assert seen is not None and (seen.family, seen.given) == ("GARCIALOPEZ", "JUAN")
+
+
+def test_a_twins_document_printed_with_the_other_twins_mrn_is_never_filed(matcher: Matcher) -> None:
+    # JOAN HARTLEY's paper carrying JOHN's MRN (born the same day): birth date and MRN agree with
+    # JOHN, but the name as printed is exactly JOAN's
+    for header in ("HARTLEY, JOAN\n06/15/1975\n10000002", "Patient: HARTLEY, JOAN  DOB: 06/15/1975  MRN: 10000002"):
+        _, match = _identify(matcher, header)
+        assert match.outcome is MatchOutcome.REVIEW, header
+        assert any("exactly another patient's" in r for r in match.reasons), match.reasons
+
+
+def test_a_sex_marker_or_a_word_further_off_is_not_read_as_the_given_names_initial(matcher: Matcher) -> None:
+    # THOMAS NGUYEN, born the same day as MARY NGUYEN (in the index), is not in the index: the M
+    # after his name is his sex, not MARY's initial
+    for header in ("THOMAS NGUYEN M\n11/30/1962", "NGUYEN, THOMAS M\nNov 30 1962"):
+        _, match = _identify(matcher, header)
+        assert match.outcome is not MatchOutcome.AUTO_FILE, header
+    # an initial beside the surname still reads as one
+    name = find_name(read_header(_ocr("NGUYEN, M\n11/30/1962"), today=TODAY), "NGUYEN", "MARY")
+    assert name is not None and name.given == "M"
+
+
+def test_the_month_of_a_written_date_is_not_a_name() -> None:
+    reading = read_header(_ocr("ORTIZ, SLNDRA   May 25 1959   June 3 1960"), today=TODAY)
+    assert {w.value for w in reading.words} == {"ORTIZ", "SLNDRA"}
+
+
+def test_a_given_name_two_slips_off_counts_only_beside_an_exact_birth_date_and_mrn(matcher: Matcher) -> None:
+    # WTLLIAN for WILLIAM: a registration typo garbled again by OCR, a name no one holds
+    _, match = _identify(matcher, "OKAFOR, WTLLIAN\n09/23/1948\n10000006")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+    _, match = _identify(matcher, "OKAFOR, WTLLIAN\n09/23/1948")  # no MRN: the name must agree
+    assert match.outcome is MatchOutcome.REVIEW
+    # a real name two letters off is another person's, MRN or not (JOAN for JOHN is one: see above)
+    _, match = _identify(matcher, "HARTLEY, JOHN\n06/15/1975\n10000003")
+    assert match.outcome is MatchOutcome.REVIEW
