@@ -43,13 +43,17 @@ from pipeline.cli import main as cli  # noqa: E402
 from pipeline.review import pages  # noqa: E402
 from pipeline.review.app import create_app  # noqa: E402
 from pipeline.review.identity import ReviewConfig, load_secret  # noqa: E402
+from pipeline.records import Role  # noqa: E402
+from pipeline.services import users  # noqa: E402
 from pipeline.services.home import open_home  # noqa: E402
+from pipeline.store.accounts import Accounts  # noqa: E402
 from pipeline.settings import load_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "scans" / "progress_note_twin.pdf"
 PAGE_300_DPI = (2550, 3300)  # a letter page scanned at 300 dpi
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+BENCH_PASSWORD = "bench password 1"
 
 
 def run(*argv: str) -> None:
@@ -130,11 +134,13 @@ def measure(home: Path, item_ids: list[int], page_items: list[int], runs: int, s
 
     rng = random.Random(seed)
     pages.CACHE.clear()  # page images of another backend's run are not first views
-    app = create_app(load_settings(home), ReviewConfig(secret=load_secret(home)))
+    manifest = open_home(load_settings(home)).manifest
+    users.add_user(Accounts(manifest.engine, clock=manifest.clock), "bench", Role.CLERK, BENCH_PASSWORD)
+    app = create_app(load_settings(home), ReviewConfig(secret=load_secret(home), allowed_hosts=("testserver",)))
     out: dict[str, dict[str, float]] = {}
     with TestClient(app) as client:
         token = _CSRF.search(client.get("/login").text).group(1)
-        client.post("/login", data={"csrf": token, "user": "bench", "next": "/queue"})
+        client.post("/login", data={"csrf": token, "user": "bench", "password": BENCH_PASSWORD, "next": "/queue"})
 
         def get_ok(path: str) -> str:
             response = client.get(path)

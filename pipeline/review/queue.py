@@ -93,15 +93,18 @@ class KindsOfOpenItems:
         self._known: dict[int, tuple[int, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
-    def of(self, open_items: list[tuple[int, int]],
+    def of(self, open_items: list[tuple[int, int, ReviewKind]],
            read_reasons: Callable[[list[int]], dict[int, tuple[int, tuple[str, ...]]]]) -> list[tuple[int, frozenset[str]]]:
-        """(id, kinds) of the open items (given as (id, revision), oldest first)."""
+        """(id, kinds) of the open items (given as (id, revision, item kind), oldest first)."""
         with self._lock:
-            known = dict(self._known)
-        missing = [item_id for item_id, revision in open_items if known.get(item_id, (None,))[0] != revision]
-        for item_id, (revision, reasons) in (read_reasons(missing) if missing else {}).items():
-            known[item_id] = (revision, frozenset(kinds_of_reasons(reasons)))
-        out = [(item_id, known[item_id][1]) for item_id, _ in open_items if item_id in known]
-        with self._lock:
-            self._known = {item_id: known[item_id] for item_id, _ in open_items if item_id in known}
+            known = self._known
+        missing = [item_id for item_id, revision, _ in open_items if known.get(item_id, (None,))[0] != revision]
+        if missing:
+            known = dict(known)
+            for item_id, (revision, reasons) in read_reasons(missing).items():
+                known[item_id] = (revision, frozenset(kinds_of_reasons(reasons)))
+        out = [(item_id, known[item_id][1]) for item_id, _, _ in open_items if item_id in known]
+        if missing or len(out) != len(known):  # the same open items as last time: nothing to keep anew
+            with self._lock:
+                self._known = {item_id: known[item_id] for item_id, _, _ in open_items if item_id in known}
         return out

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import ReviewDecisionError
 from pipeline.records import DocumentStatus
 from pipeline.services.patients import patient_id_for_mrn
 from pipeline.store.files import atomic_file
@@ -80,6 +81,12 @@ def access_history(manifest: Manifest, record: FiledRecord) -> list[dict[str, An
 
 
 def refile(manifest: Manifest, document_id: str, *, patient_mrn: str, reason: str, actor: str) -> StoredDocument:
-    """Move a misfiled document to the patient holding `patient_mrn`; returns the new entry."""
+    """Move a misfiled document to the patient holding `patient_mrn`; returns the new entry. A refile
+    to the patient the document is filed to already (by that MRN, or one merged into them) is refused."""
     patient_id = patient_id_for_mrn(manifest.engine, patient_mrn)
+    doc = manifest.get(document_id)
+    if doc.status == DocumentStatus.CURRENT and doc.patient_id is not None and doc.patient_id == patient_id:
+        raise ReviewDecisionError(f"document {document_id} is filed to MRN {doc.patient_mrn} already "
+                                  f"(the patient MRN {patient_mrn} names); nothing was changed",
+                                  hint="give the MRN of the patient the document belongs to")
     return manifest.refile(document_id, patient_id, patient_mrn, reason, actor)

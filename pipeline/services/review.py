@@ -151,14 +151,9 @@ def neighbours(manifest: Manifest, item_id: int, *, limit: int) -> tuple[int | N
     return (before[-1] if before else None, after[0] if after else None)
 
 
-def open_revisions(manifest: Manifest) -> list[tuple[int, int]]:
-    """(item id, revision) of every open item, oldest first."""
+def open_revisions(manifest: Manifest) -> list[tuple[int, int, ReviewKind]]:
+    """(item id, revision, kind) of every open item, oldest first; type-only items are of kind TYPE."""
     return manifest.open_review_revisions()
-
-
-def open_type_only_ids(manifest: Manifest) -> set[int]:
-    """Ids of the open type-only items (documents filed to a certain patient, type unconfirmed)."""
-    return manifest.open_review_ids_of_kind(ReviewKind.TYPE)
 
 
 def reasons_of(manifest: Manifest, item_ids: list[int]) -> dict[int, tuple[int, tuple[str, ...]]]:

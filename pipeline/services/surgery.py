@@ -13,7 +13,10 @@ extract identifiers, match, decide) and is filed or queued on its own. The pages
 again: the manifest keeps each document's OCR text page by page (pages joined by a form feed), and a
 part gets its pages' text. An OCR doubt about a source ("unreadable text: ...") stays with every
 version made from it, so surgery never turns an unreadable document into an auto-filed one; a
-document whose page text is not at hand gives versions that are queued, never filed.
+document whose page text is not at hand gives versions that are queued, never filed. The barcodes
+read from the pages (cover sheets, patient labels; kept in the manifest row) go with their pages,
+renumbered: a split part keeps its strongest identifier, a turned page keeps its barcodes (without
+their box, which was measured on the page as it was), a dropped page takes its own away.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -242,7 +245,10 @@ def _ocr_of(sources: Sequence[_Source], layout: Sequence[PageRef], searchable: P
         source = sources[ref.source]
         texts = source.page_texts
         confidence = source.doc.ocr_confidence if source.doc.ocr_confidence is not None else -1.0
-        pages.append(OcrPage(number=number, text=texts[ref.page - 1] if texts else "", confidence=confidence))
+        barcodes = tuple(replace(b, page=number, box=None if ref.rotate else b.box)
+                         for b in source.doc.barcodes if b.page == ref.page)
+        pages.append(OcrPage(number=number, text=texts[ref.page - 1] if texts else "", confidence=confidence,
+                             barcodes=barcodes))
         reasons.extend(source.ocr_reasons)
         if texts is None:
             reasons.append(NO_PAGE_TEXT)

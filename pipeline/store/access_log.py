@@ -21,7 +21,11 @@ class AccessLog(JournalOutbox):
     """Append to and read the access log."""
 
     def record_access(self, actor: str, action: str, *, document_id: str | None = None,
-                      patient_mrn: str | None = None, reason: str | None = None, recipient: str | None = None) -> None:
+                      patient_mrn: str | None = None, reason: str | None = None, recipient: str | None = None,
+                      journal_now: bool = True) -> None:
+        """Commit one entry (its journal line queued in the outbox in the same transaction). With
+        `journal_now` false the outbox is not copied to the store here: the caller runs `copy_journal`
+        later (the queue page: after its response is sent); the entry itself is committed either way."""
         if action not in ACCESS_ACTIONS:
             raise ValueError(f"unknown access-log action {action!r}")
         def work(session: Session) -> None:
@@ -29,7 +33,8 @@ class AccessLog(JournalOutbox):
                                      patient_mrn=patient_mrn, reason=reason, recipient=recipient))
             self._outbox(session, [])
         self._run("writing the access log", work)
-        self._after_change()
+        if journal_now:
+            self._after_change()
 
     def access_log(self, document_id: str | None = None) -> list[dict[str, Any]]:
         def work(session: Session) -> list[dict[str, Any]]:

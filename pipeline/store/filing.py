@@ -155,7 +155,7 @@ def stage_document(*, store: ObjectStore, incoming: IncomingDocument, ocr: OcrRe
         type_confirmed=type_confirmed,
         batch_sha256=batch.batch_sha256 if batch else None, batch_part=batch.index if batch else None,
         batch_first_page=batch.first_page if batch else None, batch_last_page=batch.last_page if batch else None,
-        derived_from=dict(derived_from) if derived_from else None,
+        derived_from=dict(derived_from) if derived_from else None, barcodes=ocr.barcodes,
     )
     review = None
     if outcome is Outcome.FILED and not type_confirmed:

@@ -13,6 +13,8 @@ from pipeline.store.rows import (
     ReviewItem,
     StoredDocument,
     aware,
+    barcodes_from_json,
+    barcodes_to_json,
     candidates_from_json,
     candidates_to_json,
     identifiers_from_json,
@@ -27,6 +29,7 @@ def row_values(doc: StoredDocument) -> dict[str, Any]:
     values["reasons"] = list(doc.reasons)
     values["versions"] = dict(doc.versions)
     values["source_patient_info"] = identifiers_to_json(doc.source_patient_info)
+    values["barcodes"] = barcodes_to_json(doc.barcodes)
     values["received_at"] = doc.received_at.astimezone(UTC)
     values["filed_at"] = doc.filed_at.astimezone(UTC)
     return values
@@ -46,6 +49,7 @@ def document_from_row(row: DocumentRow) -> StoredDocument:
     values["received_at"] = aware(row.received_at)
     values["filed_at"] = aware(row.filed_at)
     values["type_confirmed"] = row.type_confirmed is not False
+    values["barcodes"] = barcodes_from_json(row.barcodes)
     return StoredDocument(**values)
 
 

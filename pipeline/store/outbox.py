@@ -33,6 +33,11 @@ class JournalOutbox(Transactions):
             session.add(JournalOutboxRow(created_at=self.clock(), lines=lines))
 
     def _after_change(self) -> None:
+        self.copy_journal()
+
+    def copy_journal(self) -> None:
+        """Copy the outbox to the store now; a store that fails leaves the events queued (the next
+        change or store command copies them) and says so in the log."""
         if self.store is not None:
             try:
                 self.flush_journal()

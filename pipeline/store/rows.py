@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pipeline.records import (
+    Barcode,
     Candidate,
     DocumentIdentifiers,
     DocumentStatus,
@@ -72,6 +73,8 @@ class StoredDocument:
     batch_last_page: int | None = None
     #: page surgery: {"operation", "sources": [{"document_id", "pages"}], "rotations", "by", "reason"}
     derived_from: dict[str, Any] | None = None
+    #: the barcodes read from its pages (revision 0010), so page surgery carries them to new versions
+    barcodes: tuple[Barcode, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -79,6 +82,8 @@ class StoredDocument:
             value = getattr(self, f.name)
             if f.name == "source_patient_info":
                 value = identifiers_to_json(value)
+            elif f.name == "barcodes":
+                value = barcodes_to_json(value)
             elif isinstance(value, datetime | date):
                 value = value.isoformat()
             elif isinstance(value, tuple):
@@ -101,6 +106,7 @@ class StoredDocument:
         values["source_patient_info"] = identifiers_from_json(data.get("source_patient_info") or {})
         values["revision"] = int(data.get("revision") or 1)
         values["type_confirmed"] = data.get("type_confirmed") is not False  # journals before 0005: confirmed
+        values["barcodes"] = barcodes_from_json(data.get("barcodes"))  # journals before 0010: none kept
         return cls(**values)
 
 
@@ -142,6 +148,19 @@ def _date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(value)
+
+
+# ------------------------------------------------------------------------------------ barcodes
+
+
+def barcodes_to_json(barcodes: Iterable[Barcode]) -> list[dict[str, Any]]:
+    return [{"page": b.page, "format": b.format, "text": b.text, "box": list(b.box) if b.box else None}
+            for b in barcodes]
+
+
+def barcodes_from_json(data: list[dict[str, Any]] | None) -> tuple[Barcode, ...]:
+    return tuple(Barcode(int(b["page"]), str(b["format"]), str(b["text"]), tuple(b["box"]) if b.get("box") else None)
+                 for b in data or ())
 
 
 # --------------------------------------------------------------------------------- identifiers

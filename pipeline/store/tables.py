@@ -72,6 +72,7 @@ class DocumentRow(Base):
     batch_first_page: Mapped[int | None] = mapped_column(Integer)
     batch_last_page: Mapped[int | None] = mapped_column(Integer)
     derived_from: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # page surgery (revision 0008)
+    barcodes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # read from its pages (revision 0010)
 
 
 class DocumentTextRow(Base):

@@ -97,6 +97,15 @@ def test_a_supervisor_refiles_with_a_reason_and_the_old_entry_stays(supervisor, 
     assert again.status_code == 409 and "entered-in-error" in again.text
 
 
+def test_a_refile_to_the_same_patient_is_refused_by_the_use_case(supervisor, manifest, twin_doc):
+    token = csrf_of(supervisor.get(f"/records/{twin_doc}").text)
+    same = supervisor.post(f"/records/{twin_doc}/refile", follow_redirects=False,
+                           data={"csrf": token, "refile_mrn": KIMBERLY, "refile_reason": "double-check"})
+    assert same.status_code == 400 and f"is filed to MRN {KIMBERLY} already" in same.text
+    assert manifest.get(twin_doc).status == "current"
+    assert "refiled" not in [e["action"] for e in manifest.access_log(twin_doc)]
+
+
 def test_a_supervisor_releases_the_chart_and_the_disclosure_is_logged(supervisor, manifest, twin_doc):
     token = csrf_of(supervisor.get(f"/records/{twin_doc}").text)
     refused = supervisor.post(f"/records/{twin_doc}/release", data={"csrf": token, "recipient": "Dr Synthetic"})

@@ -55,6 +55,20 @@ ROUTES = [
     ("POST", "/users/enabled", {"name": "clerk2", "enabled": "0"}, C.MANAGE_USERS, 303),
     ("POST", "/logout", {}, None, 303),
 ]
+#: (page, what marks a form or link on it, the capability it needs): a page shows exactly what its
+#: reader may use; the same capabilities as the routes' above, so "not shown" and "refused" agree
+SHOWN = [
+    ("/queue", 'id="dashboard-link"', C.DASHBOARD),
+    ("/queue", 'id="access-log-link"', C.ACCESS_LOG),
+    ("/queue", 'id="users-link"', C.MANAGE_USERS),
+    ("/items/{lab}", 'id="reopen-form"', C.REOPEN),
+    ("/items/{lab}", 'action="/items/{lab}/reopen"', C.REOPEN),
+    ("/items/{namesake}", 'id="resolve-form"', C.REVIEW),
+    ("/items/{namesake}", 'id="rotate-form"', C.REVIEW),
+    ("/records/{twin_doc}", 'id="refile-form"', C.REFILE),
+    ("/records/{twin_doc}", 'id="release-form"', C.RELEASE),
+    ("/records/{twin_doc}", 'id="access"', C.ACCESS_LOG),
+]
 WHO = {"anonymous": None, "clerk1": Role.CLERK, "super1": Role.SUPERVISOR, "admin1": Role.ADMIN}
 
 
@@ -122,3 +136,21 @@ def test_each_role_may_do_exactly_its_capabilities(who, home, manifest, prepared
         assert {e["actor"] for e in released} == {who} and released[0]["recipient"] == "Dr Synthetic"
     namesake = manifest.review_item(int(prepared["namesake"]))
     assert (namesake.status == ReviewStatus.RESOLVED) == (role is not None)
+
+
+@pytest.mark.parametrize("who", [w for w, role in WHO.items() if role])
+def test_each_role_is_shown_exactly_the_forms_and_links_it_may_use(who, home, prepared):
+    allowed_caps = CAPABILITIES[WHO[who]]
+    with make_client(home) as client:
+        sign_in(client, who, PASSWORD)
+        pages = {page: client.get(page.format(**prepared)) for page in {page for page, _, _ in SHOWN}}
+    assert {page: r.status_code for page, r in pages.items()} == dict.fromkeys(pages, 200)
+    shown = {(page, marker) for page, marker, _ in SHOWN if marker.format(**prepared) in pages[page].text}
+    assert shown == {(page, marker) for page, marker, capability in SHOWN if capability in allowed_caps}
+
+
+def test_a_clerk_sees_who_can_reopen_a_closed_item(home, prepared):
+    with make_client(home) as client:
+        sign_in(client, "clerk1", PASSWORD)
+        page = client.get(f"/items/{prepared['lab']}").text
+    assert 'id="reopen-form"' not in page and 'id="reopen-by-supervisor"' in page

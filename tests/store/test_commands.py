@@ -108,6 +108,19 @@ def test_refile_follows_a_merge_to_the_survivor(filed_home) -> None:
     assert manifest.search(patient_mrn="MRN0030")[0].patient_id == 8
 
 
+def test_refile_to_the_patient_it_is_filed_to_is_refused(filed_home, capsys) -> None:
+    home, manifest, _, entries = filed_home
+    _add_patient(manifest.engine, 30, "MRN0030", merged_into=8)
+    before = len(manifest.access_log())
+    for mrn in ("MRN0008", "MRN0030"):  # its own MRN, and one merged into its patient
+        assert run(home, "refile", entries[2].document_id, "--patient", mrn, "--reason", "double-check") == 11
+        assert f"is filed to MRN MRN0008 already (the patient MRN {mrn} names); nothing was changed" in \
+            capsys.readouterr().out
+    assert manifest.get(entries[2].document_id).status == "current"
+    assert [d.document_id for d in manifest.search(patient_mrn="MRN0008")] == [entries[2].document_id]
+    assert len(manifest.access_log()) == before
+
+
 def test_export_fhir_writes_valid_document_references(filed_home, tmp_path: Path) -> None:
     home, manifest, _, entries = filed_home
     _add_patient(manifest.engine, 7, "MRN0007")

@@ -1,7 +1,7 @@
 """The supervisor's dashboard: the day's and the week's work at a glance, charts drawn on the server.
 
-`supervisor` is the one place the page's access rule lives: today any signed-in user; when sign-in
-with roles lands, it requires the supervisor role here and nowhere else.
+It needs the DASHBOARD capability (`may_see_dashboard`: supervisors and admins); the link to it is
+shown only to those who have it.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from collections import Counter
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 
 from pipeline.records import ReviewKind
 from pipeline.review import queue
@@ -27,28 +28,32 @@ def queue_page(request: Request, kind: str = "", item: str = "", page: int = 1, 
                ctx: ReviewContext = Depends(context)) -> Response:
     """One page of open items, oldest first; the filter and its counts cover the whole queue (each
     item's reason kinds kept between pages, `queue.KindsOfOpenItems`); the items shown are read in full."""
-    kinds = _kinds_kept(request).of(review.open_revisions(ctx.manifest), lambda ids: review.reasons_of(ctx.manifest, ids))
+    open_items = review.open_revisions(ctx.manifest)
+    kinds = _kinds_kept(request).of(open_items, lambda ids: review.reasons_of(ctx.manifest, ids))
     kind = kind if kind in queue.KIND_LABELS else ""
     item_kind = ReviewKind(item) if item in set(ReviewKind) else None
-    type_only = review.open_type_only_ids(ctx.manifest)
+    type_only = {item_id for item_id, _, of_kind in open_items if of_kind is ReviewKind.TYPE}
     matching = [item_id for item_id, found in kinds if (not kind or kind in found)
                 and (item_kind is None or (item_id in type_only) == (item_kind is ReviewKind.TYPE))]
     pages = max((len(matching) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(page, 1), pages)
     shown = review.items_by_id(ctx.manifest, matching[(page - 1) * PAGE_SIZE:page * PAGE_SIZE])
-    ctx.manifest.record_access(user, "viewed", reason=f"review queue: {len(shown)} items listed")
+    # the entry is committed before the page is sent; its copy to the store's journal follows the response
+    ctx.manifest.record_access(user, "viewed", reason=f"review queue: {len(shown)} items listed", journal_now=False)
     now = ctx.manifest.clock()
     rows = [{"item": item, "age": queue.age(item.created_at, now), "reasons": queue.all_reasons(item),
              "type": ctx.types[item.predicted_doc_type].display if item.predicted_doc_type in ctx.types
              else item.predicted_doc_type, "best": item.candidates[0] if item.candidates else None}
             for item in shown]
-    return render(request, "queue.html", rows=rows, total=len(kinds), matching=len(matching), page=page,
+    response = render(request, "queue.html", rows=rows, total=len(kinds), matching=len(matching), page=page,
                   pages=pages, more=page < pages, kinds=queue.count_kinds(found for _, found in kinds), kind=kind,
                   kind_label=queue.KIND_LABELS.get(kind), item_kind=item_kind,
                   item_kinds=queue.item_kind_counts(Counter({ReviewKind.TYPE: len(type_only),
                                                              ReviewKind.PATIENT: len(kinds) - len(type_only)})),
                   closed_count=ctx.manifest.count_closed_review_items(),
                   notice=request.session.pop("notice", None))
+    response.background = BackgroundTask(ctx.manifest.copy_journal)
+    return response
 
 
 def _kinds_kept(request: Request) -> queue.KindsOfOpenItems:

@@ -14,8 +14,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.errors import NotFoundError, PatientIndexError, StorageError
-from pipeline.records import DocumentStatus
+from pipeline.errors import NotFoundError, PatientIndexError, ReviewDecisionError, StorageError
 from pipeline.review import pages
 from pipeline.review.web import (
     PageError,
@@ -109,11 +108,9 @@ def refile(request: Request, document_id: str, user: str = Depends(may_refile),
     if not mrn or not reason:
         raise PageError(400, "Not refiled", "Give the MRN of the patient the document belongs to and the reason "
                         "(it goes into the access log). Nothing was changed.")
-    if mrn == doc.patient_mrn and doc.status == DocumentStatus.CURRENT:
-        raise PageError(400, "Not refiled", f"The document is filed to MRN {mrn} already. Nothing was changed.")
     try:
         new = documents.refile(ctx.manifest, document_id, patient_mrn=mrn, reason=reason, actor=user)
-    except (NotFoundError, PatientIndexError) as exc:
+    except (NotFoundError, PatientIndexError, ReviewDecisionError) as exc:
         raise PageError(400, "Not refiled", f"{exc.message}. Nothing was changed.") from exc
     except StorageError as exc:  # not current any more (refiled meanwhile): say so
         raise PageError(409, "Not refiled", f"{exc.message}. Nothing was changed.") from exc
