@@ -11,7 +11,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: OCR engine + English and orientation data, poppler, fonts for the sample
 # generator, venv for Python, the database/cache servers the scaled-out path and its tests use.
-APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils fonts-dejavu-core chromium \
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils fonts-dejavu-core fonts-dejavu-extra chromium \
                 python3-venv postgresql redis-server
 
 .PHONY: run test install system-deps python-deps services samples bench clean

@@ -59,6 +59,13 @@ LOOKS = {
                                                     speckles=60, edge_shadow=True), 300),
         ("upside down JPEG 200 dpi", Degradation(rotation=180, skew_degrees=0.7, noise=0.06, jpeg_quality=40), 200),
     ),
+    "unseen-2": (
+        ("faded toner 300 dpi", Degradation(skew_degrees=1.1, fade=0.4, noise=0.05, speckles=40), 300),
+        ("colour scan through JPEG 75, 200 dpi", Degradation(skew_degrees=0.5, color=True, noise=0.04,
+                                                             jpeg_quality=75), 200),
+        ("sideways clean 300 dpi", Degradation(rotation=270, skew_degrees=0.4), 300),
+        ("blurred 150 dpi", Degradation(skew_degrees=1.8, blur=0.9, noise=0.05, background=242), 150),
+    ),
 }
 
 
@@ -190,7 +197,7 @@ def main() -> int:
     index = patients_synth.index_patients(args.patients, seed=args.seed, twin_rate=0.03, namesake_rate=0.04)
     pool = patients_synth.index_patients(2_000, seed=args.seed + 1)
     # the two parts draw different documents: the held-out seed is never used while tuning
-    doc_seed = args.seed + {headers.TUNED: 3, headers.HELD_OUT: 7, headers.UNSEEN: 11}[part]
+    doc_seed = args.seed + {headers.TUNED: 3, headers.HELD_OUT: 7, headers.UNSEEN: 11, headers.UNSEEN_2: 13}[part]
     docs = build_documents(index, pool, part, args.documents, doc_seed)
     shard = tuple(int(x) for x in args.shard.split("/"))
     started = time.perf_counter()

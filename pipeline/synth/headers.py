@@ -10,13 +10,16 @@ The grammar (each document draws one value of each):
     family       lines | one_line | label_box | letter           (TUNED: tuning and tests)
                  two_columns | grid | sticker | unlabeled | continuation  (HELD_OUT)
                  split_name | banner | side_by_side | fax_cover | footer  (UNSEEN)
-    vocabulary   clinic | hospital (TUNED);  registry | terse (HELD_OUT);  form | clinical (UNSEEN)
+                 table_form | wristband | prose | requisition | stacked  (UNSEEN_2)
+    vocabulary   clinic | hospital (TUNED);  registry | terse (HELD_OUT);  form | clinical (UNSEEN);
+                 lab | ward (UNSEEN_2)
     separator    colon | tab | none (TUNED);  dots | dash | colon (HELD_OUT);
-                 spaced colon | brackets | none (UNSEEN)
+                 spaced colon | brackets | none (UNSEEN);  equals | wide colon | none (UNSEEN_2)
     order        name first, then the rest shuffled; or birth date / number first (HELD_OUT, UNSEEN)
     capitals     upper | title (both parts)
     name form    "FAMILY, GIVEN" | "GIVEN FAMILY" | "FAMILY GIVEN" (no comma: HELD_OUT, UNSEEN)
-    font         sans (TUNED) | serif (HELD_OUT) | condensed (UNSEEN); leader-dot and column
+    font         sans (TUNED) | serif (HELD_OUT) | condensed (UNSEEN) | serif condensed (UNSEEN_2);
+                 leader-dot and column
                  layouts print in mono
 
 `register_noise(person, rng, index)` applies the errors of the registration desk and of whoever
@@ -24,7 +27,8 @@ typed the header: typos, nicknames, a surname and a given name swapped, a day/mo
 wrong digit, missing fields, an account number beside the MRN, an MRN that belongs to another
 patient, an old address or phone. The held-out part was never used to tune the matcher until its
 failures were read in issue 11; from then on it counts as tuning data, and UNSEEN, written after
-that and before any reader change, is the part reported as never seen: see docs/matching.md.
+that and before any reader change, was reported once; UNSEEN_2, written after UNSEEN's report was
+read, is the part reported as never seen: see docs/matching.md.
 """
 
 from __future__ import annotations
@@ -60,7 +64,12 @@ HELD_OUT = Part("held-out", ("two_columns", "grid", "sticker", "unlabeled", "con
 UNSEEN = Part("unseen", ("split_name", "banner", "side_by_side", "fax_cover", "footer"), ("form", "clinical"),
               ("spaced_colon", "bracket", "none"), ("family_comma", "given_first", "family_first"),
               ("condensed",), 0.3)
-PARTS = {p.name: p for p in (TUNED, HELD_OUT, UNSEEN)}
+#: written after UNSEEN's report was read (so UNSEEN became tuning data too), before the reader
+#: changes that followed it
+UNSEEN_2 = Part("unseen-2", ("table_form", "wristband", "prose", "requisition", "stacked"), ("lab", "ward"),
+                ("equals", "colon_wide", "none"), ("family_comma", "given_first", "family_first"),
+                ("serif-condensed",), 0.3)
+PARTS = {p.name: p for p in (TUNED, HELD_OUT, UNSEEN, UNSEEN_2)}
 
 #: label words by vocabulary and field; the held-out ones are words the labelled reader never saw
 VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -84,8 +93,17 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
                  "mrn": ("Med. Rec. No.", "EMR #", "Chart No"), "account": ("Acct No", "CSN"),
                  "sex": ("SEX/GENDER",), "phone": ("Tel. No.",), "address": ("Street",),
                  "family": ("LAST", "Family Name"), "given": ("FIRST", "Forename")},
+    "lab": {"name": ("PATIENT (LAST, FIRST)", "Pt Full Name"), "dob": ("Birthdate/Age", "Date Born"),
+            "mrn": ("Medical Rec", "Hospital Number", "Patient Identifier"), "account": ("Req #", "Visit ID"),
+            "sex": ("Gender/Sex",), "phone": ("Patient Phone",), "address": ("Patient Address",),
+            "family": ("Surname (Family)",), "given": ("Forename(s)",)},
+    "ward": {"name": ("Inpatient", "Pt."), "dob": ("d.o.b", "Date of Birth/Age"),
+             "mrn": ("Unit Number", "Hospital ID", "Case Record"), "account": ("Spell No", "Admission ID"),
+             "sex": ("Gender/Sex",), "phone": ("Contact No",), "address": ("Usual Address",),
+             "family": ("Family name (surname)",), "given": ("Christian/First name",)},
 }
-_SEPARATORS = {"colon": ": ", "tab": "    ", "none": " ", "dash": " - ", "spaced_colon": " : "}
+_SEPARATORS = {"colon": ": ", "tab": "    ", "none": " ", "dash": " - ", "spaced_colon": " : ",
+               "equals": " = ", "colon_wide": ":      "}
 _BODY_TYPES = ("consult_note", "progress_note", "laboratory_report", "imaging_report", "referral",
                "discharge_summary", "letter", "operative_note")
 _NICKNAMES = {"WILLIAM": "BILL", "ROBERT": "BOB", "RICHARD": "RICK", "ELIZABETH": "LIZ",
@@ -402,8 +420,59 @@ def _parsed(text: str) -> date | None:
     return None
 
 
+def _table_form(labelled, fields, vocabulary, separator, rng, printed):
+    """A demographics table: one row a field, the label in the first cell, the value in the second."""
+    return ["| Demographics | |", *[f"| {lb} | {v} |" for lb, v, _ in labelled]], []
+
+
+def _wristband(labelled, fields, vocabulary, separator, rng, printed):
+    """An inpatient label: name and sex, then birth date and number, in a box; its barcode carries
+    the admission (account) number when there is one, not the MRN."""
+    values = dict(fields)
+    labels = {k: lb for lb, _, k in labelled}
+    lines = [f"> {values['name']}   {values.get('sex', '')}".rstrip()]
+    second = "   ".join(f"{labels[k]} {values[k]}" for k in ("dob", "mrn") if values.get(k))
+    if second:
+        lines.append(f"> {second}")
+    if values.get("account"):
+        lines = [f"{{{{barcode Code128 {values['account']}}}}}", *lines]
+    return lines, []
+
+
+def _prose(labelled, fields, vocabulary, separator, rng, printed):
+    """A clinic letter naming the patient only in its sentences."""
+    values = dict(fields)
+    title = {"M": "Mr", "F": "Ms"}.get(printed.sex, "")
+    who = f"{title} {values['name']}".strip() if "," not in values["name"] else values["name"]
+    born = f", born {values['dob']}" if values.get("dob") else ""
+    number = f" (hospital number {values['mrn']})" if values.get("mrn") else ""
+    return [f"Dear Dr {rng.choice(('Halvorsen', 'Abara', 'Quintero'))},", "",
+            f"I reviewed {who}{born}{number} in the outpatient clinic on 14 November 2026,",
+            "and I am writing to update you on the plan we agreed."], []
+
+
+def _requisition(labelled, fields, vocabulary, separator, rng, printed):
+    """A lab requisition: the ordering provider's box (name, NPI, phone) beside the patient's."""
+    right = [_pair(lb, v, separator) for lb, v, k in labelled if k != "address"]
+    left = ["ORDERING PROVIDER", f"Dr. {rng.choice(('Ines Marchetti', 'Tomas Reyes', 'Wei Zhang'))}",
+            f"NPI {rng.randrange(10**9, 10**10)}", f"Ph ({rng.randrange(200, 999)}) 555-{rng.randrange(10**4):04d}"]
+    rows = [f"{left[i] if i < len(left) else '':<38}  {right[i] if i < len(right) else ''}".rstrip()
+            for i in range(max(len(left), len(right)))]
+    return ["LABORATORY REQUISITION", *rows,
+            *[_pair(lb, v, separator) for lb, v, k in labelled if k == "address"]], []
+
+
+def _stacked(labelled, fields, vocabulary, separator, rng, printed):
+    """Each label on a line of its own, in capitals, with its value on the line below."""
+    out: list[str] = []
+    for label, value, _ in labelled:
+        out += [label.upper(), value]
+    return out, []
+
+
 _UNSEEN_LAYOUTS = {"split_name": _split_name, "banner": _banner, "side_by_side": _side_by_side,
-                   "fax_cover": _fax_cover, "footer": _footer}
+                   "fax_cover": _fax_cover, "footer": _footer, "table_form": _table_form,
+                   "wristband": _wristband, "prose": _prose, "requisition": _requisition, "stacked": _stacked}
 
 
 def header_document(person: Mapping[str, str], rng: random.Random, part: Part = TUNED,

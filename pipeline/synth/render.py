@@ -52,8 +52,10 @@ FONT_FILES = {
     "mono-bold": "DejaVuSansMono-Bold.ttf",
     "condensed": "DejaVuSansCondensed.ttf",
     "condensed-bold": "DejaVuSansCondensed-Bold.ttf",
+    "serif-condensed": "DejaVuSerifCondensed.ttf",
+    "serif-condensed-bold": "DejaVuSerifCondensed-Bold.ttf",
 }
-FONT_PACKAGE = "fonts-dejavu-core"
+FONT_PACKAGE = "fonts-dejavu-core fonts-dejavu-extra"  # the condensed faces are in -extra
 PAGE_WIDTH_IN = 8.5
 PAGE_HEIGHT_IN = 11.0
 MARGIN_IN = 0.8
@@ -137,7 +139,7 @@ def render_pages(
     degrade: Degradation = CLEAN,
     font: str = "sans",
 ) -> list[Image.Image]:
-    """Render page strings as scanned sheets. `font` is "sans", "serif" or "condensed" for body text.
+    """Render page strings as scanned sheets. `font` is "sans", "serif", "condensed" or "serif-condensed" for body text.
 
     Deterministic for given arguments. Each image's `info["text"]` is its ground truth.
     """
@@ -291,8 +293,8 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _load_fonts(style: str, dpi: int) -> _Fonts:
-    if style not in ("sans", "serif", "condensed"):
-        raise ValueError(f"font must be 'sans', 'serif' or 'condensed', got {style!r}")
+    if style not in ("sans", "serif", "condensed", "serif-condensed"):
+        raise ValueError(f"font must be 'sans', 'serif', 'condensed' or 'serif-condensed', got {style!r}")
     px = round(BODY_POINTS * dpi / 72)
     fonts = _Fonts(
         body=_font(style, px),
