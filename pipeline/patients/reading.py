@@ -88,7 +88,8 @@ _OTHER_DATE = re.compile(
 _STOP = frozenset("""PATIENT NAME NAMES DOB DATE BIRTH BORN MRN MR MED REC RECORD NUMBER NO SEX GENDER
     PHONE TEL ADDRESS ACCOUNT ACCT VISIT FIN ID UNIT HOSP HOSPITAL CHART PAGE OF AND THE FOR RE TO
     FROM CLINIC MEDICAL CENTER HEALTH GENERAL REPORT NOTE SUMMARY MALE FEMALE AGE YR YRS YEARS OLD
-    ST AVE RD DR LN BLVD CT PL WAY APT STE SUITE STREET AVENUE ROAD DRIVE LANE""".split())
+    ST AVE RD DR LN BLVD CT PL WAY APT STE SUITE STREET AVENUE ROAD DRIVE LANE
+    LAST FIRST GIVEN FAMILY SURNAME FORENAME FORENAMES MIDDLE LEGAL""".split())
 
 
 @lru_cache(maxsize=65536)
@@ -284,7 +285,22 @@ def find_name(reading: HeaderReading, family: str, given: str) -> NameSeen | Non
                      -DamerauLevenshtein.distance(words[j].value, giv))
             if best is None or score > best[0]:
                 best = (score, NameSeen(read_family, read_given, (*words[i:i + used], words[j])))
+        if giv and (best is None or best[0][0] <= 2) and _alone_on_line(words, i, used):
+            # a form with the surname and the given name in fields of their own ("Last Name: DOE",
+            # "First Name: JANE"), the given one perhaps in another column read as another block
+            for j, other in enumerate(words):
+                given_quality, read_given = _given_matches(other.value, giv)
+                if given_quality and other.page == word.page and _alone_on_line(words, j, 1):
+                    score = (quality + given_quality * 2, False, -DamerauLevenshtein.distance(other.value, giv))
+                    if best is None or score > best[0]:
+                        best = (score, NameSeen(read_family, read_given, (*words[i:i + used], other)))
     return best[1] if best else None
+
+
+def _alone_on_line(words: tuple[Seen, ...], i: int, used: int) -> bool:
+    """Whether words i to i+used-1 are the only name words of their line (labels are not name words)."""
+    line = words[i].line
+    return not any(w.line == line for k, w in enumerate(words) if not i <= k < i + used)
 
 
 def _full_word_beside(words: tuple[Seen, ...], i: int, used: int, j: int) -> bool:

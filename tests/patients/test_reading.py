@@ -205,3 +205,19 @@ def test_a_given_name_two_slips_off_counts_only_beside_an_exact_birth_date_and_m
     # a real name two letters off is another person's, MRN or not (JOAN for JOHN is one: see above)
     _, match = _identify(matcher, "HARTLEY, JOHN\n06/15/1975\n10000003")
     assert match.outcome is MatchOutcome.REVIEW
+
+
+def test_a_surname_and_a_given_name_in_fields_of_their_own_are_read_together(matcher: Matcher) -> None:
+    # a registration form: the given name in another field, even in another column read later
+    for header in ("Last Name: OKAFOR\nBirth Dt: 09/23/1948\nSex: M\nFirst Name: WILLIAM",
+                   "LAST [Okafor]\nBirth [09/23/1948]\nSEX [M]\nFIRST [William]"):
+        _, match = _identify(matcher, header)
+        assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006", header
+    # a twin's given name in its field points at that twin, never at the other
+    _, match = _identify(matcher, "Surname: HARTLEY\nFirst Name: JOHN\nDOB: 06/15/1975")
+    assert match.candidates[0].mrn == "10000002" and match.outcome is not MatchOutcome.AUTO_FILE  # JOAN is one slip off
+    _, match = _identify(matcher, "Surname: HARTLEY\nFirst Name: JIM\nDOB: 06/15/1975")
+    assert match.outcome is not MatchOutcome.AUTO_FILE
+    # a given name on a line with other name words is not taken from there
+    _, match = _identify(matcher, "Surname: OKAFOR\nBirth: 09/23/1948\nReviewed by WILLIAM CHEN")
+    assert match.outcome is not MatchOutcome.AUTO_FILE
