@@ -160,6 +160,12 @@ def _journal_gaps(manifest: Manifest, store: ObjectStore) -> list[Finding]:
         elif int(held.get("revision") or 1) != doc.revision:
             findings.append(Finding(WARNING, "journal-stale", f"the journal holds revision {held.get('revision')}, "
                                     f"the database {doc.revision}; run `pipeline reindex --snapshot`", doc.document_id))
+    for batch in manifest.batch_rows():  # recorded before batches were journaled
+        held = found.batches.get(batch["sha256"])
+        if held is None or (batch["completed_at"] is not None and held.get("completed_at") is None):
+            findings.append(Finding(WARNING, "journal-missing" if held is None else "journal-stale",
+                                    f"the store's journal does not hold this batch{' as completed' if held else ''}; "
+                                    "run `pipeline reindex --snapshot`", key=batch["original_key"]))
     journaled = {journal.intake_identity(event) for event in found.intake.values()}
     for event in manifest.intake_events():  # recorded before duplicates and rejections were journaled
         if journal.intake_identity(event) not in journaled:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import insert
 
 from pipeline.records import IncomingDocument, ItemStatus, RunStatus
 from pipeline.services.backup import reindex, write_snapshot
+from pipeline.store.audit import run_audit
 from pipeline.store.batch_log import BackfillItem
 from pipeline.store.database import make_engine, migrate
 from pipeline.store.filing import keep_batch
 from pipeline.store.manifest import Manifest
 from pipeline.store.objects import sha256_of
+from pipeline.store.tables import BatchRow
 from .conftest import RECEIVED, make_pdf
 
 
@@ -78,3 +81,18 @@ def test_batches_and_runs_come_back_from_the_store_alone(manifest, store, tmp_pa
     assert [i.status for i in rebuilt.run_items("run1")] == [ItemStatus.DONE, ItemStatus.PENDING]
     assert reindex(rebuilt, store).batches_restored == 0  # twice adds nothing
     assert _batches_and_runs(rebuilt) == _batches_and_runs(manifest)
+
+
+def test_a_batch_recorded_before_batches_were_journaled_is_named_by_the_journal_audit(manifest, store, tmp_path):
+    pdf = make_pdf(tmp_path / "old.pdf")
+    sha256, size = sha256_of(pdf)
+    key = store.put(f"batches/2025/01/{sha256}.pdf", pdf, "application/pdf").key
+    with manifest.engine.begin() as conn:  # as an older version wrote it: the row alone, no journal line
+        conn.execute(insert(BatchRow).values(sha256=sha256, original_name="old.pdf", media_type="application/pdf",
+                                             size=size, pages=4, parts=2, original_key=key, received_at=RECEIVED,
+                                             completed_at=RECEIVED))
+    gaps = [(f.kind, f.key) for f in run_audit(manifest, store, journal_check=True).findings
+            if f.kind.startswith("journal")]
+    assert gaps == [("journal-missing", key)]
+    write_snapshot(manifest, store)
+    assert not [f for f in run_audit(manifest, store, journal_check=True).findings if f.kind.startswith("journal")]
