@@ -1,8 +1,8 @@
 """Scaled-out processing: the same orchestrator behind Celery workers on Redis.
 
 `pipeline worker` runs a worker (thread pool: the OCR process pool lives in the worker process);
-`pipeline process` with `PIPELINE_WORKER_MODE=celery` sends each document as a task and prints the
-results as they arrive. Workers and the submitter share the database, the object store (S3 or a
+`pipeline process` with `PIPELINE_WORKER_MODE=celery` sends each file as a task (a batch is split in
+the worker) and prints the results in the order sent. Workers and the submitter share the database, the object store (S3 or a
 shared folder) and the input paths. Nothing here is configured at import time: `configure()` does it.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from celery import Celery
 
 from pipeline.errors import StorageError
-from pipeline.records import ProcessResult
+from pipeline.records import BatchResult
 from pipeline.services.backfill import BACKFILL_TASK
 from pipeline.settings import Settings, load_settings
 
@@ -28,7 +28,11 @@ app = Celery("pipeline")
 _state: dict[str, object] = {}
 _state_lock = threading.Lock()
 
-#: how long `submit_and_wait` waits for one document's result before giving up on the run
+#: the task `pipeline process` sends per file (it returned one document, as `pipeline.process_document`,
+#: before batches were split: a new name, so a worker and a submitter of different versions never
+#: misread each other's results)
+PROCESS_TASK = "pipeline.process_file"
+#: how long `submit_and_wait` waits for one file's result before giving up on the run
 RESULT_TIMEOUT_SECONDS = 3600
 
 
@@ -61,9 +65,11 @@ def _pipeline():
         return _state["pipeline"]
 
 
-@app.task(name="pipeline.process_document")
-def process_document(path: str) -> dict:
-    return _pipeline().process(Path(path)).to_json()  # type: ignore[attr-defined]
+@app.task(name=PROCESS_TASK)
+def process_file(path: str) -> dict:
+    """One file of `pipeline process` (`Pipeline.process_file`: a batch split into its documents,
+    passing faults retried, then undone); the result is the file's `BatchResult` JSON."""
+    return _pipeline().process_file(Path(path)).to_json()  # type: ignore[attr-defined]
 
 
 @app.task(name=BACKFILL_TASK, acks_late=True, reject_on_worker_lost=True, autoretry_for=(StorageError,),
@@ -76,12 +82,13 @@ def backfill_file(path: str) -> dict:
     return _pipeline().process_batch(Path(path)).to_json()  # type: ignore[attr-defined]
 
 
-def submit_and_wait(paths: Iterable[Path], settings: Settings) -> Iterator[ProcessResult]:
+def submit_and_wait(paths: Iterable[Path], settings: Settings) -> Iterator[BatchResult]:
+    """Each file as a `process_file` task; its result (every document of the file) in the order sent."""
     configure(settings)
-    pending = [process_document.apply_async((str(path),), argsrepr=_argsrepr(path))
+    pending = [process_file.apply_async((str(path),), argsrepr=_argsrepr(path))
                for path in (Path(p).resolve() for p in paths)]
     for async_result in pending:
-        yield ProcessResult.from_json(async_result.get(timeout=RESULT_TIMEOUT_SECONDS))
+        yield BatchResult.from_json(async_result.get(timeout=RESULT_TIMEOUT_SECONDS))
 
 
 def _argsrepr(path: Path) -> str:

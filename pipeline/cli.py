@@ -26,7 +26,7 @@ from pipeline.errors import (
     PassingFaultError,
     PipelineError,
 )
-from pipeline.records import Outcome, ProcessResult
+from pipeline.records import BatchResult, Outcome
 from pipeline.settings import Settings, WorkerMode, load_settings
 
 log = logging.getLogger("pipeline")
@@ -93,52 +93,56 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         raise NotFoundError(f"no such file or folder: {', '.join(missing)}; check the path")
     paths = list(iter_inputs(args.paths, follow_symlinks=args.follow_symlinks))
-    results = _run(paths, settings, args.json)
+    results = [result for batch in _run(paths, settings, args.json) for result in batch.results]
     counts = {outcome: sum(r.status is outcome for r in results) for outcome in Outcome}
-    log.info("processed %d documents: %s", len(results),
+    log.info("processed %d documents from %d files: %s", len(results), len(paths),
              ", ".join(f"{n} {o}" for o, n in counts.items() if n))
     undone = [r for r in results if r.status is Outcome.UNDONE]
     if undone:
         raise PassingFaultError(
-            f"{len(undone)} of {len(results)} inputs left undone where they were (the `undone` lines on "
+            f"{len(undone)} of {len(paths)} inputs left undone where they were (the `undone` lines on "
             f"stdout name them, with the fault): {'; '.join(sorted({r.reasons[0] for r in undone if r.reasons}))}",
             hint="run the same command again once the fault is cleared (what was done is not done twice)")
     return EXIT_OK
 
 
-def _run(paths: list[Path], settings: Settings, as_json: bool) -> list[ProcessResult]:
+def _run(paths: list[Path], settings: Settings, as_json: bool) -> list[BatchResult]:
+    """Each file through `Pipeline.process_file` (batches split), here or in Celery workers."""
     from pipeline.orchestrator import Pipeline
 
+    done = []
     if settings.worker_mode is WorkerMode.CELERY:
         from pipeline.celery_app import submit_and_wait
 
-        results = []
-        for result in submit_and_wait(paths, settings):
-            _print_result(result, as_json)
-            results.append(result)
-        return results
-    results = []
+        for batch in submit_and_wait(paths, settings):
+            _print_results(batch, as_json)
+            done.append(batch)
+        return done
     with Pipeline.open(settings) as pipeline:
-        for result in pipeline.process_many(paths):
-            _print_result(result, as_json)
-            results.append(result)
+        for batch in pipeline.process_files(paths):
+            _print_results(batch, as_json)
+            done.append(batch)
         pipeline.ready()  # a model that cannot load is exit 5 even when no document got that far
-    return results
+    return done
 
 
-def _print_result(result: ProcessResult, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(result.to_json()), flush=True)
-        return
-    where = f"MRN {result.patient_mrn}" if result.patient_mrn else "review queue"
-    if result.status is Outcome.REJECTED:
-        where = "quarantine"
-    elif result.status is Outcome.UNDONE:
-        where = "left where it was"
-    kind = f"{result.doc_type} ({result.type_confidence:.2f})" if result.doc_type else ""
-    print(f"{result.status:<13} {result.source} -> {where} {kind}".rstrip(), flush=True)
-    for reason in result.reasons:
-        print(f"{'':14}- {reason}", flush=True)
+def _print_results(batch: BatchResult, as_json: bool) -> None:
+    """A line per document of the file: a part of a split batch names its part and batch pages."""
+    for result, line in zip(batch.results, batch.lines(), strict=True):
+        if as_json:
+            print(json.dumps(line), flush=True)
+            continue
+        where = f"MRN {result.patient_mrn}" if result.patient_mrn else "review queue"
+        if result.status is Outcome.REJECTED:
+            where = "quarantine"
+        elif result.status is Outcome.UNDONE:
+            where = "left where it was"
+        part = f" part {line['part']} (batch pages {line['batch_pages'][0]}-{line['batch_pages'][1]})" \
+            if "part" in line else ""
+        kind = f"{result.doc_type} ({result.type_confidence:.2f})" if result.doc_type else ""
+        print(f"{result.status:<13} {result.source}{part} -> {where} {kind}".rstrip(), flush=True)
+        for reason in result.reasons:
+            print(f"{'':14}- {reason}", flush=True)
 
 
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
@@ -153,11 +157,12 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         pipeline.ready()  # a broken model stops `watch` now, not at the first scan
 
         def handle(path: Path) -> None:
-            result = pipeline.process(path)
-            _print_result(result, args.json)
-            if result.status is Outcome.UNDONE:  # the watcher puts it back and tries again later
-                raise PassingFaultError(result.reasons[0] if result.reasons else "a passing fault")
-            dispose_of_inbox_file(path, result, settings)
+            batch = pipeline.process_file(path)  # a batch is split; its parts filed before are not filed twice
+            _print_results(batch, args.json)
+            undone = [r for r in batch.results if r.status is Outcome.UNDONE]
+            if undone:  # the watcher puts it back and tries again later
+                raise PassingFaultError(undone[0].reasons[0] if undone[0].reasons else "a passing fault")
+            dispose_of_inbox_file(path, batch, settings)
 
         log.info("watching %s (Ctrl-C to stop)", inbox)
         try:

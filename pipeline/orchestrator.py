@@ -18,17 +18,17 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline import __version__
 from pipeline.clock import Clock, utc_now
-from pipeline.errors import InputError, ModelError, StorageError
+from pipeline.errors import InputError, ModelError
 from pipeline.faults import DISK_ERRNOS, RetryPolicy, passing_fault, retry
 from pipeline.ingest.batchfile import (
     BATCH_TYPES,
@@ -71,6 +71,8 @@ if TYPE_CHECKING:
     from pipeline.classify.model import Classifier
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 #: the reason a document filed with its type unconfirmed carries (manifest, JSON line, review item)
 TYPE_AWAITS_CONFIRMATION = "filed to the patient; the document type awaits confirmation by a clerk"
@@ -216,11 +218,25 @@ class Pipeline:
     # ------------------------------------------------------------------------------ one document
 
     def process(self, path: Path) -> ProcessResult:
-        """Process one file to an outcome. Never raises for a bad document; a passing fault is
-        tried again (`retry_policy`) and, if it lasts, is the outcome UNDONE: the file is untouched."""
+        """Process one file to an outcome, as one document. Never raises for a bad document; a
+        passing fault is tried again (`retry_policy`) and, if it lasts, is the outcome UNDONE: the
+        file is untouched."""
+        return self._until_undone(path, self._process_once, lambda undone: undone)
+
+    def process_file(self, path: Path) -> BatchResult:
+        """Process one file that may be a batch (`process_batch`: split at separators and cover
+        sheets, each part filed or queued on its own, the batch kept whole; a file that is one
+        document filed whole, as `process` files it). Never raises for a bad document; a passing
+        fault is tried again and, if it lasts, is one UNDONE result: the file is untouched, and the
+        parts filed before it are found, not filed twice, when it is processed again."""
+        return self._until_undone(path, self.process_batch, whole_file)
+
+    def _until_undone(self, path: Path, attempt: Callable[[Path], R],
+                      undone: Callable[[ProcessResult], R]) -> R:
+        """`attempt(path)` under the retry policy; a passing fault that outlasts it is `undone`."""
         tag = name_tag(path)
         try:
-            return retry(lambda: self._process_once(path), self.retry_policy, what=f"input {tag}")
+            return retry(lambda: attempt(path), self.retry_policy, what=f"input {tag}")
         except ModelError:
             raise
         except Exception as exc:
@@ -228,8 +244,8 @@ class Pipeline:
             if reason is None:
                 raise
             log.warning("undone: input %s: %s; left where it was", tag, reason)
-            return ProcessResult(str(path), None, Outcome.UNDONE,
-                                 reasons=(f"not processed: {reason}; left where it was, to be processed again",))
+            return undone(ProcessResult(str(path), None, Outcome.UNDONE,
+                                        reasons=(f"not processed: {reason}; left where it was, to be processed again",)))
 
     def _process_once(self, path: Path) -> ProcessResult:
         """One attempt; a passing fault is raised (for `process` to retry), everything else is an outcome."""
@@ -327,10 +343,11 @@ class Pipeline:
         """Process a file that may hold several documents (a scanned batch): each part is filed or
         queued on its own, the batch original is kept whole once. A file that turns out to be one
         document (no separator, no cover sheet, no blank page dropped) is filed whole, as `process`
-        files it; a single-page file or an image goes to `process` directly. Never raises for a bad
-        document; a passing fault (StorageError) propagates so the caller can try the file again."""
+        files it; a single-page file or an image goes to `process` directly. One attempt: never
+        raises for a bad document; a passing fault (`faults.passing_fault`) propagates so the caller
+        can try the file again (`process_file` does, with backoff)."""
         try:
-            incoming = intake(path, self.clock())
+            incoming = intake(path, self.clock(), max_bytes=self.settings.max_input_bytes)
         except OSError:
             incoming = None
         if not isinstance(incoming, IncomingDocument) or incoming.media_type not in BATCH_TYPES:
@@ -341,11 +358,13 @@ class Pipeline:
                 return seen
             try:
                 return self._split_and_file(incoming)
-            except (ModelError, StorageError):
-                raise  # no model: the run stops (exit 5); a passing fault: the caller tries again
+            except ModelError:
+                raise  # no model: the run stops (exit 5)
             except InputError as exc:
                 rejection = Rejection(path, str(exc), type(exc).__name__)
             except Exception as exc:  # noqa: BLE001 - the run must go on; the original is kept
+                if passing_fault(exc) is not None:
+                    raise  # not the batch's fault: the caller tries the file again
                 log.exception("unexpected failure on batch sha256 %s", incoming.sha256[:12])
                 rejection = Rejection(path, f"{path.name}: processing failed ({type(exc).__name__}); the original "
                                       "is kept in quarantine: report this to support with the pipeline log",
@@ -433,9 +452,17 @@ class Pipeline:
     # ------------------------------------------------------------------------------ many at once
 
     def process_many(self, paths: Iterable[Path]) -> Iterator[ProcessResult]:
-        """Process documents `worker_count` at a time (their pages share the OCR pool); yield as done."""
+        """`process` (each file one document) `worker_count` files at a time; yield in order."""
+        return self._many(self.process, paths)
+
+    def process_files(self, paths: Iterable[Path]) -> Iterator[BatchResult]:
+        """`process_file` (batches split) `worker_count` files at a time; yield in order."""
+        return self._many(self.process_file, paths)
+
+    def _many(self, work: Callable[[Path], R], paths: Iterable[Path]) -> Iterator[R]:
+        """Run `work` on the files `worker_count` at a time (their pages share the OCR pool)."""
         with ThreadPoolExecutor(max_workers=self.settings.worker_count, thread_name_prefix="doc") as pool:
-            futures = [pool.submit(self.process, path) for path in paths]
+            futures = [pool.submit(work, path) for path in paths]
             for future in futures:
                 yield future.result()
 
@@ -452,16 +479,19 @@ def fault_retry_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(attempts=settings.fault_retries + 1, first_delay=settings.fault_retry_delay)
 
 
-def dispose_of_inbox_file(path: Path, result: ProcessResult, settings: Settings) -> None:
-    """After the watcher processed a file: remove it once the store holds it; move rejects aside.
+def dispose_of_inbox_file(path: Path, batch: BatchResult, settings: Settings) -> None:
+    """After the watcher processed a file (`process_file`): remove it once the store holds it; move
+    rejects aside.
 
-    Filed, queued and duplicate documents are safely in the object store (hash verified), so the
-    inbox copy goes. A rejected file is moved to `<home>/quarantine/` under a name no other
-    rejection holds (`names.reserve_name`), with a `.reason.txt` beside it. An undone one stays.
+    Filed, queued and duplicate documents are safely in the object store (hash verified), and so is
+    a split batch's original (`batches/`), so the inbox copy goes once every document of the file
+    has its row. A rejected file is moved to `<home>/quarantine/` under a name no other rejection
+    holds (`names.reserve_name`), with a `.reason.txt` beside it. A file with anything undone stays.
     """
-    if result.status is Outcome.UNDONE or not os.path.lexists(path):
+    if any(r.status is Outcome.UNDONE for r in batch.results) or not os.path.lexists(path):
         return
-    if result.status is Outcome.REJECTED:
+    result = batch.results[0] if len(batch.results) == 1 else None
+    if result is not None and result.status is Outcome.REJECTED:
         target = reserve_name(settings.quarantine, path.name, datetime.now(UTC))
         try:
             os.replace(path, target)
@@ -471,5 +501,5 @@ def dispose_of_inbox_file(path: Path, result: ProcessResult, settings: Settings)
             shutil.copyfile(path, target)  # an inbox on another file system than the home
             path.unlink()
         target.with_name(target.name + ".reason.txt").write_text("\n".join(result.reasons) + "\n")
-    elif result.document_id is not None:
+    elif batch.results and all(r.document_id is not None for r in batch.results):
         path.unlink()

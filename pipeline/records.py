@@ -209,14 +209,20 @@ class BatchResult:
     results: tuple[ProcessResult, ...]
     parts: tuple[BatchPart | None, ...] = ()  # the batch part of each result; None for a whole file
 
-    def to_json(self) -> dict[str, Any]:
-        """One object per file; each document's `process --json` object with its part and batch pages."""
-        documents = []
+    def lines(self) -> list[dict[str, Any]]:
+        """One `process --json` line per document. A part of a split batch adds its part number and
+        its batch pages (first, last); a file filed whole gives the plain `ProcessResult` line."""
+        lines = []
         for result, part in zip(self.results, self.parts or (None,) * len(self.results), strict=True):
-            row = result.to_json()
-            row["part"] = part.index if part else None
-            row["batch_pages"] = [part.first_page, part.last_page] if part else None
-            documents.append(row)
+            line = result.to_json()
+            if part is not None:
+                line["part"], line["batch_pages"] = part.index, [part.first_page, part.last_page]
+            lines.append(line)
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        """One object per file; each document's line, with `part` and `batch_pages` (null when whole)."""
+        documents = [{**line, "part": line.get("part"), "batch_pages": line.get("batch_pages")} for line in self.lines()]
         return {"source": self.source, "sha256": self.sha256, "pages": self.pages, "documents": documents}
 
     @classmethod

@@ -162,11 +162,15 @@ class Reindexed:
     review_items: int
     access_entries_restored: int = 0
     intake_events_restored: int = 0  # duplicates and rejections put back
+    batches: int = 0  # batch rows in the journal (split batch files kept whole)
+    batches_restored: int = 0  # of which added or completed
+    backfill_runs: int = 0  # backfill runs in the journal, their items with them
 
     def to_json(self) -> dict[str, int]:
         return {"documents": self.documents, "added": self.added, "review_items": self.review_items,
                 "access_entries_restored": self.access_entries_restored,
-                "intake_events_restored": self.intake_events_restored}
+                "intake_events_restored": self.intake_events_restored, "batches": self.batches,
+                "batches_restored": self.batches_restored, "backfill_runs": self.backfill_runs}
 
 
 def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
@@ -181,9 +185,13 @@ def reindex(manifest: Manifest, store: ObjectStore) -> Reindexed:
         manifest.upsert_review_item(item)
     restored = manifest.restore_access_entries(sorted(found.access.values(), key=lambda e: e["id"]))
     intake = restore_intake_events(manifest, found.intake.values())
-    log.info("reindex: %d documents (%d new), %d review items, %d access-log entries and %d duplicates/rejections "
-             "put back", len(found.documents), added, len(found.reviews), restored, intake)
-    return Reindexed(len(found.documents), added, len(found.reviews), restored, intake)
+    batches = manifest.restore_batches(found.batches.values())
+    manifest.restore_runs(found.runs.values(), found.run_items.values())
+    log.info("reindex: %d documents (%d new), %d review items, %d access-log entries, %d duplicates/rejections, "
+             "%d batches and %d backfill runs put back", len(found.documents), added, len(found.reviews), restored,
+             intake, batches, len(found.runs))
+    return Reindexed(len(found.documents), added, len(found.reviews), restored, intake, len(found.batches), batches,
+                     len(found.runs))
 
 
 def restore_intake_events(manifest: Manifest, events: Iterable[dict[str, Any]]) -> int:
@@ -216,7 +224,7 @@ def restore_intake_events(manifest: Manifest, events: Iterable[dict[str, Any]]) 
 
 def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | None = None) -> tuple[str, int]:
     """Write the whole manifest (documents with their text, review items, access log, duplicates and
-    rejections) as one snapshot, so later reindexes replay from it; returns (key, documents).
+    rejections, batches, backfill runs and their items) as one snapshot, so later reindexes replay from it; returns (key, documents).
     Nothing older is deleted."""
     manifest.flush_journal(store)
     key = journal.snapshot_key(at or utc_now())  # stamped before reading: see journal.py
@@ -237,6 +245,11 @@ def write_snapshot(manifest: Manifest, store: ObjectStore, *, at: datetime | Non
             yield journal.access_line(entry)
         for event in manifest.intake_events():
             yield journal.intake_line(event)
+        for batch in manifest.batch_rows():
+            yield journal.batch_line(batch)
+        runs, items = manifest.run_rows()
+        yield from map(journal.run_line, runs)
+        yield from map(journal.run_item_line, items)
 
     journal.write_lines(store, key, lines())
     log.info("snapshot of %d documents written to %s", count, key)

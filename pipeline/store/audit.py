@@ -1,7 +1,8 @@
 """`pipeline audit`: is everything the manifest says still there, intact, and complete?
 
-    damage      an object the manifest names (a filed or queued document, or a quarantined input)
-                is missing, or its bytes no longer match their SHA-256
+    damage      an object the manifest names (a filed or queued document, a split batch's
+                original under `batches/`, or a quarantined input) is missing, or its bytes no
+                longer match their SHA-256
     warning     an orphan object no manifest row names (e.g. a crash between store and manifest),
                 a document without OCR text, manifest changes not yet copied to the store's journal
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from pipeline.errors import IntegrityError, StorageError
 from pipeline.store import journal
-from pipeline.store.keys import DOCUMENT_PREFIXES
+from pipeline.store.keys import BATCH_PREFIX, DOCUMENT_PREFIXES
 from pipeline.store.manifest import Manifest
 from pipeline.store.objects import ObjectStore
 
@@ -80,13 +81,18 @@ def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False,
             elif verified[key] != expected:
                 findings.append(Finding(DAMAGE, "hash-mismatch", f"two manifest rows give {key} different hashes",
                                         doc.document_id, key))
+    for batch in manifest.batch_rows():  # a split batch's original, kept whole
+        key = batch["original_key"]
+        referenced.add(key)
+        if key not in verified:
+            verified[key] = _check_object(store, key, batch["sha256"], None, findings, quick, what="batch original")
     for event in manifest.intake_events("rejected"):
         key = event["quarantine_key"]
         if key and key not in verified:
             # a rejected input's bytes (hash known when it could be read) or just its reason
             expected = event["sha256"] if not key.endswith(".reason.txt") else None
             verified[key] = _check_quarantined(store, key, expected, findings)
-    for prefix in DOCUMENT_PREFIXES:
+    for prefix in (*DOCUMENT_PREFIXES, BATCH_PREFIX):
         for key in store.iter_keys(prefix):
             if key not in referenced:
                 findings.append(Finding(WARNING, "orphan", "object not named by any manifest row", key=key))
@@ -104,12 +110,12 @@ def run_audit(manifest: Manifest, store: ObjectStore, *, quick: bool = False,
     return report
 
 
-def _check_object(store: ObjectStore, key: str, expected: str, document_id: str, findings: list[Finding],
-                  quick: bool) -> str:
+def _check_object(store: ObjectStore, key: str, expected: str, document_id: str | None, findings: list[Finding],
+                  quick: bool, what: str = "") -> str:
     try:
         head = store.head(key)
         if head is None:
-            findings.append(Finding(DAMAGE, "missing", "object is missing from the store", document_id, key))
+            findings.append(Finding(DAMAGE, "missing", f"{what or 'object'} is missing from the store", document_id, key))
             return expected
         actual = head.sha256 if quick else hashlib.sha256(store.get(key)).hexdigest()
     except IntegrityError as exc:
@@ -120,7 +126,8 @@ def _check_object(store: ObjectStore, key: str, expected: str, document_id: str,
         return expected
     if actual != expected:
         findings.append(Finding(DAMAGE, "hash-mismatch",
-                                f"SHA-256 is {actual[:12]}..., the manifest recorded {expected[:12]}...",
+                                f"{what + ': ' if what else ''}SHA-256 is {actual[:12]}..., the manifest recorded "
+                                f"{expected[:12]}...",
                                 document_id, key))
     return expected
 
@@ -153,6 +160,12 @@ def _journal_gaps(manifest: Manifest, store: ObjectStore) -> list[Finding]:
         elif int(held.get("revision") or 1) != doc.revision:
             findings.append(Finding(WARNING, "journal-stale", f"the journal holds revision {held.get('revision')}, "
                                     f"the database {doc.revision}; run `pipeline reindex --snapshot`", doc.document_id))
+    for batch in manifest.batch_rows():  # recorded before batches were journaled
+        held = found.batches.get(batch["sha256"])
+        if held is None or (batch["completed_at"] is not None and held.get("completed_at") is None):
+            findings.append(Finding(WARNING, "journal-missing" if held is None else "journal-stale",
+                                    f"the store's journal does not hold this batch{' as completed' if held else ''}; "
+                                    "run `pipeline reindex --snapshot`", key=batch["original_key"]))
     journaled = {journal.intake_identity(event) for event in found.intake.values()}
     for event in manifest.intake_events():  # recorded before duplicates and rejections were journaled
         if journal.intake_identity(event) not in journaled:

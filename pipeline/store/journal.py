@@ -12,6 +12,14 @@ One JSON object per line:
     {"kind": "review_item", "review_item": {...}}                              keyed by document id
     {"kind": "access", "access": {...access_log row...}}                       keyed by its id
     {"kind": "intake_event", "intake_event": {...intake_events row...}}        a duplicate or a rejection
+    {"kind": "batch", "batch": {...batches row...}}                            keyed by its SHA-256
+    {"kind": "backfill_run", "backfill_run": {...backfill_runs row...}}        keyed by its id
+    {"kind": "backfill_item", "backfill_item": {...backfill_items row...}}     keyed by run id and path
+
+A batch row is written when its original is kept and again when its last part is filed; a replay
+keeps the completed state. A backfill run and its items (one process drives a run at a time) keep
+the state journaled last. Journals written before batches and runs were journaled have none;
+`pipeline reindex --snapshot` writes the database's into the journal.
 
 An intake event (the same bytes received again, linked to the document holding them; or an input
 rejected, with its reason and quarantine key) never changes, so it has no revision: a replay keeps
@@ -68,6 +76,18 @@ def intake_line(event: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "intake_event", "intake_event": event}
 
 
+def batch_line(batch: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "batch", "batch": batch}
+
+
+def run_line(run: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "backfill_run", "backfill_run": run}
+
+
+def run_item_line(item: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "backfill_item", "backfill_item": item}
+
+
 def intake_identity(event: dict[str, Any]) -> tuple[Any, ...]:
     """What makes two intake events the same event whatever id each database gave it."""
     at = datetime.fromisoformat(event["at"]) if isinstance(event["at"], str) else event["at"]
@@ -118,6 +138,9 @@ class Collected:
     #: duplicates and rejections by `intake_identity`, not by id: a database rebuilt empty gives
     #: its first new event an id the journal already holds for another
     intake: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)  # by SHA-256; the completed state wins
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)  # backfill runs by id; the last state
+    run_items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by run id and path
 
 
 def collect(store: ObjectStore) -> Collected:
@@ -138,6 +161,16 @@ def collect(store: ObjectStore) -> Collected:
         elif line.get("kind") == "intake_event":
             event = line["intake_event"]
             out.intake.setdefault(intake_identity(event), event)
+        elif line.get("kind") == "batch":
+            batch = line["batch"]
+            held = out.batches.get(batch["sha256"])
+            if held is None or not held.get("completed_at") or batch.get("completed_at"):
+                out.batches[batch["sha256"]] = batch
+        elif line.get("kind") == "backfill_run":
+            out.runs[line["backfill_run"]["id"]] = line["backfill_run"]
+        elif line.get("kind") == "backfill_item":
+            item = line["backfill_item"]
+            out.run_items[(item["run_id"], item["path"])] = item
     return out
 
 
