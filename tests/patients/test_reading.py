@@ -42,9 +42,13 @@ def _clean(person: dict, **changes) -> headers.PrintedHeader:
     return headers.PrintedHeader(**{**values, **changes})
 
 
-@pytest.mark.parametrize("family", headers.TUNED.families + headers.HELD_OUT.families)
+# every part but the newest, which is kept for the report (docs/matching.md)
+_SEEN = (headers.TUNED, headers.HELD_OUT, headers.UNSEEN)
+
+
+@pytest.mark.parametrize("family", [f for part in _SEEN for f in part.families])
 def test_each_layout_family_files_to_the_right_patient(matcher: Matcher, family: str) -> None:
-    part = headers.TUNED if family in headers.TUNED.families else headers.HELD_OUT
+    part = next(p for p in _SEEN if family in p.families)
     for seed in range(3):  # vocabularies, separators and name forms vary with the seed
         doc = headers.header_document(JANE, random.Random(seed), part, printed=_clean(JANE, mrn=""),
                                       family=family)
