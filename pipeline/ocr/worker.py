@@ -208,6 +208,10 @@ def _process(job: PageJob, number: int, deadline: float) -> PageOutput:
 
         if job.orientation is OrientationMode.AUTO and rotation == 0 and _looks_poor(result):
             turn = ocr.orientation(image)
+            if not turn and result.words and not _looks_sideways(result):
+                # a line or two of text (a footer, a last page) is too little for Tesseract's
+                # orientation detection: an upside-down page is still tried, and kept if it reads better
+                turn = 180
             if turn:
                 turned, turned_skew, turned_reading = _prepare(image, turn, job.deskew, bilevel)
                 second = ocr.recognize(turned_reading, "b")

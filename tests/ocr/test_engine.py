@@ -78,6 +78,18 @@ def test_sideways_and_upside_down_pages_are_turned(engine: OcrEngine, tmp_path: 
     assert page.confidence > 80
 
 
+def test_an_upside_down_page_with_one_line_is_turned_though_too_short_for_orientation_detection(
+        engine: OcrEngine, tmp_path: Path) -> None:
+    # the last sheet of a stack fed upside down, holding only its foot line
+    path = tmp_path / "last-sheet.png"
+    preprocess.turn(draw_page(["DOE, JANE   DOB 01/02/1980   MRN 10000001   Printed 12/01/2026"]), 180).save(path)
+
+    page = engine.recognize(document(path), tmp_path).pages[0]
+
+    assert page.rotation == 180
+    assert {"DOE,", "JANE", "01/02/1980", "10000001"} <= set(page.text.split())
+
+
 def test_a_skewed_page_is_straightened_and_the_angle_recorded(engine: OcrEngine, tmp_path: Path) -> None:
     path = tmp_path / "skewed.png"
     preprocess.straighten(draw_page(TEXT * 3), 4.0).save(path)
