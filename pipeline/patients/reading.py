@@ -1,7 +1,8 @@
 """Everything in a document's header zones that could identify the patient, read without labels.
 
 `read_header(ocr) -> HeaderReading` collects, from the header zones (the first lines of page 1,
-the first lines of every later page: continuation headers), every
+the first lines of every later page: continuation headers) and the footer zones (the last two
+lines of every page), every
 
     date that could be a birth date, in every common form; a numeric date that reads both ways
       (03/04/1980) gives both readings, the day-first one marked `transposed`
@@ -31,6 +32,7 @@ from pipeline.records import OcrResult
 
 FIRST_PAGE_LINES = 20  # header zone of page 1 (a letterhead, a date and an address block, then RE:)
 LATER_PAGE_LINES = 5  # continuation header of later pages
+FOOTER_LINES = 2  # footer zone of every page: "DOE, JANE  DOB ...  MRN ...  Printed ...  Page 1 of 2"
 MAX_NAME_KEYS = 80
 
 Box = tuple[int, int, int, int] | None
@@ -104,15 +106,16 @@ def header_lines(ocr: OcrResult) -> list[tuple[int, str, tuple]]:
     out: list[tuple[int, str, tuple]] = []
     if not ocr.pages:
         return out
-    count: dict[int, int] = {}
+    pages: dict[int, list] = {}
     for line in lines_of(ocr):
-        limit = FIRST_PAGE_LINES if line.page == ocr.pages[0].number else LATER_PAGE_LINES
-        if not line.text.strip():
-            continue
-        seen = count.get(line.page, 0)
-        if seen < limit:
-            out.append((line.page, line.text, line.words))
-            count[line.page] = seen + 1
+        if line.text.strip():
+            pages.setdefault(line.page, []).append(line)
+    for page, lines in pages.items():
+        limit = FIRST_PAGE_LINES if page == ocr.pages[0].number else LATER_PAGE_LINES
+        # the header zone, then the footer zone (an EHR print's foot line) where it is apart from it
+        for zone in (lines[:limit], lines[max(limit, len(lines) - FOOTER_LINES):]):
+            out += [(line.page, line.text, line.words) for line in zone]
+            out.append((page, "", ()))  # a gap: no name runs on from one zone into the next
     return out
 
 

@@ -225,3 +225,10 @@ def test_a_surname_and_a_given_name_in_fields_of_their_own_are_read_together(mat
     # a given name on a line with other name words is not taken from there
     _, match = _identify(matcher, "Surname: OKAFOR\nBirth: 09/23/1948\nReviewed by WILLIAM CHEN")
     assert match.outcome is not MatchOutcome.AUTO_FILE
+
+
+def test_identifiers_printed_only_in_the_foot_line_of_each_page_are_read(matcher: Matcher) -> None:
+    body = "\n".join(f"Line {n} of the consult note: stable, no new complaints." for n in range(40))
+    foot = "OKAFOR, WILLIAM   DOB 09/23/1948   Printed 12/01/2026 09:14   Page 1 of 1"
+    _, match = _identify(matcher, f"Lakeview Clinic\n{body}\n{foot}")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
