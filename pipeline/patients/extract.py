@@ -6,8 +6,11 @@ share a line. Each value carries `Evidence`: page, the box of its words, and the
 
 Barcodes (cover sheets, patient labels) take precedence over text. Payload format, defined here:
     MRN:123456|DOB:1980-01-02|TYPE:11488-4|NAME:DOE^JANE|SEX:F|ACCT:998877
-keys in any order and case, separated by '|' or ';', any subset; or a bare MRN (4-20 letters/digits,
-mostly digits). TYPE is a LOINC document code. A barcode that is neither is ignored.
+keys in any order and case, separated by '|' or ';', any subset; or a bare number (4-20
+letters/digits, mostly digits), which `parse_barcode` reports as a possible MRN but the labelled
+reader does not take: a wristband's barcode often carries the admission number, so the header
+reader offers a bare number to the index like any digit run (`reading.py`). TYPE is a LOINC
+document code. A barcode that is neither is ignored.
 """
 
 from __future__ import annotations
@@ -116,7 +119,9 @@ def parse_barcode(text: str) -> dict[str, str]:
 
 def _read_barcode(barcode: Barcode, found: dict, evidence: dict) -> None:
     fields = parse_barcode(barcode.text)
-    if not fields:
+    if not fields or ":" not in barcode.text:
+        # a bare number may be an admission or accession number as well as an MRN: it is not
+        # taken as the MRN here; the header reader offers it to the index (`reading.py`)
         return
 
     def put(name: str, value: object, shown: str) -> None:

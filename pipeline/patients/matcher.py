@@ -137,13 +137,16 @@ class Matcher:
             for w, verdicts, rec in scored[:MAX_CANDIDATES_SHOWN]
         )
         mrn_elsewhere = any(rec["levels"]["mrn"] == 1 for _, _, rec in scored[1:])
+        # a label stuck on the page whose barcode is another patient's MRN, whatever else agrees
+        labels = {seen.value for seen in reading.numbers if seen.source == "barcode"} if reading else set()
+        label_elsewhere = any(labels & set(rec["mrns"]) for _, _, rec in scored[1:])
         # JOAN HARTLEY printed with her twin JOHN's MRN: the name as printed is exactly another
         # candidate's, born that day (or with no birth date to tell them apart)
         name_elsewhere = scored[0][2]["levels"]["name"] not in (1, 2) and any(
             rec["levels"]["name"] in (1, 2) and rec["levels"]["birth_date"] != 4 for _, _, rec in scored[1:])
         in_candidates = sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored) / total
         decided = self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates,
-                               name_elsewhere=name_elsewhere,
+                               name_elsewhere=name_elsewhere, label_elsewhere=label_elsewhere,
                                another_name=scored[0][2]["another_name"],
                                garbled_given=scored[0][2]["garbled_given"])
         return decided, scored[0][2]["found"]
@@ -331,7 +334,7 @@ class Matcher:
 
     def _decide(self, candidates: tuple[Candidate, ...], weights: list[float], mrn_elsewhere: bool,
                 in_candidates: float, *, another_name: bool = False, garbled_given: bool = False,
-                name_elsewhere: bool = False) -> PatientMatch:
+                name_elsewhere: bool = False, label_elsewhere: bool = False) -> PatientMatch:
         best = candidates[0]
         runner = candidates[1] if len(candidates) > 1 else None
         t = self.thresholds
@@ -368,6 +371,9 @@ class Matcher:
             # JANET for JANE on the same birth date: a typo, or a twin who is not in the index
             reasons.append("the name as printed is another real name close to the candidate's "
                            "(a sibling not in the index?): confirm the patient")
+        if label_elsewhere:
+            reasons.append("a barcode on the page carries another patient's MRN (a label on the wrong "
+                           "patient's paper?): confirm the patient")
         if name_elsewhere:
             reasons.append("the name as printed is exactly another patient's, who is not ruled out by the "
                            "birth date: confirm the patient")

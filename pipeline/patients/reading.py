@@ -48,6 +48,8 @@ class Seen:
     box: Box
     line: int = 0  # index of the line in the header zone
     transposed: bool = False  # a date read day-first where month-first was also possible
+    source: str = "text"  # or "barcode": a bare number on a label, read as the number it may be
+    label: str = ""  # the barcode's format
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,14 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
             sex = Seen(normalize.sex(found.group(1)) or "", found.group(1), page, _box(spans, *found.span()), index)
         if digits:  # a street line has a house number
             lines.append(Seen(normalize.address(text), text, page, None, index))
+    for barcode in reversed(ocr.barcodes):
+        # a bare number in a barcode may be the MRN, or an admission or accession number (a
+        # wristband's): like a digit run in the header, it counts only where the index confirms it
+        # (and, read without OCR slips, it is the evidence shown first)
+        value = normalize.identifier(barcode.text.strip())
+        if ":" not in barcode.text and value.isdigit() and 5 <= len(value) <= 12:
+            numbers.insert(0, Seen(value, barcode.text.strip(), barcode.page, barcode.box, -1,
+                                   source="barcode", label=barcode.format))
     return HeaderReading(tuple(dates.values()), tuple(numbers), tuple(phones), tuple(postcodes),
                          tuple(words), tuple(lines), sex)
 

@@ -127,7 +127,8 @@ def found_identifiers(ids: DocumentIdentifiers, found: dict) -> DocumentIdentifi
             continue
         values[field] = value
         boxes = [s.box for s in seen if s.box]
-        evidence.append(Evidence(field, " ".join(s.printed for s in seen), "text", seen[0].page, _union(boxes), ""))
+        evidence.append(Evidence(field, " ".join(s.printed for s in seen), seen[0].source, seen[0].page,
+                                 _union(boxes), seen[0].label))
     return replace(ids, **values, evidence=tuple(evidence)) if values else ids
 
 

@@ -232,3 +232,24 @@ def test_identifiers_printed_only_in_the_foot_line_of_each_page_are_read(matcher
     foot = "OKAFOR, WILLIAM   DOB 09/23/1948   Printed 12/01/2026 09:14   Page 1 of 1"
     _, match = _identify(matcher, f"Lakeview Clinic\n{body}\n{foot}")
     assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+
+
+def _with_barcode(text: str, payload: str) -> OcrResult:
+    from pipeline.records import Barcode
+
+    page = OcrPage(1, text, -1.0, barcodes=(Barcode(1, "Code128", payload, (40, 40, 300, 80)),))
+    return OcrResult((page,), None, "text")
+
+
+def test_a_bare_number_in_a_barcode_counts_only_where_the_index_confirms_it(matcher: Matcher) -> None:
+    header = "OKAFOR, WILLIAM   M\nDOB 09/23/1948   Unit Number 10000006"
+    # a wristband whose barcode carries the admission number: no one's MRN, so not held against
+    _, match = matcher.identify(_with_barcode(header, "7731904426"), today=TODAY)
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+    # a label whose barcode is the patient's own MRN: evidence for, shown as the barcode
+    ids, match = matcher.identify(_with_barcode("OKAFOR, WILLIAM\n09/23/1948", "10000006"), today=TODAY)
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+    assert next(e for e in ids.evidence if e.field == "mrn").source == "barcode"
+    # another patient's MRN in the barcode: review
+    _, match = matcher.identify(_with_barcode(header, "10000008"), today=TODAY)
+    assert match.outcome is MatchOutcome.REVIEW
