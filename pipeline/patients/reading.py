@@ -84,6 +84,8 @@ _OTHER_PERSON = re.compile(
     r"signed|surgeon|radiologist|pathologist|consultant|practice|sincerely|dear|cc|guarantor|"
     r"insured|subscriber|policy\s*holder|mother|father|parent|guardian|spouse|emergency|"
     r"next\s+of\s+kin|responsible|contact\s+person|relationship|interpreter|witness)\b")
+#: a column of a line: words apart by single spaces (`extract.lines_of` marks a wide gap with two)
+_COLUMN = re.compile(r"\S+(?: \S+)*")
 #: a date just after one of these words is the date of something else than a birth
 _OTHER_DATE = re.compile(
     r"(?i)\b(?:service|collected|received|reported|admi(?:t|tted|ssion)|discharged?|surgery|procedure|"
@@ -162,8 +164,10 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
                 numbers.append(Seen(value, match.group(0), page, _box(spans, start, end), index))
                 if len(value) == 5:
                     postcodes.append(numbers.pop())
-        someone_else = bool(_OTHER_PERSON.search(text))
+        # about someone else: the column (text between wide gaps) naming a clinician, a guarantor...
+        elsewhere = [c.span() for c in _COLUMN.finditer(text) if _OTHER_PERSON.search(c.group(0))]
         for match in _WORD.finditer(text):
+            someone_else = any(start <= match.start() < end for start, end in elsewhere)
             raw = match.group(0)
             if sum(c.isdigit() for c in raw) > len(raw) / 2:
                 continue

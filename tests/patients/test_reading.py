@@ -253,3 +253,14 @@ def test_a_bare_number_in_a_barcode_counts_only_where_the_index_confirms_it(matc
     # another patient's MRN in the barcode: review
     _, match = matcher.identify(_with_barcode(header, "10000008"), today=TODAY)
     assert match.outcome is MatchOutcome.REVIEW
+
+
+def test_a_clinicians_column_does_not_hide_the_patients_beside_it(matcher: Matcher) -> None:
+    # a requisition: the ordering provider's box and the patient's side by side, read as one line
+    header = "ORDERING PROVIDER                 PATIENT (LAST, FIRST)  OKAFOR, WILLIAM\n" \
+             "Dr. Wei Zhang                     Date Born  09/23/1948"
+    _, match = _identify(matcher, header)
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+    # in the clinician's own column a name is still someone else's
+    _, match = _identify(matcher, "Ordering provider: Dr. OKAFOR, WILLIAM\nDate Born 09/23/1948")
+    assert match.outcome is not MatchOutcome.AUTO_FILE
