@@ -66,6 +66,14 @@ LOOKS = {
         ("sideways clean 300 dpi", Degradation(rotation=270, skew_degrees=0.4), 300),
         ("blurred 150 dpi", Degradation(skew_degrees=1.8, blur=0.9, noise=0.05, background=242), 150),
     ),
+    "unseen-3": (
+        ("photocopy of a copy, 300 dpi", Degradation(skew_degrees=1.4, noise=0.15, blur=0.7, fade=0.2,
+                                                     background=238, speckles=120, edge_shadow=True), 300),
+        ("fax, sideways", Degradation(rotation=90, skew_degrees=0.8, fax=True, noise=0.04, speckles=25), 300),
+        ("clean 200 dpi stamped", Degradation(skew_degrees=0.3, stamp="RECEIVED DEC 01 2026"), 200),
+        ("phone-camera JPEG 180 dpi", Degradation(skew_degrees=2.6, blur=0.8, noise=0.08, background=236,
+                                                  color=True, jpeg_quality=60), 180),
+    ),
 }
 
 
@@ -197,7 +205,7 @@ def main() -> int:
     index = patients_synth.index_patients(args.patients, seed=args.seed, twin_rate=0.03, namesake_rate=0.04)
     pool = patients_synth.index_patients(2_000, seed=args.seed + 1)
     # the two parts draw different documents: the held-out seed is never used while tuning
-    doc_seed = args.seed + {headers.TUNED: 3, headers.HELD_OUT: 7, headers.UNSEEN: 11, headers.UNSEEN_2: 13}[part]
+    doc_seed = args.seed + {headers.TUNED: 3, headers.HELD_OUT: 7, headers.UNSEEN: 11, headers.UNSEEN_2: 13, headers.UNSEEN_3: 17}[part]
     docs = build_documents(index, pool, part, args.documents, doc_seed)
     shard = tuple(int(x) for x in args.shard.split("/"))
     started = time.perf_counter()

@@ -11,14 +11,17 @@ The grammar (each document draws one value of each):
                  two_columns | grid | sticker | unlabeled | continuation  (HELD_OUT)
                  split_name | banner | side_by_side | fax_cover | footer  (UNSEEN)
                  table_form | wristband | prose | requisition | stacked  (UNSEEN_2)
+                 underline_form | mail_window | device_print | card_copy | checkbox_form  (UNSEEN_3)
     vocabulary   clinic | hospital (TUNED);  registry | terse (HELD_OUT);  form | clinical (UNSEEN);
-                 lab | ward (UNSEEN_2)
+                 lab | ward (UNSEEN_2);  intake | device (UNSEEN_3)
     separator    colon | tab | none (TUNED);  dots | dash | colon (HELD_OUT);
-                 spaced colon | brackets | none (UNSEEN);  equals | wide colon | none (UNSEEN_2)
+                 spaced colon | brackets | none (UNSEEN);  equals | wide colon | none (UNSEEN_2);
+                 underscores | slash | none (UNSEEN_3)
     order        name first, then the rest shuffled; or birth date / number first (HELD_OUT, UNSEEN)
     capitals     upper | title (both parts)
     name form    "FAMILY, GIVEN" | "GIVEN FAMILY" | "FAMILY GIVEN" (no comma: HELD_OUT, UNSEEN)
-    font         sans (TUNED) | serif (HELD_OUT) | condensed (UNSEEN) | serif condensed (UNSEEN_2);
+    font         sans (TUNED) | serif (HELD_OUT) | condensed (UNSEEN) | serif condensed (UNSEEN_2) |
+                 sans oblique (UNSEEN_3);
                  leader-dot and column
                  layouts print in mono
 
@@ -28,7 +31,8 @@ wrong digit, missing fields, an account number beside the MRN, an MRN that belon
 patient, an old address or phone. The held-out part was never used to tune the matcher until its
 failures were read in issue 11; from then on it counts as tuning data, and UNSEEN, written after
 that and before any reader change, was reported once; UNSEEN_2, written after UNSEEN's report was
-read, is the part reported as never seen: see docs/matching.md.
+read, was reported once too; UNSEEN_3, written after UNSEEN_2's fixes, is the part reported as never
+seen: see docs/matching.md.
 """
 
 from __future__ import annotations
@@ -69,7 +73,11 @@ UNSEEN = Part("unseen", ("split_name", "banner", "side_by_side", "fax_cover", "f
 UNSEEN_2 = Part("unseen-2", ("table_form", "wristband", "prose", "requisition", "stacked"), ("lab", "ward"),
                 ("equals", "colon_wide", "none"), ("family_comma", "given_first", "family_first"),
                 ("serif-condensed",), 0.3)
-PARTS = {p.name: p for p in (TUNED, HELD_OUT, UNSEEN, UNSEEN_2)}
+#: written after UNSEEN_2's report was read and its fixes made, before any further reader change
+UNSEEN_3 = Part("unseen-3", ("underline_form", "mail_window", "device_print", "card_copy", "checkbox_form"),
+                ("intake", "device"), ("underscore", "slash", "none"), ("family_comma", "given_first", "family_first"),
+                ("sans-oblique",), 0.3)
+PARTS = {p.name: p for p in (TUNED, HELD_OUT, UNSEEN, UNSEEN_2, UNSEEN_3)}
 
 #: label words by vocabulary and field; the held-out ones are words the labelled reader never saw
 VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -101,9 +109,17 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
              "mrn": ("Unit Number", "Hospital ID", "Case Record"), "account": ("Spell No", "Admission ID"),
              "sex": ("Gender/Sex",), "phone": ("Contact No",), "address": ("Usual Address",),
              "family": ("Family name (surname)",), "given": ("Christian/First name",)},
+    "intake": {"name": ("Patient's name (please print)", "Full legal name"),
+               "dob": ("Date of birth (mm/dd/yy)", "Birthday"), "mrn": ("Clinic chart no.", "Our ref"),
+               "account": ("Claim no.", "Ticket"), "sex": ("Sex assigned at birth",),
+               "phone": ("Best phone",), "address": ("Home address",),
+               "family": ("Last",), "given": ("First (legal)",)},
+    "device": {"name": ("PT", "NAME/ID"), "dob": ("BIRTH", "DOB/AGE"), "mrn": ("PID", "PAT-ID"),
+               "account": ("ENC", "ORDER"), "sex": ("GNDR",), "phone": ("CONTACT PH",),
+               "address": ("ADDR1",), "family": ("LNAME",), "given": ("FNAME",)},
 }
 _SEPARATORS = {"colon": ": ", "tab": "    ", "none": " ", "dash": " - ", "spaced_colon": " : ",
-               "equals": " = ", "colon_wide": ":      "}
+               "equals": " = ", "colon_wide": ":      ", "underscore": ": __", "slash": " / "}
 _BODY_TYPES = ("consult_note", "progress_note", "laboratory_report", "imaging_report", "referral",
                "discharge_summary", "letter", "operative_note")
 _NICKNAMES = {"WILLIAM": "BILL", "ROBERT": "BOB", "RICHARD": "RICK", "ELIZABETH": "LIZ",
@@ -470,7 +486,63 @@ def _stacked(labelled, fields, vocabulary, separator, rng, printed):
     return out, []
 
 
-_UNSEEN_LAYOUTS = {"split_name": _split_name, "banner": _banner, "side_by_side": _side_by_side,
+def _underline_form(labelled, fields, vocabulary, separator, rng, printed):
+    """A paper form filled in by typewriter: each value on the rule after its label."""
+    return [f"{lb}: {v} {'_' * max(4, 30 - len(v))}" for lb, v, _ in labelled], []
+
+
+def _mail_window(labelled, fields, vocabulary, separator, rng, printed):
+    """A letter to the patient: the home address in the envelope window, the date, then a
+    reference line with the birth date and number."""
+    values = dict(fields)
+    title = {"M": "Mr", "F": "Ms"}.get(printed.sex, "")
+    given = printed.given.title()
+    street = values.get("address", "").split(", ")
+    window = [f"{title} {given} {printed.family.title()}".strip(), *street[:1], ", ".join(street[1:])]
+    ref = "   ".join(f"{lb}: {v}" for lb, v, k in labelled if k in ("dob", "mrn"))
+    return [*[line for line in window if line], "", "1 December 2026", "", *([ref] if ref else []), "",
+            f"Dear {title or given} {printed.family.title()},", "",
+            "Your results from the recent visit are enclosed."], []
+
+
+def _device_print(labelled, fields, vocabulary, separator, rng, printed):
+    """A device's printout (an ECG cart, a monitor): the name in HL7 style with a caret, short
+    capital labels, the age beside the birth date, all on one or two lines."""
+    values = dict(fields)
+    labels = {k: lb for lb, _, k in labelled}
+    name = f"{printed.family}^{printed.given}"
+    first = "  ".join(x for x in (name, f"{labels['mrn']}:{values['mrn']}" if values.get("mrn") else "",
+                                  values.get("sex", "")) if x)
+    second = "  ".join(x for x in (f"{labels['dob']}:{values['dob']}" if values.get("dob") else "",
+                                   "HR 72 bpm", "25 mm/s 10 mm/mV") if x)
+    return [first, second], []
+
+
+def _card_copy(labelled, fields, vocabulary, separator, rng, printed):
+    """A copy of an insurance card beside the chart: a member ID of letters and digits (not the
+    MRN), a group number, the plan's phone."""
+    values = dict(fields)
+    member = f"{rng.choice('XYZWQ')}{rng.choice('ABCDEFGH')}{rng.randrange(10**8, 10**9)}"
+    return ["> BLUE RIVER HEALTH PLAN", f"> MEMBER  {values['name']}", f"> MEMBER ID  {member}",
+            f"> GROUP  {rng.randrange(10**4, 10**5)}   RX BIN 610014",
+            "> Customer service 1-800-555-0199", "",
+            *[_pair(lb, v, separator) for lb, v, k in labelled if k in ("dob", "mrn", "phone")]], []
+
+
+def _checkbox_form(labelled, fields, vocabulary, separator, rng, printed):
+    """A form with tick boxes for sex and the name split into labelled boxes on one row."""
+    values = dict(fields)
+    labels = {k: lb for lb, _, k in labelled}
+    sex = values.get("sex", "")
+    ticks = f"[{'X' if sex == 'M' else ' '}] Male  [{'X' if sex == 'F' else ' '}] Female"
+    row = (f"{_label(vocabulary, 'family', rng)} {printed.family}   "
+           f"{_label(vocabulary, 'given', rng)} {printed.given}   MI")
+    rest = [_pair(labels[k], values[k], separator) for k in ("dob", "mrn", "phone") if values.get(k)]
+    return [row, ticks, *rest], []
+
+
+_UNSEEN_LAYOUTS = {"underline_form": _underline_form, "mail_window": _mail_window, "device_print": _device_print,
+                   "card_copy": _card_copy, "checkbox_form": _checkbox_form, "split_name": _split_name, "banner": _banner, "side_by_side": _side_by_side,
                    "fax_cover": _fax_cover, "footer": _footer, "table_form": _table_form,
                    "wristband": _wristband, "prose": _prose, "requisition": _requisition, "stacked": _stacked}
 

@@ -54,6 +54,8 @@ FONT_FILES = {
     "condensed-bold": "DejaVuSansCondensed-Bold.ttf",
     "serif-condensed": "DejaVuSerifCondensed.ttf",
     "serif-condensed-bold": "DejaVuSerifCondensed-Bold.ttf",
+    "sans-oblique": "DejaVuSans-Oblique.ttf",
+    "sans-oblique-bold": "DejaVuSans-BoldOblique.ttf",
 }
 FONT_PACKAGE = "fonts-dejavu-core fonts-dejavu-extra"  # the condensed faces are in -extra
 PAGE_WIDTH_IN = 8.5
@@ -139,7 +141,7 @@ def render_pages(
     degrade: Degradation = CLEAN,
     font: str = "sans",
 ) -> list[Image.Image]:
-    """Render page strings as scanned sheets. `font` is "sans", "serif", "condensed" or "serif-condensed" for body text.
+    """Render page strings as scanned sheets. `font` is "sans", "serif", "condensed", "serif-condensed" or "sans-oblique" for body text.
 
     Deterministic for given arguments. Each image's `info["text"]` is its ground truth.
     """
@@ -293,8 +295,9 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _load_fonts(style: str, dpi: int) -> _Fonts:
-    if style not in ("sans", "serif", "condensed", "serif-condensed"):
-        raise ValueError(f"font must be 'sans', 'serif', 'condensed' or 'serif-condensed', got {style!r}")
+    styles = ("sans", "serif", "condensed", "serif-condensed", "sans-oblique")
+    if style not in styles:
+        raise ValueError(f"font must be one of {styles}, got {style!r}")
     px = round(BODY_POINTS * dpi / 72)
     fonts = _Fonts(
         body=_font(style, px),
