@@ -2,10 +2,10 @@
 
 Each round runs both commands on each file, one after the other (interleaved, so that load from
 other jobs on the machine falls on both alike), each a fresh process as a user would start it.
-Reports the median wall-clock seconds of each, their ratio, and CPU seconds (user + system of the
-process and its children). Files: a generated 300-dpi office scan (PNG, resolution in its header),
-a generated 100-dpi page saved without one, and the first held-out real form scan of FUNSD
-(ocr_funsd.py; skipped when absent).
+Reports the median wall-clock seconds of each and their ratio to `tesseract`'s, and the median CPU
+seconds (user + system of the process and its children) and their ratio, from the same runs. Files:
+a generated 300-dpi office scan (PNG, resolution in its header), a generated 100-dpi page saved
+without one, and the first held-out real form scan of FUNSD (ocr_funsd.py; skipped when absent).
 
 With `--before TREE` (another checkout, e.g. the main branch) its `pipeline ocr` runs too.
 
@@ -91,13 +91,15 @@ def main() -> None:
     rows = []
     for label, _ in files:
         plain_wall = statistics.median(w for w, _ in times[(label, "tesseract FILE stdout")])
+        plain_cpu = statistics.median(c for _, c in times[(label, "tesseract FILE stdout")])
         for name in commands:
             wall = statistics.median(w for w, _ in times[(label, name)])
             cpu = statistics.median(c for _, c in times[(label, name)])
-            rows.append([label, name, f"{wall:.2f}", f"{wall / plain_wall:.2f}", f"{cpu:.2f}"])
+            rows.append([label, name, f"{wall:.2f}", f"{wall / plain_wall:.2f}", f"{cpu:.2f}",
+                         f"{cpu / plain_cpu:.2f}"])
     print(f"## One file, one page (median of {args.rounds} interleaved rounds; load average "
           f"{os.getloadavg()[0]:.1f} at the end)\n")
-    print(table(["file", "command", "wall s", "x tesseract (wall)", "CPU s"], rows))
+    print(table(["file", "command", "wall s", "x tesseract (wall)", "CPU s", "x tesseract (CPU)"], rows))
 
 
 if __name__ == "__main__":
