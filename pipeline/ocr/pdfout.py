@@ -203,6 +203,8 @@ def _join(chunks: Sequence[Path], out: Path) -> None:
 
 
 def _join_in_memory(chunks: Sequence[Path], out: Path) -> None:
+    import pikepdf
+
     with ExitStack() as stack:
         result = stack.enter_context(pikepdf.new())
         for chunk in chunks:
