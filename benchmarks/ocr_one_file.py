@@ -2,10 +2,10 @@
 
 Each round runs both commands on each file, one after the other (interleaved, so that load from
 other jobs on the machine falls on both alike), each a fresh process as a user would start it.
-Reports the median wall-clock seconds of each, their ratio, and CPU seconds (user + system of the
-process and its children). Files: a generated 300-dpi office scan (PNG, resolution in its header),
-a generated 100-dpi page saved without one, and the first held-out real form scan of FUNSD
-(ocr_funsd.py; skipped when absent).
+Reports the median wall-clock seconds of each and their ratio to `tesseract`'s, and the median CPU
+seconds (user + system of the process and its children) and their ratio, from the same runs. Files:
+a generated 300-dpi office scan (PNG, resolution in its header), a generated 100-dpi page saved
+without one, and the first held-out real form scan of FUNSD (ocr_funsd.py; skipped when absent).
 
 With `--before TREE` (another checkout, e.g. the main branch) its `pipeline ocr` runs too.
 
@@ -69,20 +69,31 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     ocr_funsd.add_argument(parser)
     parser.add_argument("--before", type=Path, help="another checkout whose `pipeline ocr` runs too")
+    parser.add_argument("--single-thread", action="store_true",
+                        help="OMP_THREAD_LIMIT=1 for every command: on a busy machine Tesseract's OpenMP "
+                             "threads spin for CPU they do not use, which swamps the CPU seconds")
     args = parser.parse_args()
 
     files = inputs(args.funsd)
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if args.single_thread:
+        base["OMP_THREAD_LIMIT"] = "1"
     times: dict[tuple[str, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="ocr-one-file-") as home:
         def pipeline(tree: Path):  # noqa: ANN202
-            env = dict(os.environ, PYTHONPATH=str(tree))
-            return lambda f: ([sys.executable, "-c", "from pipeline.cli import main; main()",
+            # bytecode as an installed package has it (pip compiles on install), kept outside the
+            # trees: with PYTHONDONTWRITEBYTECODE set, every run would compile ~90 modules again
+            env = dict(base, PYTHONPATH=str(tree), PYTHONPYCACHEPREFIX=str(CACHE / "pycache"))
+            # -P: `-c` would put the current folder first on sys.path, ahead of PYTHONPATH's tree
+            return lambda f: ([sys.executable, "-P", "-c", "from pipeline.cli import main; main()",
                                "--home", home, "ocr", "--json", str(f)], env)
 
-        commands = {"tesseract FILE stdout": lambda f: (["tesseract", str(f), "stdout"], None),
+        commands = {"tesseract FILE stdout": lambda f: (["tesseract", str(f), "stdout"], base),
                     "pipeline ocr --json FILE": pipeline(ROOT)}
         if args.before:
             commands[f"pipeline ocr --json FILE ({args.before})"] = pipeline(args.before)
+        for name, command in commands.items():  # untimed: writes the bytecode, warms the disk cache
+            run(*command(files[0][1]))
         for _ in range(args.rounds):
             for label, path in files:
                 for name, command in commands.items():
@@ -91,13 +102,16 @@ def main() -> None:
     rows = []
     for label, _ in files:
         plain_wall = statistics.median(w for w, _ in times[(label, "tesseract FILE stdout")])
+        plain_cpu = statistics.median(c for _, c in times[(label, "tesseract FILE stdout")])
         for name in commands:
             wall = statistics.median(w for w, _ in times[(label, name)])
             cpu = statistics.median(c for _, c in times[(label, name)])
-            rows.append([label, name, f"{wall:.2f}", f"{wall / plain_wall:.2f}", f"{cpu:.2f}"])
-    print(f"## One file, one page (median of {args.rounds} interleaved rounds; load average "
+            rows.append([label, name, f"{wall:.2f}", f"{wall / plain_wall:.2f}", f"{cpu:.2f}",
+                         f"{cpu / plain_cpu:.2f}"])
+    threads = "OMP_THREAD_LIMIT=1" if args.single_thread else "Tesseract's own OpenMP threads"
+    print(f"## One file, one page (median of {args.rounds} interleaved rounds; {threads}; load average "
           f"{os.getloadavg()[0]:.1f} at the end)\n")
-    print(table(["file", "command", "wall s", "x tesseract (wall)", "CPU s"], rows))
+    print(table(["file", "command", "wall s", "x tesseract (wall)", "CPU s", "x tesseract (CPU)"], rows))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 A progress bar on a terminal (files, pages, pages/s, time left, filed / review / rejected so far);
 a plain line every `--every` seconds on stderr otherwise. The first Ctrl-C finishes the documents in
 flight and stops (exit 130, resumable); a second one stops at once. At the end: the report (CSV and
-JSON) and a one-screen summary (`--json`: one object on stdout).
+JSON) and a one-screen summary (`--json`: one object on stdout). The use case is imported by the
+handler, so mounting the command (every `pipeline` run) does not load it.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.errors import EXIT_INTERRUPTED, EXIT_OK
 from pipeline.records import Outcome, RunStatus
-from pipeline.services import backfill
-from pipeline.services.home import open_home
 from pipeline.settings import Settings, WorkerMode
+
+if TYPE_CHECKING:
+    from pipeline.services import backfill
 
 log = logging.getLogger("pipeline")
 
@@ -45,6 +48,9 @@ def register(subparsers) -> None:
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import backfill
+    from pipeline.services.home import open_home
+
     if bool(args.paths) == bool(args.resume):
         raise SystemExit("pipeline backfill: give folders to scan, or --resume RUN (not both)")
     if args.workers is not None:
@@ -90,6 +96,8 @@ def _on_interrupt(stop: threading.Event) -> Callable[..., None]:
 
 
 def _dry_run(inputs, workers: int, as_json: bool) -> int:
+    from pipeline.services import backfill
+
     dry = backfill.estimate(inputs, workers)
     if as_json:
         print(json.dumps({"files": dry.files, "pages": dry.pages, "estimated_seconds": round(dry.seconds)}))

@@ -13,9 +13,12 @@ import argparse
 import csv
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.errors import EXIT_OK, InputError, NotFoundError
-from pipeline.services.coversheets import SheetRequest, print_cover_sheets
+
+if TYPE_CHECKING:
+    from pipeline.services.coversheets import SheetRequest
 
 
 def register(subparsers) -> None:
@@ -31,6 +34,8 @@ def register(subparsers) -> None:
 
 
 def cmd_coversheet(args: argparse.Namespace, settings) -> int:
+    from pipeline.services.coversheets import SheetRequest, print_cover_sheets
+
     wanted = (_batch_rows(args.batch) if args.batch
               else [SheetRequest(args.patient, args.doc_type, args.date_of_service)])
     count = print_cover_sheets(settings, wanted, args.out)
@@ -39,6 +44,8 @@ def cmd_coversheet(args: argparse.Namespace, settings) -> int:
 
 
 def _batch_rows(path: Path) -> list[SheetRequest]:
+    from pipeline.services.coversheets import SheetRequest
+
     if not path.is_file():
         raise NotFoundError(f"{path}: no such file; check the path")
     rows: list[SheetRequest] = []

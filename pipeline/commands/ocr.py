@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.records import OcrResult
-from pipeline.services.scan import read_scan
-from pipeline.settings import Settings
+if TYPE_CHECKING:
+    from pipeline.records import OcrResult
+    from pipeline.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services.scan import read_scan
+
     result = read_scan(args.file, settings, text_only=True)  # only the text is shown
     if args.json:
         print(json.dumps(to_json(result)))

@@ -11,6 +11,7 @@ A type-only item (a document filed to a certain patient whose type awaits confir
 with `review confirm-type ID [--type TYPE]`: the predicted type, or the right one; it never changes
 the patient (that is `pipeline refile`). `review list --kind patient|type` shows one kind only.
 `review serve` runs the same queue as a web app (`pipeline/review/app.py`).
+Each handler imports the use case it calls: mounting these commands (every `pipeline` run) loads none.
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.classify.types import load_types
 from pipeline.errors import EXIT_OK, ConfigurationError
 from pipeline.records import ReviewKind
 from pipeline.review.identity import DEFAULT_SESSION_MINUTES, REMOTE_USER_HEADER
-from pipeline.services import review, surgery
-from pipeline.services.home import acting_user, open_home
-from pipeline.settings import Settings
-from pipeline.store.rows import ReviewItem
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
+    from pipeline.store.rows import ReviewItem
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8700
@@ -128,6 +128,9 @@ def _register_surgery(review_sub: Any) -> None:
 
 
 def cmd_surgery(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import surgery
+    from pipeline.services.home import acting_user, open_home
+
     home = open_home(settings)
     indexer = surgery.load_indexer(settings, home.manifest)
     common = {"actor": acting_user(args.user), "reason": args.reason}
@@ -169,6 +172,9 @@ def _item_json(item: ReviewItem) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import review
+    from pipeline.services.home import open_home
+
     if args.closed:
         if args.kind:
             raise ConfigurationError("--kind: the items closed without filing are all patient items; "
@@ -187,6 +193,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list_closed(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import review
+    from pipeline.services.home import acting_user, open_home
+
     closed = review.list_closed(open_home(settings).manifest, actor=acting_user(args.user), limit=args.limit)
     for item, doc, reason in closed:
         if args.json:
@@ -201,6 +210,9 @@ def _list_closed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import review
+    from pipeline.services.home import acting_user, open_home
+
     item = review.show(open_home(settings).manifest, args.item_id, actor=acting_user(args.user))
     data = _item_json(item)
     if args.json:
@@ -220,6 +232,10 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.classify.types import load_types
+    from pipeline.services import review
+    from pipeline.services.home import acting_user, open_home
+
     doc = review.resolve(open_home(settings).manifest, args.item_id, actor=acting_user(args.user),
                          patient_mrn=args.patient, doc_type=args.doc_type, types=load_types(settings.types_path),
                          note=args.note, confirm_birth_date_mismatch=args.confirm_birth_date_mismatch)
@@ -232,6 +248,10 @@ def cmd_resolve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_confirm_type(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.classify.types import load_types
+    from pipeline.services import review
+    from pipeline.services.home import acting_user, open_home
+
     doc = review.confirm_type(open_home(settings).manifest, args.item_id, actor=acting_user(args.user),
                               doc_type=args.doc_type, types=load_types(settings.types_path), note=args.note)
     if args.json:
@@ -243,6 +263,9 @@ def cmd_confirm_type(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reopen(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import review
+    from pipeline.services.home import acting_user, open_home
+
     if not args.reason.strip():
         raise ConfigurationError("--reason: say why the item is reopened (e.g. the patient is now registered); "
                                  "it goes into the access log")

@@ -3,6 +3,7 @@
 A thin adapter: each handler `(args, settings) -> int` parses, calls one use case of
 `pipeline.services` and prints its result. The acting user is `--user`, else $USER; every view,
 download, export, refile and release lands in the append-only access log with the reason given.
+Each handler imports the use case it calls: mounting these commands (every `pipeline` run) loads none.
 """
 
 from __future__ import annotations
@@ -12,18 +13,13 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import EXIT_OK, AuditFailedError, NotFoundError
-from pipeline.services import backup, documents
-from pipeline.services.audit import audit
-from pipeline.services.home import acting_user, open_home
-from pipeline.services.release import release
-from pipeline.settings import Settings
-from pipeline.store.audit import format_table
-from pipeline.store.fhir import document_reference
-from pipeline.store.manifest import DEFAULT_LIMIT
-from pipeline.store.rows import StoredDocument
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
+    from pipeline.store.rows import StoredDocument
 
 
 def register(subparsers: Any) -> None:
@@ -40,7 +36,7 @@ def register(subparsers: Any) -> None:
     search.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD")
     search.add_argument("--text", help="words that must all appear in the OCR text")
     search.add_argument("--all", action="store_true", help="include entries marked entered-in-error")
-    search.add_argument("--limit", type=int, default=DEFAULT_LIMIT)
+    search.add_argument("--limit", type=int, help="at most this many (default: the search's own limit)")
     search.add_argument("--json", action="store_true")
 
     get = add("get", "show one document's manifest entry (and save its PDF with --out)", cmd_get)
@@ -95,9 +91,13 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import documents
+    from pipeline.services.home import acting_user, open_home
+
+    limit = {} if args.limit is None else {"limit": args.limit}
     docs = documents.search(open_home(settings).manifest, actor=acting_user(args.user), patient_mrn=args.patient,
                             doc_type=args.doc_type, date_from=args.date_from, date_to=args.date_to, text=args.text,
-                            include_entered_in_error=args.all, limit=args.limit)
+                            include_entered_in_error=args.all, **limit)
     if args.json:
         for doc in docs:
             _print_json(_summary(doc))
@@ -114,6 +114,10 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import documents
+    from pipeline.services.home import acting_user, open_home
+    from pipeline.store.fhir import document_reference
+
     home = open_home(settings)
     shown = documents.view(home.manifest, home.store, args.document_id, actor=acting_user(args.user),
                            reason=args.reason, out=args.out, original=args.original)
@@ -136,6 +140,9 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_refile(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import documents
+    from pipeline.services.home import acting_user, open_home
+
     new = documents.refile(open_home(settings).manifest, args.document_id, patient_mrn=args.patient,
                            reason=args.reason, actor=acting_user(args.user))
     if args.json:
@@ -147,6 +154,9 @@ def cmd_refile(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import backup
+    from pipeline.services.home import acting_user, open_home
+
     if args.target == "fhir" and args.out is None:
         raise NotFoundError("`export fhir` needs the output file: `pipeline export fhir OUT.ndjson` "
                             "(for a backup into a folder named fhir, write ./fhir)")
@@ -164,6 +174,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import backup
+    from pipeline.services.home import acting_user, open_home
+
     if not args.source.is_dir():
         raise NotFoundError(f"{args.source}: no such folder; give a folder written by `pipeline export DIR`")
     home = open_home(settings)
@@ -173,6 +186,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services.home import acting_user, open_home
+    from pipeline.services.release import release
+
     home = open_home(settings)
     result = release(home.manifest, home.store, patient_mrn=args.patient, recipient=args.recipient,
                      purpose=args.purpose, out=args.out, actor=acting_user(args.user))
@@ -181,6 +197,10 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services.audit import audit
+    from pipeline.services.home import open_home
+    from pipeline.store.audit import format_table
+
     home = open_home(settings)
     report = audit(home.manifest, home.store, quick=args.quick, journal_check=args.journal)
     if args.json:
@@ -195,6 +215,9 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import backup
+    from pipeline.services.home import open_home
+
     home = open_home(settings)
     if args.snapshot:
         key, count = backup.write_snapshot(home.manifest, home.store)

@@ -5,6 +5,7 @@ Whoever runs these commands is trusted (they can read the home anyway); the web 
 signs users in against what these commands keep (`pipeline.services.users`). A password is asked
 twice on the terminal, or read from the first line of stdin with `--password-stdin` (scripts).
 Changing a password, a role or disabling a user ends every session they have at once.
+Each handler imports the use case it calls: mounting these commands (every `pipeline` run) loads none.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import argparse
 import getpass
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import EXIT_OK, AccountError
 from pipeline.records import Role
-from pipeline.services import users
-from pipeline.services.home import open_database
-from pipeline.settings import Settings
-from pipeline.store.accounts import Accounts, User
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
+    from pipeline.store.accounts import Accounts, User
 
 
 def register(subparsers: Any) -> None:
@@ -62,6 +63,9 @@ def register(subparsers: Any) -> None:
 
 
 def _accounts(settings: Settings) -> Accounts:
+    from pipeline.services.home import open_database
+    from pipeline.store.accounts import Accounts
+
     return Accounts(open_database(settings))
 
 
@@ -82,6 +86,8 @@ def _json(user: User) -> dict[str, Any]:
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import users
+
     password = None if args.no_password else _password(args)
     user = users.add_user(_accounts(settings), args.name, Role(args.role), password)
     print(json.dumps(_json(user)) if args.json else f"added {user.name} ({user.role})")
@@ -89,30 +95,40 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_passwd(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import users
+
     user = users.change_password(_accounts(settings), args.name, _password(args))
     print(f"password of {user.name} changed; their sessions ended")
     return EXIT_OK
 
 
 def cmd_disable(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import users
+
     user = users.set_enabled(_accounts(settings), args.name, False)
     print(f"{user.name} disabled; their sessions ended")
     return EXIT_OK
 
 
 def cmd_enable(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import users
+
     user = users.set_enabled(_accounts(settings), args.name, True)
     print(f"{user.name} enabled")
     return EXIT_OK
 
 
 def cmd_role(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import users
+
     user = users.set_role(_accounts(settings), args.name, Role(args.role))
     print(f"{user.name} is now {user.role}; their sessions ended")
     return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.services import users
+
     for user in users.list_users(_accounts(settings)):
         if args.json:
             print(json.dumps(_json(user)))

@@ -28,10 +28,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import pikepdf
+from typing import TYPE_CHECKING
+
 from PIL import Image
 
 from pipeline.errors import StorageError
+
+if TYPE_CHECKING:  # imported where a PDF is written: `pipeline ocr` on an image file writes none
+    import pikepdf
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,8 @@ def image_to_page(*, box: tuple[float, float, float, float], page_rotate: int,
 
 def assemble(parts: Sequence[PagePart], original: Path | None, out: Path) -> Path:
     """Write the pages in order to `out` (atomically) and return it."""
+    import pikepdf
+
     if not parts:
         raise ValueError("no pages to assemble")
     tmp = out.with_name(out.name + ".part")
@@ -114,6 +120,8 @@ def assemble(parts: Sequence[PagePart], original: Path | None, out: Path) -> Pat
 
 
 def _merge(parts: Sequence[PagePart], original: Path | None, out: Path) -> None:
+    import pikepdf
+
     with ExitStack() as stack:
         result = stack.enter_context(pikepdf.new())
         source: pikepdf.Pdf | None = None
@@ -135,6 +143,8 @@ def _merge(parts: Sequence[PagePart], original: Path | None, out: Path) -> None:
 
 def _overlay(pdf: pikepdf.Pdf, page: pikepdf.Page, text: pikepdf.Page, part: OverlaidPage) -> None:
     """Lay the text page over `page`, mapped from the OCR'd image onto the page through the matrix."""
+    import pikepdf
+
     width_pt, height_pt = (float(text.mediabox[2]) - float(text.mediabox[0]),
                            float(text.mediabox[3]) - float(text.mediabox[1]))
     kx, ky = part.pixels[0] / width_pt, part.pixels[1] / height_pt  # text points -> image pixels
@@ -153,6 +163,8 @@ def _overlay(pdf: pikepdf.Pdf, page: pikepdf.Page, text: pikepdf.Page, part: Ove
 
 def _append_image_page(pdf: pikepdf.Pdf, image: Path, text: pikepdf.Page) -> None:
     """A new page the size of the text page: the JPEG filling it, the text over it."""
+    import pikepdf
+
     with Image.open(image) as jpeg:
         width, height, mode = jpeg.width, jpeg.height, jpeg.mode
     colour = pikepdf.Name.DeviceGray if mode == "L" else pikepdf.Name.DeviceRGB
@@ -191,6 +203,8 @@ def _join(chunks: Sequence[Path], out: Path) -> None:
 
 
 def _join_in_memory(chunks: Sequence[Path], out: Path) -> None:
+    import pikepdf
+
     with ExitStack() as stack:
         result = stack.enter_context(pikepdf.new())
         for chunk in chunks:

@@ -19,14 +19,16 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import pikepdf
-import pikepdf.models.image as pikepdf_image
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
+from typing import TYPE_CHECKING
+
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.errors import CorruptFileError, EncryptedFileError, LimitExceededError
 from pipeline.records import Word
+
+if TYPE_CHECKING:  # imported where a PDF is read: an image file needs neither (0.1 s of start-up)
+    import pikepdf
+    import pypdfium2 as pdfium
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,6 @@ class TextLayer:
     hidden: bool = False
 
 
-_HIDDEN_MODES = frozenset({pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE, pdfium_c.FPDF_TEXTRENDERMODE_CLIP})
-
-
 def page_count(source: Path, name: str, media_type: str) -> int:
     """Pages in the input; raises CorruptFileError / EncryptedFileError."""
     if media_type == PDF:
@@ -70,6 +69,8 @@ def render_page(source: Path, name: str, media_type: str, index: int, dpi: int,
     A PDF page comes at `dpi`; an image file's page in its own pixels, with `info["dpi"]` only
     when its header states a resolution (which may still be wrong: see `resolution`)."""
     if media_type == PDF:
+        import pypdfium2 as pdfium
+
         scan = _scanned_image(source, name, index, dpi, max_pixels)
         if scan is not None:
             return scan
@@ -126,6 +127,9 @@ def _scanned_image(source: Path, name: str, index: int, dpi: int,
     with Pillow skips pdfium's render and resampling (3x faster here, docs/benchmarks/ocr.md) and
     reads the scan's own pixels. Any other page, or anything unexpected, gives None: render it.
     """
+    import pikepdf
+    import pikepdf.models.image as pikepdf_image
+
     try:
         page = _open_pikepdf(source, index).pages[index]
         if page.obj.get("/CropBox") is not None and list(page.cropbox) != list(page.mediabox):
@@ -196,6 +200,9 @@ def text_layer(source: Path, name: str, index: int, dpi: int) -> TextLayer | Non
 
     `hidden` tells a born-digital page (text drawn as text) from a scanned page carrying an
     invisible OCR layer that someone else made."""
+    import pypdfium2.raw as pdfium_c
+
+    hidden_modes = {pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE, pdfium_c.FPDF_TEXTRENDERMODE_CLIP}
     page = _open_pdf(source, name, index)[index]
     try:
         textpage = page.get_textpage()
@@ -210,7 +217,7 @@ def text_layer(source: Path, name: str, index: int, dpi: int) -> TextLayer | Non
                      for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT])}
             return TextLayer(text=text.strip(), words=words,
                              width=round(width * dpi / 72.0), height=round(height * dpi / 72.0),
-                             hidden=bool(modes) and modes <= _HIDDEN_MODES)
+                             hidden=bool(modes) and modes <= hidden_modes)
         finally:
             textpage.close()
     finally:
@@ -239,6 +246,8 @@ _cached_pike: tuple[tuple[str, int, int, int], pikepdf.Pdf] | None = None
 
 def _open_pikepdf(source: Path, index: int) -> pikepdf.Pdf:
     global _cached_pike
+    import pikepdf
+
     stat = source.stat()
     key = (str(source), stat.st_size, stat.st_mtime_ns, index // REOPEN_EVERY)
     if _cached_pike is not None and _cached_pike[0] == key:
@@ -258,6 +267,8 @@ def _open_pdf(source: Path, name: str, index: int) -> pdfium.PdfDocument:
     (+0.55 MB a page measured on 300-dpi scans), which would grow a worker with the page count.
     """
     global _cached
+    import pypdfium2 as pdfium
+
     try:
         stat = source.stat()
     except OSError as exc:
@@ -326,6 +337,8 @@ def _image_dpi(image: Image.Image) -> tuple[int, int] | None:
 
 def _words(textpage: pdfium.PdfTextPage, page_height: float, scale: float) -> tuple[Word, ...]:
     """Words with pixel boxes from pdfium's per-character boxes; a new line when y jumps."""
+    import pypdfium2.raw as pdfium_c
+
     words: list[Word] = []
     line = 0
     last_top: float | None = None

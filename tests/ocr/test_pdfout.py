@@ -1,4 +1,5 @@
-"""The searchable PDF: pages in order whether merged in one go or in chunks joined by pdfunite.
+"""The searchable PDF: pages in order whether merged in one go or in chunks joined by pdfunite
+(or in memory where pdfunite is absent).
 
 (That the text lies over the right place of each page is tested in test_searchable.py.)"""
 
@@ -29,10 +30,13 @@ def texts(path: Path) -> list[str]:
         pdf.close()
 
 
-@pytest.mark.parametrize("chunk", [50, 2])
+@pytest.mark.parametrize(("chunk", "pdfunite"), [(50, True), (2, True), (2, False)])
 @pytest.mark.integration
-def test_pages_come_out_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+def test_pages_come_out_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int,
+                                 pdfunite: bool) -> None:
     monkeypatch.setattr(pdfout, "CHUNK", chunk)
+    if not pdfunite:  # poppler-utils absent: the chunks are joined in memory by pikepdf
+        monkeypatch.setattr(pdfout.shutil, "which", lambda name: None)
     original = born_digital_pdf(tmp_path / "orig.pdf", [[f"Page number {i} of the stack"] for i in range(5)])
     parts = [pdfout.OriginalPage(i) for i in range(5)]
     out = pdfout.assemble(parts, original, tmp_path / "out.pdf")

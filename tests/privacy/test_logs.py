@@ -2,8 +2,8 @@
 
 Scanners often name files after the patient, so every input here is named
 `<FAMILY>_<GIVEN>_<birth date>_<MRN>.<ext>` after the (generated) patient it belongs to, and the
-logs (stderr of the real commands, the whole output of the Celery worker) are searched for each of
-those values. stdout of `process` / `watch` is the machine output the user asked for (it carries the
+logs (stderr of the real commands, the whole output of the Celery worker; `review serve` driven
+over HTTP as a clerk) are searched for each of those values. stdout of `process` / `watch` is the machine output the user asked for (it carries the
 MRN a document was filed to) and is not a log.
 """
 
@@ -198,3 +198,90 @@ def test_celery_worker_logs_no_patient_data(home: Path, tmp_path: Path, redis_ur
     log = log_path.read_text()
     assert leaks(log + done.stderr, patient_values(GOOD_INPUTS.values())) == []
     assert log.count("succeeded in") == 2 and "result withheld from the log" in log  # the lines are there
+
+
+# ---------------------------------------------------------------------- review serve (issue 15, item 6)
+
+REVIEW_PASSWORD = "synthetic privacy passphrase"
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _csrf(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def _ocr_words(home: Path) -> set[str]:
+    """Distinctive words of every stored document's OCR text (long ones: log templates use short words)."""
+    from pipeline.services.home import open_home
+    from pipeline.settings import load_settings
+
+    manifest = open_home(load_settings(home)).manifest
+    try:
+        texts = [manifest.text_of(doc.sha256) or "" for doc in manifest.search(limit=100)]
+    finally:
+        manifest.engine.dispose()
+    return {w for text in texts for w in re.findall(r"[A-Za-z]{9,}", text)}
+
+
+def test_review_serve_logs_no_patient_data(home: Path, tmp_path: Path) -> None:
+    """The review web app as a clerk uses it (sign in, queue, item, page image, patient search by name
+    and birth date, resolve, records), served by the real command at the default level (INFO, the
+    lowest but debug; `pipeline` has no quieter level, so INFO covers WARNING too)."""
+    import httpx
+
+    inputs = named_after_patients(tmp_path / "scans", GOOD_INPUTS)
+    done = run("process", "--json", *map(str, inputs), home=home)
+    assert '"status": "needs_review"' in done.stdout and '"status": "filed"' in done.stdout
+    subprocess.run([*CLI, "--home", str(home), "users", "add", "clerk1", "--role", "clerk", "--password-stdin"],
+                   input=REVIEW_PASSWORD + "\n", capture_output=True, text=True, timeout=120, check=True)
+    words = _ocr_words(home)
+    assert len(words) > 10, words  # the OCR text is there to be leaked
+    queued_mrn = "97490116"  # lab_report_mrn_only.png: an MRN alone never files it
+    patient = PATIENTS[queued_mrn]
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*CLI, "--home", str(home), "review", "serve", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_port(port, server)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, follow_redirects=True) as web:
+            token = _csrf(web.get("/login").text)
+            refused = web.post("/login", data={"csrf": token, "user": "clerk1", "password": "wrong", "next": "/queue"})
+            assert refused.status_code == 401
+            signed_in = web.post("/login", data={"csrf": _csrf(refused.text), "user": "clerk1",
+                                                 "password": REVIEW_PASSWORD, "next": "/queue"})
+            assert signed_in.status_code == 200, signed_in.text  # followed to the queue
+            item_id = int(re.search(r'href="/items/(\d+)"', web.get("/queue").text).group(1))
+            page = web.get(f"/items/{item_id}")
+            assert page.status_code == 200
+            image = web.get(f"/items/{item_id}/pages/1.png")
+            assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+            token = _csrf(page.text)
+            found = web.post(f"/items/{item_id}/patients", data={
+                "csrf": token, "search_family": patient["family_name"], "search_given": patient["given_name"],
+                "search_birth_date": patient["birth_date"]})
+            assert found.status_code == 200 and queued_mrn in found.text
+            bad_date = web.post(f"/items/{item_id}/patients", data={"csrf": token, "search_family": patient[
+                "family_name"], "search_birth_date": patient["birth_date"].replace("-", "/")})
+            assert bad_date.status_code == 400
+            resolved = web.post(f"/items/{item_id}/resolve", data={
+                "csrf": token, "patient_mrn": queued_mrn, "doc_type": "laboratory_report", "note": "checked"})
+            assert resolved.status_code == 200 and f"Review item {item_id} filed" in resolved.text
+            records = web.post("/records", data={"csrf": token, "mrn": queued_mrn})
+            document_id = re.search(r'href="/records/([0-9a-f-]{36})"', records.text).group(1)
+            assert web.get(f"/records/{document_id}").status_code == 200
+            assert web.get(f"/records/{document_id}/pages/1.png").status_code == 200
+            assert web.get("/items/999999").status_code == 404
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=60)
+
+    assert "clerk1 signed in from" in err and "sign-in failed for 'clerk1'" in err  # INFO and WARNING lines
+    assert f"review item {item_id}: document {document_id} filed by clerk1" in err
+    values = patient_values(PATIENTS)  # every patient of the index: the search and the chooser show several
+    values.update({w: re.compile(rf"\b{w}\b", re.IGNORECASE) for w in words})
+    assert leaks(err, values) == []
