@@ -77,6 +77,9 @@ _PHONE = re.compile(r"(?<!\d)\(?\d{3}\)?[\s.\-]{0,2}\d{3}[\s.\-]\d{4}(?!\d)")
 _POSTCODE = re.compile(r"(?<![\d\-/])\d{5}(?:-\d{4})?(?![\d/\-])")
 _WORD = re.compile(r"[A-Za-z0-9']+")
 _SEX_WORD = re.compile(r"(?i)(?<![A-Za-z])(male|female|man|woman)(?![A-Za-z])")
+#: a tick box just before a word ("[X] Female", "( ) Male"), and a tick in one
+_BOX_BEFORE = re.compile(r"[\[({|][^\])}|]{0,3}[\])}|]\s*$")
+_TICK = re.compile(r"[XxVv✓✔×*]")
 #: words that mark a line about someone else (a clinician, a guarantor, a parent): the names on
 #: such a line are not the patient's
 _OTHER_PERSON = re.compile(
@@ -177,7 +180,7 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
             if not value or value in _STOP or someone_else:
                 continue
             words.append(Seen(value, raw, page, _box(spans, *match.span()), index))
-        if sex is None and (found := _SEX_WORD.search(text)):
+        if sex is None and (found := _sex_on_line(text)):
             sex = Seen(normalize.sex(found.group(1)) or "", found.group(1), page, _box(spans, *found.span()), index)
         if digits:  # a street line has a house number
             lines.append(Seen(normalize.address(text), text, page, None, index))
@@ -191,6 +194,17 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
                                    source="barcode", label=barcode.format))
     return HeaderReading(tuple(dates.values()), tuple(numbers), tuple(phones), tuple(postcodes),
                          tuple(words), tuple(lines), sex)
+
+
+def _sex_on_line(text: str) -> re.Match | None:
+    """The sex a line states: its one sex word, or on a form with tick boxes ("[ ] Male  [X]
+    Female") the one ticked. Both words with nothing to choose between them state nothing."""
+    found = list(_SEX_WORD.finditer(text))
+    boxed = [(m, _BOX_BEFORE.search(text, max(0, m.start() - 6), m.start())) for m in found]
+    if any(box for _, box in boxed):
+        found = [m for m, box in boxed if box and _TICK.search(box.group(0))]
+    sexes = {normalize.sex(m.group(1)) for m in found}
+    return found[0] if len(sexes) == 1 else None
 
 
 def _dates(text: str, today: date):

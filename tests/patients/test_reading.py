@@ -264,3 +264,13 @@ def test_a_clinicians_column_does_not_hide_the_patients_beside_it(matcher: Match
     # in the clinician's own column a name is still someone else's
     _, match = _identify(matcher, "Ordering provider: Dr. OKAFOR, WILLIAM\nDate Born 09/23/1948")
     assert match.outcome is not MatchOutcome.AUTO_FILE
+
+
+def test_on_a_tick_box_form_the_sex_is_the_box_ticked(matcher: Matcher) -> None:
+    header = "LNAME OKAFOR   FNAME WILLIAM   MI\n{ticks}\nBIRTH 09/23/1948\nPID 10000006"
+    _, match = _identify(matcher, header.format(ticks="[X] Male   [ ] Female"))
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+    _, match = _identify(matcher, header.format(ticks="[ ] Male   [X] Female"))  # ticked against him
+    assert match.outcome is MatchOutcome.REVIEW and any("sex" in r for r in match.reasons)
+    for unticked in ("[ ] Male   [ ] Female", "Male / Female"):  # says nothing either way
+        assert read_header(_ocr(unticked), today=TODAY).sex is None
