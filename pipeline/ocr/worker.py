@@ -198,7 +198,7 @@ def _process(job: PageJob, number: int, deadline: float) -> PageOutput:
     try:
         rotation = 0
         if job.orientation is OrientationMode.ALWAYS:
-            rotation = ocr.orientation(image)
+            rotation = ocr.orientation(image) or 0
         # a page enlarged or stretched here is read in grey: its new in-between greys carry the
         # letters' shapes, which 1 bit loses (real ~90-dpi forms, 204x98 faxes:
         # docs/benchmarks/ocr.md, "Resolution")
@@ -208,7 +208,7 @@ def _process(job: PageJob, number: int, deadline: float) -> PageOutput:
 
         if job.orientation is OrientationMode.AUTO and rotation == 0 and _looks_poor(result):
             turn = ocr.orientation(image)
-            if not turn and result.words and not _looks_sideways(result):
+            if turn is None and result.words and not _looks_sideways(result):
                 # a line or two of text (a footer, a last page) is too little for Tesseract's
                 # orientation detection: an upside-down page is still tried, and kept if it reads better
                 turn = 180
@@ -292,7 +292,8 @@ class _Ocr:
             dataclasses.replace(w, box=_shrink(w.box, image.width / reading.width))
             for w in found.words))
 
-    def orientation(self, image: Image.Image) -> int:
+    def orientation(self, image: Image.Image) -> int | None:
+        """Clockwise degrees to turn the page upright; None when OSD cannot tell (too little text)."""
         scale = OSD_DPI / self.dpi
         small = image
         if scale < 1:
@@ -307,7 +308,7 @@ class _Ocr:
         found = tesseract.detect_orientation(path, base, dpi=dpi, timeout=self._left())
         log.debug("page %d: OSD rotate %d (confidence %.1f)", self.job.index + 1, found.rotate,
                   found.confidence)
-        return found.rotate if found.confidence >= MIN_OSD_CONFIDENCE else 0
+        return found.rotate if found.confidence >= MIN_OSD_CONFIDENCE else None
 
     def cleanup(self, keep: Path | None) -> None:
         for path in self.files:
