@@ -114,16 +114,13 @@ def edits(a: str, b: str) -> int:
     return DamerauLevenshtein.distance(a, b)
 
 
-_dl = edits
-
-
 def _edits_allowed(a: str, b: str) -> int:
     """One garbled character; two in names of eight letters or more."""
     return 2 if min(len(a), len(b)) >= 8 else 1
 
 
 def _family_close(a: str, b: str, a_key: str, b_key: str) -> bool:
-    return _jw(a, b) >= NAME_JW or bool(a_key and a_key == b_key) or _dl(a, b) <= _edits_allowed(a, b)
+    return _jw(a, b) >= NAME_JW or bool(a_key and a_key == b_key) or edits(a, b) <= _edits_allowed(a, b)
 
 
 def _given_close(a: str, b: str, a_key: str, b_key: str, a_nicks, b_nicks) -> bool:
@@ -166,7 +163,7 @@ def level_birth_date(l: dict, r: dict) -> int:
         return 1
     if l["dob_dm"] == b:
         return 2
-    if _dl(a, b) <= 1:
+    if edits(a, b) <= 1:
         return 3
     return 4
 
@@ -176,7 +173,7 @@ def _exact_or_one_off(a: str, b: str) -> int:
         return 0
     if a == b:
         return 1
-    if _dl(a, b) <= 1:
+    if edits(a, b) <= 1:
         return 2
     return 3
 
