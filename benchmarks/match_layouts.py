@@ -74,6 +74,14 @@ LOOKS = {
         ("phone-camera JPEG 180 dpi", Degradation(skew_degrees=2.6, blur=0.8, noise=0.08, background=236,
                                                   color=True, jpeg_quality=60), 180),
     ),
+    "unseen-4": (
+        ("low-contrast grey 250 dpi", Degradation(skew_degrees=0.8, fade=0.55, background=226, noise=0.05), 250),
+        ("skewed 4 degrees 300 dpi", Degradation(skew_degrees=-4.0, noise=0.05, speckles=20), 300),
+        ("upside-down fax 200 dpi", Degradation(rotation=180, fax=True, skew_degrees=1.2, noise=0.05,
+                                                speckles=40), 200),
+        ("colour JPEG 50 sideways 220 dpi", Degradation(rotation=270, color=True, jpeg_quality=50,
+                                                        skew_degrees=1.0, noise=0.05), 220),
+    ),
 }
 
 
@@ -205,7 +213,8 @@ def main() -> int:
     index = patients_synth.index_patients(args.patients, seed=args.seed, twin_rate=0.03, namesake_rate=0.04)
     pool = patients_synth.index_patients(2_000, seed=args.seed + 1)
     # the two parts draw different documents: the held-out seed is never used while tuning
-    doc_seed = args.seed + {headers.TUNED: 3, headers.HELD_OUT: 7, headers.UNSEEN: 11, headers.UNSEEN_2: 13, headers.UNSEEN_3: 17}[part]
+    doc_seed = args.seed + {headers.TUNED: 3, headers.HELD_OUT: 7, headers.UNSEEN: 11, headers.UNSEEN_2: 13, headers.UNSEEN_3: 17,
+                            headers.UNSEEN_4: 19}[part]
     docs = build_documents(index, pool, part, args.documents, doc_seed)
     shard = tuple(int(x) for x in args.shard.split("/"))
     started = time.perf_counter()

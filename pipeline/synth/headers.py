@@ -12,16 +12,19 @@ The grammar (each document draws one value of each):
                  split_name | banner | side_by_side | fax_cover | footer  (UNSEEN)
                  table_form | wristband | prose | requisition | stacked  (UNSEEN_2)
                  underline_form | mail_window | device_print | card_copy | checkbox_form  (UNSEEN_3)
+                 guarantor_form | right_aligned | value_first | bilingual_form | encounter_block  (UNSEEN_4)
     vocabulary   clinic | hospital (TUNED);  registry | terse (HELD_OUT);  form | clinical (UNSEEN);
-                 lab | ward (UNSEEN_2);  intake | device (UNSEEN_3)
+                 lab | ward (UNSEEN_2);  intake | device (UNSEEN_3);  bilingual | billing (UNSEEN_4)
     separator    colon | tab | none (TUNED);  dots | dash | colon (HELD_OUT);
                  spaced colon | brackets | none (UNSEEN);  equals | wide colon | none (UNSEEN_2);
-                 underscores | slash | none (UNSEEN_3)
+                 underscores | slash | none (UNSEEN_3);  double colon | arrow | none (UNSEEN_4)
     order        name first, then the rest shuffled; or birth date / number first (HELD_OUT, UNSEEN)
     capitals     upper | title (both parts)
-    name form    "FAMILY, GIVEN" | "GIVEN FAMILY" | "FAMILY GIVEN" (no comma: HELD_OUT, UNSEEN)
+    name form    "FAMILY, GIVEN" | "GIVEN FAMILY" | "FAMILY GIVEN" (no comma: HELD_OUT, UNSEEN);
+                 with a middle initial "FAMILY, GIVEN M." | "GIVEN M FAMILY" (UNSEEN_4)
+    birth date   month first or written out; UNSEEN_4 also "03/14/62", "14 Mar 1962", "19620314", "03.14.1962"
     font         sans (TUNED) | serif (HELD_OUT) | condensed (UNSEEN) | serif condensed (UNSEEN_2) |
-                 sans oblique (UNSEEN_3);
+                 sans oblique (UNSEEN_3) | serif italic (UNSEEN_4);
                  leader-dot and column
                  layouts print in mono
 
@@ -31,8 +34,8 @@ wrong digit, missing fields, an account number beside the MRN, an MRN that belon
 patient, an old address or phone. The held-out part was never used to tune the matcher until its
 failures were read in issue 11; from then on it counts as tuning data, and UNSEEN, written after
 that and before any reader change, was reported once; UNSEEN_2, written after UNSEEN's report was
-read, was reported once too; UNSEEN_3, written after UNSEEN_2's fixes, is the part reported as never
-seen: see docs/matching.md.
+read, was reported once too; so was UNSEEN_3, written after UNSEEN_2's fixes; UNSEEN_4, written
+after UNSEEN_3's fixes, is the part reported as never seen: see docs/matching.md.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class Part:
     name_forms: tuple[str, ...]
     fonts: tuple[str, ...]
     number_first: float  # share of headers that print the birth date or MRN before the name
+    #: strftime forms this part prints birth dates in, half the time, beside the common ones ("" = only those)
+    date_styles: tuple[str, ...] = ()
 
 
 TUNED = Part("tuned", ("lines", "one_line", "label_box", "letter"), ("clinic", "hospital"),
@@ -77,7 +82,15 @@ UNSEEN_2 = Part("unseen-2", ("table_form", "wristband", "prose", "requisition", 
 UNSEEN_3 = Part("unseen-3", ("underline_form", "mail_window", "device_print", "card_copy", "checkbox_form"),
                 ("intake", "device"), ("underscore", "slash", "none"), ("family_comma", "given_first", "family_first"),
                 ("sans-oblique",), 0.3)
-PARTS = {p.name: p for p in (TUNED, HELD_OUT, UNSEEN, UNSEEN_2, UNSEEN_3)}
+#: written after UNSEEN_3's report was read and its fixes made (session 4), before any further reader
+#: change: a guarantor's name and birth date below the patient's, values pushed to the right margin,
+#: values printed before their labels, bilingual labels, an encounter block of other dates; middle
+#: initials; two-digit years, day-first written-out and compact birth dates; serif italic
+UNSEEN_4 = Part("unseen-4", ("guarantor_form", "right_aligned", "value_first", "bilingual_form", "encounter_block"),
+                ("bilingual", "billing"), ("double_colon", "arrow", "none"),
+                ("family_comma_middle", "given_middle_family", "family_comma"), ("serif-italic",), 0.3,
+                ("%m/%d/%y", "%d %b %Y", "%Y%m%d", "%b. %d, %Y", "%m.%d.%Y"))
+PARTS = {p.name: p for p in (TUNED, HELD_OUT, UNSEEN, UNSEEN_2, UNSEEN_3, UNSEEN_4)}
 
 #: label words by vocabulary and field; the held-out ones are words the labelled reader never saw
 VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -114,12 +127,22 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
                "account": ("Claim no.", "Ticket"), "sex": ("Sex assigned at birth",),
                "phone": ("Best phone",), "address": ("Home address",),
                "family": ("Last",), "given": ("First (legal)",)},
+    "bilingual": {"name": ("Nombre / Name", "Paciente / Patient"),
+                  "dob": ("Fecha de nac. / Birth date", "F. nacimiento / DOB"),
+                  "mrn": ("No. expediente / Record no.", "Expediente"), "account": ("Cuenta / Account",),
+                  "sex": ("Sexo / Sex",), "phone": ("Teléfono / Phone",), "address": ("Domicilio / Address",),
+                  "family": ("Apellido(s) / Last name",), "given": ("Nombre(s) / First name",)},
+    "billing": {"name": ("Patient/Insured", "Subscriber Pt"), "dob": ("Pt DOB", "Birth date (pt)"),
+                "mrn": ("Facility MRN", "Local ID"), "account": ("Statement #", "Claim ID"),
+                "sex": ("Pt Sex",), "phone": ("Home #",), "address": ("Billing address",),
+                "family": ("Pt last",), "given": ("Pt first",)},
     "device": {"name": ("PT", "NAME/ID"), "dob": ("BIRTH", "DOB/AGE"), "mrn": ("PID", "PAT-ID"),
                "account": ("ENC", "ORDER"), "sex": ("GNDR",), "phone": ("CONTACT PH",),
                "address": ("ADDR1",), "family": ("LNAME",), "given": ("FNAME",)},
 }
 _SEPARATORS = {"colon": ": ", "tab": "    ", "none": " ", "dash": " - ", "spaced_colon": " : ",
-               "equals": " = ", "colon_wide": ":      ", "underscore": ": __", "slash": " / "}
+               "equals": " = ", "colon_wide": ":      ", "underscore": ": __", "slash": " / ",
+               "double_colon": ":: ", "arrow": " -> "}
 _BODY_TYPES = ("consult_note", "progress_note", "laboratory_report", "imaging_report", "referral",
                "discharge_summary", "letter", "operative_note")
 _NICKNAMES = {"WILLIAM": "BILL", "ROBERT": "BOB", "RICHARD": "RICK", "ELIZABETH": "LIZ",
@@ -182,8 +205,11 @@ def one_digit(rng: random.Random, digits: str) -> str:
     return digits[:i] + rng.choice([d for d in "0123456789" if d != digits[i]]) + digits[i + 1:]
 
 
-def format_date(rng: random.Random, value: date) -> str:
-    """A birth date in one of the forms US paper uses (month first, or written out)."""
+def format_date(rng: random.Random, value: date, extra: Sequence[str] = ()) -> str:
+    """A birth date in one of the forms US paper uses (month first, or written out); half the time
+    one of `extra` (strftime forms) when given."""
+    if extra and rng.random() < 0.5:
+        return value.strftime(rng.choice(extra))
     style = rng.randrange(7)
     if style == 0:
         return value.strftime("%m/%d/%Y")
@@ -201,8 +227,9 @@ def format_date(rng: random.Random, value: date) -> str:
 
 
 def register_noise(person: Mapping[str, str], rng: random.Random,
-                   index: Sequence[Mapping[str, str]] = ()) -> PrintedHeader:
-    """What a header prints about `person` (CSV-shaped mapping), with registration errors."""
+                   index: Sequence[Mapping[str, str]] = (), date_styles: Sequence[str] = ()) -> PrintedHeader:
+    """What a header prints about `person` (CSV-shaped mapping), with registration errors; birth
+    dates half the time in one of `date_styles` when given."""
     notes: list[str] = []
     family, given = person["family_name"].upper(), person["given_name"].upper()
     if rng.random() < 0.08:
@@ -218,7 +245,7 @@ def register_noise(person: Mapping[str, str], rng: random.Random,
         family, given = given, family
         notes.append("names swapped")
     dob = date.fromisoformat(person["birth_date"])
-    dob_text, dob_right = format_date(rng, dob), True
+    dob_text, dob_right = format_date(rng, dob, date_styles), True
     roll = rng.random()
     if roll < 0.02:
         dob_text, dob_right = "", False
@@ -272,6 +299,9 @@ def _name(printed: PrintedHeader, form: str, rng: random.Random) -> str:
         return f"{family}, {given}"
     if form == "family_first":
         return f"{family} {given}"
+    if form in ("family_comma_middle", "given_middle_family"):  # a middle initial, with or without its dot
+        initial = rng.choice("ABCDEFGHJKLMNPRSTW") + rng.choice((".", ""))
+        return f"{family}, {given} {initial}" if form == "family_comma_middle" else f"{given} {initial} {family}"
     return f"{given} {family}"
 
 
@@ -306,9 +336,12 @@ def _pair(label: str, value: str, separator: str, width: int = 18) -> str:
 
 
 def _layout(family: str, fields: list[tuple[str, str]], vocabulary: str, separator: str,
-            rng: random.Random, printed: PrintedHeader) -> tuple[list[str], list[str]]:
+            rng: random.Random, printed: PrintedHeader,
+            guarantor: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
     """(header lines for page 1, running header lines for the following pages)."""
     labelled = [(_label(vocabulary, k, rng), v, k) for k, v in fields]
+    if family == "guarantor_form":
+        return _guarantor_form(labelled, separator, rng, printed, guarantor or _NO_RELATIVE)
     if family == "lines":
         return [_pair(lb, v, separator) for lb, v, _ in labelled], []
     if family == "one_line":
@@ -541,23 +574,97 @@ def _checkbox_form(labelled, fields, vocabulary, separator, rng, printed):
     return [row, ticks, *rest], []
 
 
+# UNSEEN_4's families
+
+
+def _guarantor_form(labelled, separator, rng, printed, guarantor: Mapping[str, str]):
+    """A registration face sheet: the patient's block, then the responsible party's (a relative
+    when the index has one: another person's name, birth date, phone and address on the page)."""
+    given = guarantor["given_name"].title() if rng.random() < 0.4 else guarantor["given_name"].upper()
+    family = guarantor["family_name"].title() if given.istitle() else guarantor["family_name"].upper()
+    born = format_date(rng, date.fromisoformat(guarantor["birth_date"]), ("%m/%d/%y", "%m/%d/%Y"))
+    relation = rng.choice(("Spouse", "Parent", "Child", "Other"))
+    party = [f"Name{_SEPARATORS[separator]}{family}, {given}", f"Relationship to patient{_SEPARATORS[separator]}{relation}",
+             f"Birth date{_SEPARATORS[separator]}{born}",
+             f"Phone{_SEPARATORS[separator]}{_phone(guarantor.get('phone', ''))}",
+             f"Employer{_SEPARATORS[separator]}{rng.choice(('Self-employed', 'County Schools', 'Retired'))}"]
+    return ["PATIENT INFORMATION", *[_pair(lb, v, separator) for lb, v, _ in labelled], "",
+            "RESPONSIBLE PARTY / GUARANTOR", *party], []
+
+
+def _right_aligned(labelled, fields, vocabulary, separator, rng, printed):
+    """Labels at the left margin, values pushed to the right margin, nothing between but space."""
+    return [f"{lb:<28}{v:>44}" for lb, v, _ in labelled], []
+
+
+def _value_first(labelled, fields, vocabulary, separator, rng, printed):
+    """A summary line under the title: each value first, its label after it in brackets, the
+    fields joined by middle dots, wrapped two or three to a line."""
+    items = [f"{v} ({lb.lower()})" for lb, v, k in labelled if k != "address"]
+    size = rng.choice((2, 3))
+    lines = ["  ·  ".join(items[i:i + size]) for i in range(0, len(items), size)]
+    return lines + [f"{v} ({lb.lower()})" for lb, v, k in labelled if k == "address"], []
+
+
+def _bilingual_form(labelled, fields, vocabulary, separator, rng, printed):
+    """A two-language intake form: surname and given name in boxes of their own on one row, the
+    rest one field a line, each label in Spanish then English."""
+    family = _case(rng, printed.family)
+    given = printed.given.title() if family.istitle() else printed.given
+    row = (f"{_label(vocabulary, 'family', rng)}{_SEPARATORS[separator]}{family}      "
+           f"{_label(vocabulary, 'given', rng)}{_SEPARATORS[separator]}{given}")
+    return ["> " + row, *[f"> {_pair(lb, v, separator)}" for lb, v, k in labelled if k != "name"]], []
+
+
+def _encounter_block(labelled, fields, vocabulary, separator, rng, printed):
+    """An encounter summary: admission, discharge and service dates and the attending physician
+    around the patient's own identifiers, two fields a line."""
+    values = dict(fields)
+    labels = {k: lb for lb, _, k in labelled}
+    admit = date(2026, 11, rng.randrange(1, 25))
+    pieces = [f"{labels['name']}{_SEPARATORS[separator]}{values['name']}",
+              f"Admitted{_SEPARATORS[separator]}{admit:%m/%d/%Y} {rng.randrange(24):02d}:{rng.randrange(60):02d}",
+              *[f"{labels[k]}{_SEPARATORS[separator]}{values[k]}" for k in ("dob", "mrn", "account", "sex")
+                if values.get(k)],
+              f"Discharged{_SEPARATORS[separator]}{date(2026, 11, admit.day + rng.randrange(1, 5)):%m/%d/%Y}",
+              f"Attending{_SEPARATORS[separator]}{rng.choice(('Marisol Vega MD', 'Jonas Eklund DO', 'Priya Raman MD'))}",
+              f"Service date{_SEPARATORS[separator]}{admit:%m/%d/%y}"]
+    rows = [f"{pieces[i]:<40}  {pieces[i + 1] if i + 1 < len(pieces) else ''}".rstrip()
+            for i in range(0, len(pieces), 2)]
+    return ["ENCOUNTER SUMMARY", *rows], []
+
+
 _UNSEEN_LAYOUTS = {"underline_form": _underline_form, "mail_window": _mail_window, "device_print": _device_print,
                    "card_copy": _card_copy, "checkbox_form": _checkbox_form, "split_name": _split_name, "banner": _banner, "side_by_side": _side_by_side,
                    "fax_cover": _fax_cover, "footer": _footer, "table_form": _table_form,
-                   "wristband": _wristband, "prose": _prose, "requisition": _requisition, "stacked": _stacked}
+                   "wristband": _wristband, "prose": _prose, "requisition": _requisition, "stacked": _stacked,
+                   "right_aligned": _right_aligned, "value_first": _value_first, "bilingual_form": _bilingual_form,
+                   "encounter_block": _encounter_block}
+
+
+_NO_RELATIVE = {"family_name": "PARKER", "given_name": "DANA", "birth_date": "1960-02-29", "phone": "5555550100"}
+
+
+def _relative(person: Mapping[str, str], rng: random.Random,
+              index: Sequence[Mapping[str, str]]) -> Mapping[str, str]:
+    """Someone else in the index with the person's surname (a relative, likely), or anyone else."""
+    others = [p for p in index if p.get("mrn") != person.get("mrn")]
+    kin = [p for p in others if p["family_name"] == person["family_name"]]
+    return rng.choice(kin or others) if others else _NO_RELATIVE
 
 
 def header_document(person: Mapping[str, str], rng: random.Random, part: Part = TUNED,
                     index: Sequence[Mapping[str, str]] = (), *,
                     printed: PrintedHeader | None = None, family: str | None = None) -> HeaderDocument:
     """One document about `person` in a layout of `part` (a `family` may be forced)."""
-    printed = printed or register_noise(person, rng, index)
+    printed = printed or register_noise(person, rng, index, part.date_styles)
     family = family or rng.choice(part.families)
     vocabulary = rng.choice(part.vocabularies)
     separator = rng.choice(part.separators)
     form = rng.choice(part.name_forms)
     fields = _fields(printed, form, rng, part)
-    header, running = _layout(family, fields, vocabulary, separator, rng, printed)
+    guarantor = _relative(person, rng, index) if family == "guarantor_form" else None
+    header, running = _layout(family, fields, vocabulary, separator, rng, printed, guarantor)
     doc_type = rng.choice(_BODY_TYPES)
     body = generate_document(doc_type, rng, {**person, "family_name": person["family_name"].title(),
                                              "given_name": person["given_name"].title()}).splitlines()

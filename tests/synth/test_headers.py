@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -15,7 +16,8 @@ PERSON = {"mrn": "12345678", "family_name": "OKAFOR", "given_name": "WILLIAM", "
           "phone": "4195550123"}
 
 
-@pytest.mark.parametrize("held", [headers.HELD_OUT, headers.UNSEEN, headers.UNSEEN_2])
+@pytest.mark.parametrize("held", [headers.HELD_OUT, headers.UNSEEN, headers.UNSEEN_2, headers.UNSEEN_3,
+                                  headers.UNSEEN_4])
 def test_a_held_out_part_shares_no_family_vocabulary_or_font_with_the_parts_before_it(held: headers.Part) -> None:
     before = list(headers.PARTS.values())[:list(headers.PARTS.values()).index(held)]
     tuned = headers.Part("the parts before it", sum((p.families for p in before), ()),
@@ -94,3 +96,19 @@ def test_an_unseen_document_renders_in_the_condensed_font() -> None:
     assert doc.font == "condensed"
     images = render_pages(list(doc.pages), dpi=100, font=doc.font)
     assert "OKAFOR" in images[0].info["text"].upper() and "FACSIMILE" in images[0].info["text"].upper()
+
+
+def test_the_fourth_unseen_part_prints_a_relative_as_guarantor_middle_initials_and_its_own_date_forms() -> None:
+    relative = dict(PERSON, mrn="87654321", given_name="ADAEZE", birth_date="1952-01-30")
+    stranger = dict(PERSON, mrn="11112222", family_name="LINDQVIST", given_name="ASTRID")
+    printed = headers.PrintedHeader("OKAFOR", "WILLIAM", "09/23/1948", "12345678")
+    doc = headers.header_document(PERSON, random.Random(1), headers.UNSEEN_4, [PERSON, stranger, relative],
+                                  printed=printed, family="guarantor_form")
+    patient, guarantor = doc.pages[0].upper().split("GUARANTOR")
+    assert "WILLIAM" in patient and "ADAEZE" in guarantor and "WILLIAM" not in guarantor  # kin by surname
+    assert doc.font == "serif-italic"
+    rng = random.Random(8)
+    docs = [headers.header_document(PERSON, rng, headers.UNSEEN_4, [PERSON]) for _ in range(80)]
+    heads = "\n".join(d.pages[0] for d in docs).upper()
+    assert re.search(r"\bWILLIAM [A-Z]\.? OKAFOR\b", heads) and re.search(r"\bOKAFOR, WILLIAM [A-Z]\.?(\s|$)", heads)
+    assert {"09/23/48", "23 SEP 1948", "19480923", "09.23.1948"} & set(heads.split())
