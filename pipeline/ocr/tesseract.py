@@ -44,6 +44,8 @@ _import_pytesseract()
 import pytesseract  # noqa: E402
 from pytesseract import TesseractError, TesseractNotFoundError  # noqa: E402
 
+from PIL import Image  # noqa: E402
+
 from pipeline.errors import LimitExceededError, MissingDependencyError, PassingFaultError, PipelineError
 from pipeline.records import Word
 
@@ -127,6 +129,30 @@ def check_languages(languages: str) -> None:
             f"tesseract language pack(s) {', '.join(missing)} not installed "
             f"(PIPELINE_OCR_LANGUAGES={languages}); install with `apt-get install {packages}`"
         )
+
+
+#: leptonica reads a PNM header with fscanf, which also swallows raster bytes that look like white
+#: space (tab, line feed, vertical tab, form feed, carriage return, space), so a 1-bit page whose
+#: first byte is one of them failed with "read error in 4" (DanBloomberg/leptonica#101; a grey page
+#: read right in our tests, and gets the same guard); the nearest byte that is not: one or two pixels
+#: of the page's first row change
+_NOT_WHITESPACE = {9: 14, 10: 14, 11: 14, 12: 14, 13: 14, 32: 33}
+
+
+def save_pnm(image: Image.Image, path: Path) -> Path:
+    """Write a 1-bit page as PBM, a grey one as PGM (no compression to pay for) in a form
+    leptonica reads whatever the page's first pixels are (`_NOT_WHITESPACE`)."""
+    if image.mode not in ("1", "L"):
+        image = image.convert("L")
+    image.save(path, format="PPM")
+    row = (image.width + 7) // 8 if image.mode == "1" else image.width
+    with path.open("r+b") as f:
+        f.seek(-row * image.height, 2)  # the raster is the last rows x row bytes
+        first = f.read(1)
+        if first and first[0] in _NOT_WHITESPACE:
+            f.seek(-1, 1)
+            f.write(bytes([_NOT_WHITESPACE[first[0]]]))
+    return path
 
 
 def recognize(

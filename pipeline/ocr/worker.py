@@ -316,11 +316,9 @@ class _Ocr:
                 path.unlink(missing_ok=True)
 
     def _save(self, image: Image.Image, tag: str) -> Path:
-        # PBM/PGM: no compression to pay for
         path = self.scratch / f"{self.stem}{tag}.{'pbm' if image.mode == '1' else 'pgm'}"
-        image.save(path, format="PPM")
         self.files.append(path)
-        return path
+        return tesseract.save_pnm(image, path)
 
     def _left(self) -> float:
         left = self.deadline - time.monotonic()
