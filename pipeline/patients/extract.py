@@ -55,6 +55,7 @@ _STRONG_LABELS = {"birth_date", "mrn", "sex", "phone", "account", "accession"}
 _MRN_TOKEN = re.compile(r"[A-Za-z0-9|][A-Za-z0-9|\-]{3,23}")
 _SEX_RE = re.compile(r"(?i)^\s*(male|female|m|f|unknown|u)\b")
 _ZIP_RE = re.compile(r"\b(\d{5})(?:-\d{4})?\s*$")
+_DIGIT_RE = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ def extract_identifiers(ocr: OcrResult, *, today: date | None = None) -> Documen
     evidence: dict[str, Evidence] = {}
     for barcode in ocr.barcodes:
         _read_barcode(barcode, found, evidence)
-    for line in lines_of(ocr):
+    for line in patient_lines(ocr):
         _read_line(line, found, evidence, today)
     log.debug("identifiers found: %s", sorted(found))
     return DocumentIdentifiers(
@@ -176,6 +177,64 @@ def lines_of(ocr: OcrResult) -> list[_Line]:
                 previous = word
             lines.append(_Line(page.number, text, tuple(spans)))
     return lines
+
+
+#: words of a heading that opens a block about someone else: a registration face sheet's guarantor
+#: or insured, a parent, an emergency contact, the referring physician
+_PARTY_WORDS = frozenset("""guarantor guarantors responsible insured insureds subscriber subscribers policy holder
+    policyholder emergency kin parent parents guardian guardians mother father spouse referring ordering
+    primary care pcp provider physician doctor""".split())
+#: words a heading may carry beside those without naming anyone ("RESPONSIBLE PARTY (IF OTHER THAN
+#: PATIENT)", "GUARANTOR INFORMATION")
+_HEADING_FILLER = frozenset("""information info details data identification demographics section party contact
+    if other than patient pt s of and the to or next person""".split())
+_PATIENT_WORDS = frozenset({"patient", "pt", "paciente"})
+_PATIENT_HEADING_FILLER = frozenset("information info details data identification demographics section".split())
+#: a line that starts with the patient's label: on a two-column form OCR may read the patient's
+#: column after the other party's
+_PATIENT_FIRST = re.compile(r"(?i)\W*(?:patient|pt|paciente)\b")
+#: a heading that ends such a block: the patient's own, or the body's
+_BODY_HEADING = re.compile(r"(?i)\b(?:report|results?|note|summary|history|assessment|plan|diagnos[ie]s|findings|"
+                           r"impression|medications?|procedure|insurance|encounter|complaint)\b")
+#: a block about someone else ends after this many lines at most (a guarantor's name, relationship,
+#: birth date, phone, address, employer)
+PARTY_BLOCK_LINES = 8
+
+
+def _heading_words(text: str) -> list[str] | None:
+    """The words of a line that could be a heading (letters only, no digits); None if it has digits."""
+    if _DIGIT_RE.search(text):
+        return None
+    return re.findall(r"[a-z]+", label_view(text).lower())
+
+
+def someone_else(lines: list[_Line]) -> set[int]:
+    """Indexes of the lines inside a block about someone else than the patient: from a heading
+    that names another party ("RESPONSIBLE PARTY / GUARANTOR", "Emergency contact", "Insured")
+    to the patient's own heading, a body heading, the next page or `PARTY_BLOCK_LINES` lines."""
+    inside: set[int] = set()
+    opened: tuple[int, int] | None = None  # (page, line index) of the open block's heading
+    for i, line in enumerate(lines):
+        words = _heading_words(line.text)
+        if opened is not None:
+            if line.page != opened[0] or i - opened[1] > PARTY_BLOCK_LINES:
+                opened = None
+            elif _PATIENT_FIRST.match(label_view(line.text)) or words and (
+                    set(words) <= _PATIENT_WORDS | _PATIENT_HEADING_FILLER or _BODY_HEADING.search(line.text)):
+                opened = None  # the patient's own heading or label ("Pt Full Name: ..."), or the body's
+        if words and set(words) & _PARTY_WORDS and set(words) <= _PARTY_WORDS | _HEADING_FILLER:
+            opened = (line.page, i)
+        if opened is not None:
+            inside.add(i)
+    return inside
+
+
+def patient_lines(ocr: OcrResult) -> list[_Line]:
+    """`lines_of(ocr)` without the blocks about someone else (`someone_else`): what both readers
+    read the patient's identifiers from."""
+    lines = lines_of(ocr)
+    skip = someone_else(lines)
+    return [line for i, line in enumerate(lines) if i not in skip] if skip else lines
 
 
 def _box(line: _Line, start: int, end: int) -> tuple[int, int, int, int] | None:

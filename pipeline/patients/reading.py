@@ -108,13 +108,14 @@ def _word_value(raw: str) -> str:
 
 def header_lines(ocr: OcrResult) -> list[tuple[int, str, tuple]]:
     """(page, text, word spans) of each line of the header zones."""
-    from pipeline.patients.extract import lines_of  # the same line assembly as the labelled reader
+    # the same line assembly as the labelled reader, without the blocks about someone else
+    from pipeline.patients.extract import patient_lines
 
     out: list[tuple[int, str, tuple]] = []
     if not ocr.pages:
         return out
     pages: dict[int, list] = {}
-    for line in lines_of(ocr):
+    for line in patient_lines(ocr):
         if line.text.strip():
             pages.setdefault(line.page, []).append(line)
     for page, lines in pages.items():
