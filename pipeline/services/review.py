@@ -156,6 +156,11 @@ def open_revisions(manifest: Manifest) -> list[tuple[int, int, ReviewKind]]:
     return manifest.open_review_revisions()
 
 
+def queue_version(manifest: Manifest) -> int:
+    """Moves whenever a review item is added, changed or removed (read it before the open items)."""
+    return manifest.review_queue_version()
+
+
 def reasons_of(manifest: Manifest, item_ids: list[int]) -> dict[int, tuple[int, tuple[str, ...]]]:
     """item id -> (revision, every reason) (for the queue page's filter and counts)."""
     return manifest.review_reasons(item_ids)

@@ -32,7 +32,14 @@ from pipeline.store.rows import (
     identifiers_from_json,
     identifiers_to_json,
 )
-from pipeline.store.tables import AccessLogRow, DocumentRow, DocumentTextRow, ReviewCandidateRow, ReviewItemRow
+from pipeline.store.tables import (
+    AccessLogRow,
+    DocumentRow,
+    DocumentTextRow,
+    ReviewCandidateRow,
+    ReviewItemRow,
+    ReviewQueueVersionRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +89,13 @@ class ReviewQueue(JournalOutbox):
         return self._run("listing the review queue", lambda s: [
             (item_id, revision, ReviewKind(kind or ReviewKind.PATIENT))
             for item_id, revision, kind in s.connection().execute(query)])
+
+    def review_queue_version(self) -> int:
+        """The count of changes to review items so far (revision 0011's triggers keep it in each
+        changing transaction): equal between two reads only if no review item was added, changed or
+        removed in between. Read it before the open items it vouches for."""
+        return self._run("reading the review queue's version", lambda s: s.scalar(
+            select(ReviewQueueVersionRow.version).where(ReviewQueueVersionRow.id == 1))) or 0
 
     def review_reasons(self, item_ids: list[int]) -> dict[int, tuple[int, tuple[str, ...]]]:
         """id -> (revision, reasons and match reasons) of these items, without candidates and identifiers."""
