@@ -7,7 +7,9 @@ import re
 
 import pytest
 
+from pipeline.records import ReviewResolution
 from pipeline.review.routes import lists
+from pipeline.services import review
 from pipeline.services.home import open_home
 from pipeline.settings import load_settings
 from pipeline.store import journal
@@ -59,3 +61,33 @@ def test_a_queue_view_is_logged_before_the_page_and_journaled_after_it(clerk, ho
     [_, _, third] = queue_views(manifest)
     assert manifest.pending_journal_events() == 0
     assert {first, second, third} <= journaled_access_ids(store)
+
+
+def count_calls(monkeypatch, module, name: str) -> list[int]:
+    """Counts the calls to `module.name`, which still does its real work."""
+    calls: list[int] = []
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_the_open_items_are_read_again_only_when_a_review_item_changed(clerk, items, manifest, monkeypatch):
+    reads = count_calls(monkeypatch, review, "open_revisions")
+    first = clerk.get("/queue").text
+    assert clerk.get("/queue").text.count('<tr id="item-') == first.count('<tr id="item-') == 4
+    assert len(reads) == 1  # the second view kept the open items: no review item changed
+
+    # a close and a reopen made elsewhere (the command line, another worker) between two views
+    closed, other = items["letter_namesake.jpg"], items["lab_report_mrn_only.png"]
+    manifest.resolve_review_item(closed, actor="clerk2", resolution=ReviewResolution.CLOSED_UNFILED, note="namesakes")
+    assert closed not in shown(clerk.get("/queue").text) and len(reads) == 2
+    manifest.resolve_review_item(other, actor="clerk2", resolution=ReviewResolution.CLOSED_UNFILED, note="unclear")
+    manifest.reopen_review_item(closed, actor="super1", reason="second look")
+    page = clerk.get("/queue").text
+    assert closed in shown(page) and other not in shown(page) and "all (3)" in page  # as many open, other ones
+    assert len(reads) == 3
+
