@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 
@@ -14,6 +15,8 @@ from pipeline.services.home import open_home
 from pipeline.settings import load_settings
 from pipeline.store import journal
 from pipeline.store.keys import MANIFEST_PREFIX
+
+from .conftest import make_client, sign_in
 
 pytestmark = [pytest.mark.integration]
 
@@ -91,3 +94,11 @@ def test_the_open_items_are_read_again_only_when_a_review_item_changed(clerk, it
     assert closed in shown(page) and other not in shown(page) and "all (3)" in page  # as many open, other ones
     assert len(reads) == 3
 
+
+def test_what_start_up_made_is_left_out_of_full_collections_while_the_app_serves(home):
+    gc.unfreeze()
+    with make_client(home) as running:
+        assert gc.get_freeze_count() > 50_000  # modules, the app, the matcher, the classifier
+        sign_in(running)
+        assert running.get("/queue").status_code == 200
+    assert gc.get_freeze_count() == 0  # handed back to the collector at shutdown
