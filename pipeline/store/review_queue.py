@@ -26,8 +26,11 @@ from pipeline.store import journal
 from pipeline.store.mapping import document_from_row, review_from_row, review_to_json
 from pipeline.store.outbox import JournalOutbox
 from pipeline.store.rows import (
+    QueueEntry,
     ReviewItem,
     StoredDocument,
+    aware,
+    candidates_from_json,
     candidates_to_json,
     identifiers_from_json,
     identifiers_to_json,
@@ -109,12 +112,18 @@ class ReviewQueue(JournalOutbox):
             return out
         return self._run("reading review reasons", work)
 
-    def review_items_by_id(self, item_ids: list[int]) -> list[ReviewItem]:
-        """These items, in the order given (those that exist)."""
+    def queue_entries(self, item_ids: list[int]) -> list[QueueEntry]:
+        """What the queue page shows of these items, in the order given (those that exist)."""
         if not item_ids:
             return []
-        rows = self._run("reading review items", lambda s: {r.id: review_from_row(r) for r in s.scalars(
-            select(ReviewItemRow).where(ReviewItemRow.id.in_(item_ids)))})
+        query = select(ReviewItemRow.id, ReviewItemRow.kind, ReviewItemRow.created_at, ReviewItemRow.reasons,
+                       ReviewItemRow.match_reasons, ReviewItemRow.predicted_doc_type, ReviewItemRow.candidates
+                       ).where(ReviewItemRow.id.in_(item_ids))
+        rows = self._run("reading review items", lambda s: {
+            item_id: QueueEntry(id=item_id, kind=ReviewKind(kind or ReviewKind.PATIENT), created_at=aware(created),
+                                reasons=(*(reasons or ()), *(match_reasons or ())), predicted_doc_type=doc_type,
+                                best=candidates_from_json(candidates[:1])[0] if candidates else None)
+            for item_id, kind, created, reasons, match_reasons, doc_type, candidates in s.connection().execute(query)})
         return [rows[i] for i in item_ids if i in rows]
 
     def review_items(self) -> list[ReviewItem]:

@@ -39,13 +39,13 @@ def queue_page(request: Request, kind: str = "", item: str = "", page: int = 1, 
                 and (item_kind is None or (item_id in type_only) == (item_kind is ReviewKind.TYPE))]
     pages = max((len(matching) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(page, 1), pages)
-    shown = review.items_by_id(ctx.manifest, matching[(page - 1) * PAGE_SIZE:page * PAGE_SIZE])
+    shown = review.queue_entries(ctx.manifest, matching[(page - 1) * PAGE_SIZE:page * PAGE_SIZE])
     # the entry is committed before the page is sent; its copy to the store's journal follows the response
     ctx.manifest.record_access(user, "viewed", reason=f"review queue: {len(shown)} items listed", journal_now=False)
     now = ctx.manifest.clock()
-    rows = [{"item": item, "age": queue.age(item.created_at, now), "reasons": queue.all_reasons(item),
+    rows = [{"item": item, "age": queue.age(item.created_at, now), "reasons": item.reasons,
              "type": ctx.types[item.predicted_doc_type].display if item.predicted_doc_type in ctx.types
-             else item.predicted_doc_type, "best": item.candidates[0] if item.candidates else None}
+             else item.predicted_doc_type, "best": item.best}
             for item in shown]
     total = len(open_queue.kinds)
     response = render(request, "queue.html", rows=rows, total=total, matching=len(matching), page=page,
