@@ -5,11 +5,13 @@ from __future__ import annotations
 import gc
 import logging
 import re
+import threading
 
 import pytest
 
 from pipeline.records import ReviewResolution
 from pipeline.review.routes import lists
+from pipeline.review.web import JournalCopier
 from pipeline.services import review
 from pipeline.services.home import open_home
 from pipeline.settings import load_settings
@@ -102,3 +104,28 @@ def test_what_start_up_made_is_left_out_of_full_collections_while_the_app_serves
         sign_in(running)
         assert running.get("/queue").status_code == 200
     assert gc.get_freeze_count() == 0  # handed back to the collector at shutdown
+
+
+def test_journal_copies_after_responses_run_one_at_a_time_and_miss_no_request():
+    started, release = threading.Event(), threading.Event()
+    running, most, rounds = [0], [0], []
+
+    def copy() -> None:  # stands for `Manifest.copy_journal` on a slow disk
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        rounds.append(1)
+        started.set()
+        release.wait(5)
+        running[0] -= 1
+    copier = JournalCopier(copy)
+    first = threading.Thread(target=copier)
+    first.start()
+    assert started.wait(5)
+    for _ in range(3):  # three more views end while the first copy runs: each returns at once
+        copier()
+    release.set()
+    first.join(5)
+    assert not first.is_alive() and most == [1]
+    assert len(rounds) == 2  # the running copy went round once more for the three, then stopped
+    copier()
+    assert len(rounds) == 3  # idle again: the next request copies by itself

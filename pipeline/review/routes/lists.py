@@ -55,7 +55,7 @@ def queue_page(request: Request, kind: str = "", item: str = "", page: int = 1, 
                                                              ReviewKind.PATIENT: total - len(type_only)})),
                   closed_count=ctx.manifest.count_closed_review_items(),
                   notice=request.session.pop("notice", None))
-    response.background = BackgroundTask(ctx.manifest.copy_journal)
+    response.background = BackgroundTask(ctx.journal_copier)
     return response
 
 
