@@ -5,10 +5,13 @@ measured in alternating rounds so both see the same machine load.
 
     git archive BASE | tar -x -C /tmp/before          # the code to compare with, as a plain tree
     .venv/bin/python benchmarks/review_queue_ab.py --before /tmp/before [--after .] [--open 10000 --filed 20000]
+    .venv/bin/python benchmarks/review_queue_ab.py --before /tmp/before --database postgresql
 
 Each round starts a fresh process per tree (cold app: the first view reads every open item's reasons;
 it is the warm-up, not counted), then times `--runs` views of /queue. Prints a Markdown table of p50
-and p95 over every timed view, and the load average before and after. SQLite only.
+and p95 over every timed view, and the load average before and after. SQLite by default; with
+`--database postgresql` the home's database is a throwaway PostgreSQL database next to
+$PIPELINE_TEST_DATABASE_URL, built once and copied for each tree (`CREATE DATABASE ... TEMPLATE`).
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "bench", "bench password 1"
 
 
-def build(tree: Path, scratch: Path, filed: int, open_items: int) -> Path:
-    """A home built by `tree`'s own benchmark code (its own migrations)."""
+def build(tree: Path, scratch: Path, filed: int, open_items: int, backend: str, url: str) -> Path:
+    """A home built by `tree`'s own benchmark code (its own migrations), its database at `url`."""
     script = ("import argparse, sys; sys.path.insert(0, sys.argv[1] + '/benchmarks')\n"
               "import review_pages as rp, store_manifest\n"
               "from pathlib import Path\n"
@@ -39,11 +45,38 @@ def build(tree: Path, scratch: Path, filed: int, open_items: int) -> Path:
               "    s = Path(sys.argv[2]); args = argparse.Namespace(filed=int(sys.argv[3]), open=int(sys.argv[4]),"
               " seed=7, page_views=1)\n"
               "    store_manifest.PATIENTS = max(args.filed // 10, 1)\n"
-              "    rp.build('sqlite', f'sqlite:///{s / \"bench.db\"}', s, rp.sample_item(s), args)\n")
+              "    rp.build(sys.argv[5], sys.argv[6], s, rp.sample_item(s), args)\n")
     scratch.mkdir(parents=True)
-    subprocess.run([sys.executable, "-c", script, str(tree), str(scratch), str(filed), str(open_items)],
+    subprocess.run([sys.executable, "-c", script, str(tree), str(scratch), str(filed), str(open_items), backend, url],
                    env=os.environ | {"PYTHONPATH": str(tree)}, cwd=scratch.parent, check=True)  # not this tree
-    return scratch / "home-sqlite"
+    return scratch / f"home-{backend}"
+
+
+@contextmanager
+def postgresql_databases() -> Iterator[tuple[str, Callable[[str], str]]]:
+    """A throwaway database to build into, and what copies it for one tree (its URL); all dropped after."""
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ.get("PIPELINE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    built = f"pipeline_queue_ab_{uuid.uuid4().hex[:8]}"
+    made = [built]
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    base = admin_url.rpartition("/")[0]
+
+    def copy_for(name: str) -> str:
+        made.append(f"{built}_{name}")
+        with admin.connect() as conn:  # the build's connections are closed: its process has ended
+            conn.execute(text(f'CREATE DATABASE "{made[-1]}" TEMPLATE "{built}"'))
+        return f"{base}/{made[-1]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{built}"'))
+    try:
+        yield f"{base}/{built}", copy_for
+    finally:
+        with admin.connect() as conn:
+            for name in made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def serve_and_time(home: Path, database: str, runs: int) -> list[float]:
@@ -89,6 +122,11 @@ def serve_and_time(home: Path, database: str, runs: int) -> list[float]:
     return samples
 
 
+@contextmanager
+def _no_databases() -> Iterator[None]:
+    yield None
+
+
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1]
 
@@ -101,6 +139,7 @@ def main() -> int:
     parser.add_argument("--open", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--child", nargs=3, metavar=("HOME", "DATABASE", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -108,14 +147,16 @@ def main() -> int:
         print(json.dumps(serve_and_time(Path(home), database, int(runs))))
         return 0
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
-    with tempfile.TemporaryDirectory(prefix="bench-queue-ab-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-queue-ab-") as tmp, \
+            (postgresql_databases() if args.database == "postgresql" else _no_databases()) as pg:
         scratch = Path(tmp)
-        built = build(trees["before"], scratch / "built", args.filed, args.open)
+        built_url = pg[0] if pg else f"sqlite:///{scratch / 'built' / 'bench.db'}"
+        built = build(trees["before"], scratch / "built", args.filed, args.open, args.database, built_url)
         homes = {}
         for name in trees:
             folder = scratch / name
             shutil.copytree(built.parent, folder)
-            homes[name] = (folder / built.name, f"sqlite:///{folder / 'bench.db'}")
+            homes[name] = (folder / built.name, pg[1](name) if pg else f"sqlite:///{folder / 'bench.db'}")
         samples: dict[str, list[float]] = {name: [] for name in trees}
         load_before = os.getloadavg()
         for round_number in range(args.rounds):
@@ -129,9 +170,10 @@ def main() -> int:
                     sys.exit(f"{name}: the measuring process failed:\n{done.stderr[-3000:]}")
                 samples[name].extend(json.loads(done.stdout.strip().splitlines()[-1]))
         load_after = os.getloadavg()
-    print(f"## Queue page, before and after ({args.open:,} open items, {args.filed:,} filed, SQLite)\n")
+    database = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[args.database]
+    print(f"## Queue page, before and after ({args.open:,} open items, {args.filed:,} filed, {database})\n")
     print(f"`python benchmarks/review_queue_ab.py --before {args.before} --filed {args.filed} --open {args.open} "
-          f"--rounds {args.rounds} --runs {args.runs}`: {args.rounds} alternating rounds of {args.runs} views "
+          f"--rounds {args.rounds} --runs {args.runs} --database {args.database}`: {args.rounds} alternating rounds of {args.runs} views "
           f"each over HTTP; load average (1, 5, 15 min) {', '.join(f'{v:.1f}' for v in load_before)} before, "
           f"{', '.join(f'{v:.1f}' for v in load_after)} after.\n")
     print("| code | views | p50 ms | p95 ms |")

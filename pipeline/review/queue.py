@@ -11,6 +11,7 @@ import functools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.records import ReviewKind
@@ -108,3 +109,43 @@ class KindsOfOpenItems:
             with self._lock:
                 self._known = {item_id: known[item_id] for item_id, _, _ in open_items if item_id in known}
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class OpenQueue:
+    """The open items as one queue page saw them, and what every page derives from them."""
+
+    version: int  # the database's count of review-item changes, read before the items
+    items: list[tuple[int, int, ReviewKind]]  # (id, revision, item kind), oldest first
+    kinds: list[tuple[int, frozenset[str]]]  # (id, reason kinds), oldest first
+    type_only: frozenset[int]
+    kind_counts: list[tuple[str, str, int]]
+
+
+class OpenQueueKept:
+    """The open items kept between queue pages: a page asks the database for its count of review-item
+    changes (`review_queue_version`, one row) and reads the open items again only when it moved.
+
+    The count is read first: a change committed after it moves it again, so a list read after it is
+    never kept as newer than it is (at worst read once more)."""
+
+    def __init__(self) -> None:
+        self._kinds = KindsOfOpenItems()
+        self._kept: OpenQueue | None = None
+        self._lock = threading.Lock()
+
+    def current(self, read_version: Callable[[], int], read_open: Callable[[], list[tuple[int, int, ReviewKind]]],
+                read_reasons: Callable[[list[int]], dict[int, tuple[int, tuple[str, ...]]]]) -> OpenQueue:
+        version = read_version()
+        with self._lock:
+            kept = self._kept
+        if kept is not None and kept.version == version:
+            return kept
+        items = read_open()
+        kinds = self._kinds.of(items, read_reasons)
+        kept = OpenQueue(version=version, items=items, kinds=kinds,
+                         type_only=frozenset(item_id for item_id, _, of_kind in items if of_kind is ReviewKind.TYPE),
+                         kind_counts=count_kinds(found for _, found in kinds))
+        with self._lock:
+            self._kept = kept
+        return kept

@@ -6,7 +6,8 @@ are use cases. `export_home` writes a folder a restore needs nothing else for:
 
     DIR/export.json            format, database schema revision, when, counts
     DIR/tables/<table>.ndjson  every table (manifest, patient index, merges, encounters, review items,
-                               users, access log, ...; sign-in sessions left out), ids included
+                               users, access log, ...; sign-in sessions and the queue's change count
+                               left out), ids included
     DIR/objects/<key>          every stored object, journal included (hash-verified on the way out)
     DIR/SHA256SUMS             `sha256sum -c` compatible, for every file above
 

@@ -27,7 +27,7 @@ from pipeline.errors import BirthDateNotConfirmedError, DocumentTypeRequiredErro
 from pipeline.records import DocumentStatus, FieldVerdict, ReviewKind, ReviewResolution, ReviewStatus
 from pipeline.services.patients import PatientChoice, choice_for, patient_id_for_mrn
 from pipeline.store.manifest import Manifest
-from pipeline.store.rows import ReviewItem, StoredDocument
+from pipeline.store.rows import QueueEntry, ReviewItem, StoredDocument
 
 DOB_OVERRIDE_NOTE = "birth date on the document differs from the patient's; filed after the clerk confirmed"
 
@@ -156,13 +156,19 @@ def open_revisions(manifest: Manifest) -> list[tuple[int, int, ReviewKind]]:
     return manifest.open_review_revisions()
 
 
+def queue_version(manifest: Manifest) -> int:
+    """Moves whenever a review item is added, changed or removed (read it before the open items)."""
+    return manifest.review_queue_version()
+
+
 def reasons_of(manifest: Manifest, item_ids: list[int]) -> dict[int, tuple[int, tuple[str, ...]]]:
     """item id -> (revision, every reason) (for the queue page's filter and counts)."""
     return manifest.review_reasons(item_ids)
 
 
-def items_by_id(manifest: Manifest, item_ids: list[int]) -> list[ReviewItem]:
-    return manifest.review_items_by_id(item_ids)
+def queue_entries(manifest: Manifest, item_ids: list[int]) -> list[QueueEntry]:
+    """What the queue page shows of these items (no identifiers), in the order given."""
+    return manifest.queue_entries(item_ids)
 
 
 def list_closed(manifest: Manifest, *, actor: str, limit: int) -> list[tuple[ReviewItem, StoredDocument, str | None]]:

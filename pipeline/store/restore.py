@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 _TABLES = {"documents": DocumentRow, "document_text": DocumentTextRow, "intake_events": IntakeEventRow,
            "review_items": ReviewItemRow, "review_candidates": ReviewCandidateRow, "access_log": AccessLogRow}
 
-#: left out of a backup on purpose: sign-in sessions (after a restore everyone signs in again)
-SKIPPED_TABLES = frozenset({"sessions"})
+#: left out of a backup on purpose: sign-in sessions (after a restore everyone signs in again) and the
+#: review queue's change count (its triggers count the restored rows in)
+SKIPPED_TABLES = frozenset({"sessions", "review_queue_version"})
 #: in the database but not data of their own: Alembic's revision (a backup records it apart) and
 #: SQLite's full-text index of `document_text` (with its shadow tables; its triggers rebuild it)
 _DERIVED_PREFIXES = ("alembic_version", "document_text_fts", "sqlite_")

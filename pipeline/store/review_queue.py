@@ -26,13 +26,23 @@ from pipeline.store import journal
 from pipeline.store.mapping import document_from_row, review_from_row, review_to_json
 from pipeline.store.outbox import JournalOutbox
 from pipeline.store.rows import (
+    QueueEntry,
     ReviewItem,
     StoredDocument,
+    aware,
+    candidates_from_json,
     candidates_to_json,
     identifiers_from_json,
     identifiers_to_json,
 )
-from pipeline.store.tables import AccessLogRow, DocumentRow, DocumentTextRow, ReviewCandidateRow, ReviewItemRow
+from pipeline.store.tables import (
+    AccessLogRow,
+    DocumentRow,
+    DocumentTextRow,
+    ReviewCandidateRow,
+    ReviewItemRow,
+    ReviewQueueVersionRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +93,13 @@ class ReviewQueue(JournalOutbox):
             (item_id, revision, ReviewKind(kind or ReviewKind.PATIENT))
             for item_id, revision, kind in s.connection().execute(query)])
 
+    def review_queue_version(self) -> int:
+        """The count of changes to review items so far (revision 0011's triggers keep it in each
+        changing transaction): equal between two reads only if no review item was added, changed or
+        removed in between. Read it before the open items it vouches for."""
+        return self._run("reading the review queue's version", lambda s: s.scalar(
+            select(ReviewQueueVersionRow.version).where(ReviewQueueVersionRow.id == 1))) or 0
+
     def review_reasons(self, item_ids: list[int]) -> dict[int, tuple[int, tuple[str, ...]]]:
         """id -> (revision, reasons and match reasons) of these items, without candidates and identifiers."""
         def work(session: Session) -> dict[int, tuple[int, tuple[str, ...]]]:
@@ -95,12 +112,18 @@ class ReviewQueue(JournalOutbox):
             return out
         return self._run("reading review reasons", work)
 
-    def review_items_by_id(self, item_ids: list[int]) -> list[ReviewItem]:
-        """These items, in the order given (those that exist)."""
+    def queue_entries(self, item_ids: list[int]) -> list[QueueEntry]:
+        """What the queue page shows of these items, in the order given (those that exist)."""
         if not item_ids:
             return []
-        rows = self._run("reading review items", lambda s: {r.id: review_from_row(r) for r in s.scalars(
-            select(ReviewItemRow).where(ReviewItemRow.id.in_(item_ids)))})
+        query = select(ReviewItemRow.id, ReviewItemRow.kind, ReviewItemRow.created_at, ReviewItemRow.reasons,
+                       ReviewItemRow.match_reasons, ReviewItemRow.predicted_doc_type, ReviewItemRow.candidates
+                       ).where(ReviewItemRow.id.in_(item_ids))
+        rows = self._run("reading review items", lambda s: {
+            item_id: QueueEntry(id=item_id, kind=ReviewKind(kind or ReviewKind.PATIENT), created_at=aware(created),
+                                reasons=(*(reasons or ()), *(match_reasons or ())), predicted_doc_type=doc_type,
+                                best=candidates_from_json(candidates[:1])[0] if candidates else None)
+            for item_id, kind, created, reasons, match_reasons, doc_type, candidates in s.connection().execute(query)})
         return [rows[i] for i in item_ids if i in rows]
 
     def review_items(self) -> list[ReviewItem]:

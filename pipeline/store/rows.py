@@ -131,6 +131,19 @@ class ReviewItem:
     kind: ReviewKind = ReviewKind.PATIENT  # TYPE: the document is filed; only its type is to confirm
 
 
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """What a line of the queue page shows of a review item: read from plain columns, without its
+    identifiers (their evidence is most of a row) or its resolution."""
+
+    id: int
+    kind: ReviewKind
+    created_at: datetime
+    reasons: tuple[str, ...]  # its reasons, then its match reasons
+    predicted_doc_type: str | None
+    best: Candidate | None  # the first candidate
+
+
 def type_only_item(doc: StoredDocument, now: datetime) -> ReviewItem:
     """The type-only review item of a document filed with its type unconfirmed: its reasons are the
     document's (why the type is uncertain); no candidates, the patient is the document's."""

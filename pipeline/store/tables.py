@@ -119,6 +119,18 @@ class ReviewItemRow(Base):
     kind: Mapped[str] = mapped_column(String(16), default="patient")  # records.ReviewKind; revision 0005
 
 
+class ReviewQueueVersionRow(Base):
+    """One row (id 1) counting the changes to `review_items`: every insert, update and delete adds to
+    it in the changing transaction, by triggers (revision 0011), whoever writes. The queue page reads
+    the open items again only when it moved (`ReviewQueue.review_queue_version`). Derived: no backup
+    holds it."""
+
+    __tablename__ = "review_queue_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class ReviewCandidateRow(Base):
     __tablename__ = "review_candidates"
 

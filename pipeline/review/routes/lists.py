@@ -26,42 +26,45 @@ PAGE_SIZE = 100
 @router.get("/queue")
 def queue_page(request: Request, kind: str = "", item: str = "", page: int = 1, user: str = Depends(current_user),
                ctx: ReviewContext = Depends(context)) -> Response:
-    """One page of open items, oldest first; the filter and its counts cover the whole queue (each
-    item's reason kinds kept between pages, `queue.KindsOfOpenItems`); the items shown are read in full."""
-    open_items = review.open_revisions(ctx.manifest)
-    kinds = _kinds_kept(request).of(open_items, lambda ids: review.reasons_of(ctx.manifest, ids))
+    """One page of open items, oldest first; the filter and its counts cover the whole queue (the
+    open items and their reason kinds kept between views while the database's count of review-item
+    changes stands still, `queue.OpenQueueKept`); the items shown are read in full."""
+    open_queue = _queue_kept(request).current(lambda: review.queue_version(ctx.manifest),
+                                             lambda: review.open_revisions(ctx.manifest),
+                                             lambda ids: review.reasons_of(ctx.manifest, ids))
     kind = kind if kind in queue.KIND_LABELS else ""
     item_kind = ReviewKind(item) if item in set(ReviewKind) else None
-    type_only = {item_id for item_id, _, of_kind in open_items if of_kind is ReviewKind.TYPE}
-    matching = [item_id for item_id, found in kinds if (not kind or kind in found)
+    type_only = open_queue.type_only
+    matching = [item_id for item_id, found in open_queue.kinds if (not kind or kind in found)
                 and (item_kind is None or (item_id in type_only) == (item_kind is ReviewKind.TYPE))]
     pages = max((len(matching) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(page, 1), pages)
-    shown = review.items_by_id(ctx.manifest, matching[(page - 1) * PAGE_SIZE:page * PAGE_SIZE])
+    shown = review.queue_entries(ctx.manifest, matching[(page - 1) * PAGE_SIZE:page * PAGE_SIZE])
     # the entry is committed before the page is sent; its copy to the store's journal follows the response
     ctx.manifest.record_access(user, "viewed", reason=f"review queue: {len(shown)} items listed", journal_now=False)
     now = ctx.manifest.clock()
-    rows = [{"item": item, "age": queue.age(item.created_at, now), "reasons": queue.all_reasons(item),
+    rows = [{"item": item, "age": queue.age(item.created_at, now), "reasons": item.reasons,
              "type": ctx.types[item.predicted_doc_type].display if item.predicted_doc_type in ctx.types
-             else item.predicted_doc_type, "best": item.candidates[0] if item.candidates else None}
+             else item.predicted_doc_type, "best": item.best}
             for item in shown]
-    response = render(request, "queue.html", rows=rows, total=len(kinds), matching=len(matching), page=page,
-                  pages=pages, more=page < pages, kinds=queue.count_kinds(found for _, found in kinds), kind=kind,
+    total = len(open_queue.kinds)
+    response = render(request, "queue.html", rows=rows, total=total, matching=len(matching), page=page,
+                  pages=pages, more=page < pages, kinds=open_queue.kind_counts, kind=kind,
                   kind_label=queue.KIND_LABELS.get(kind), item_kind=item_kind,
                   item_kinds=queue.item_kind_counts(Counter({ReviewKind.TYPE: len(type_only),
-                                                             ReviewKind.PATIENT: len(kinds) - len(type_only)})),
+                                                             ReviewKind.PATIENT: total - len(type_only)})),
                   closed_count=ctx.manifest.count_closed_review_items(),
                   notice=request.session.pop("notice", None))
-    response.background = BackgroundTask(ctx.manifest.copy_journal)
+    response.background = BackgroundTask(ctx.journal_copier)
     return response
 
 
-def _kinds_kept(request: Request) -> queue.KindsOfOpenItems:
-    """The open items' reason kinds this app keeps between pages (one app serves one home)."""
+def _queue_kept(request: Request) -> queue.OpenQueueKept:
+    """The open items this app keeps between pages (one app serves one home)."""
     state = request.app.state
-    if not hasattr(state, "queue_kinds"):
-        state.queue_kinds = queue.KindsOfOpenItems()
-    return state.queue_kinds
+    if not hasattr(state, "open_queue"):
+        state.open_queue = queue.OpenQueueKept()
+    return state.open_queue
 
 
 @router.get("/closed")
