@@ -36,7 +36,7 @@ from pipeline.patients.extract import extract_identifiers
 from pipeline.patients.reading import HeaderReading, read_header
 from pipeline.patients.tables import MRN_TYPE
 from pipeline.patients.training import MatchModel, load_model
-from pipeline.patients.verify import found_identifiers, verified
+from pipeline.patients.verify import found_identifiers, printed_in_full, verified
 from pipeline.records import (
     Candidate,
     DocumentIdentifiers,
@@ -144,10 +144,13 @@ class Matcher:
         # candidate's, born that day (or with no birth date to tell them apart)
         name_elsewhere = scored[0][2]["levels"]["name"] not in (1, 2) and any(
             rec["levels"]["name"] in (1, 2) and rec["levels"]["birth_date"] != 4 for _, _, rec in scored[1:])
+        # a guarantor's, a parent's or a sibling's name and birth date printed outside any block the
+        # readers know to be about someone else: two people of the index on one page
+        two_people = any(rec["in_full"] for _, _, rec in scored[1:])
         in_candidates = sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored) / total
         decided = self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates,
                                name_elsewhere=name_elsewhere, label_elsewhere=label_elsewhere,
-                               another_name=scored[0][2]["another_name"],
+                               two_people=two_people, another_name=scored[0][2]["another_name"],
                                garbled_given=scored[0][2]["garbled_given"])
         return decided, scored[0][2]["found"]
 
@@ -327,14 +330,16 @@ class Matcher:
             total += tf.adjustment(doc["family"], doc["given"]) if levels["name"] == 1 else \
                 tf.adjustment(doc["given"], doc["family"])
         verdicts = {name: cmp.LEVELS[name][lv].verdict for name, lv in levels.items()}
+        in_full = reading is not None and printed_in_full(rec, reading)
         return total, verdicts, {**rec, "levels": levels, "found": found, "another_name": another,
-                                 "garbled_given": garbled}
+                                 "garbled_given": garbled, "in_full": in_full}
 
     # ------------------------------------------------------------------------------ decision
 
     def _decide(self, candidates: tuple[Candidate, ...], weights: list[float], mrn_elsewhere: bool,
                 in_candidates: float, *, another_name: bool = False, garbled_given: bool = False,
-                name_elsewhere: bool = False, label_elsewhere: bool = False) -> PatientMatch:
+                name_elsewhere: bool = False, label_elsewhere: bool = False,
+                two_people: bool = False) -> PatientMatch:
         best = candidates[0]
         runner = candidates[1] if len(candidates) > 1 else None
         t = self.thresholds
@@ -377,6 +382,9 @@ class Matcher:
         if name_elsewhere:
             reasons.append("the name as printed is exactly another patient's, who is not ruled out by the "
                            "birth date: confirm the patient")
+        if two_people:
+            reasons.append("the page also shows another patient's full name and birth date (a guarantor, a "
+                           "parent, a sibling?): confirm whose document it is")
         if f["sex"] is FieldVerdict.DISAGREE:
             reasons.append("sex disagrees with best candidate")
         if f["birth_date"] is FieldVerdict.AGREE and not (name_ok or mrn_ok):

@@ -48,6 +48,18 @@ def verified(doc: dict, rec: dict, reading: HeaderReading, weights: dict) -> tup
     return out, found
 
 
+def printed_in_full(rec: dict, reading: HeaderReading) -> bool:
+    """Whether the header shows this candidate's whole name (family and given, exactly as the index
+    holds one of its names) and its birth date, exactly: a person the page names beyond doubt."""
+    if not rec["dob"] or find_value(reading.dates, rec["dob"])[0] != 2:
+        return False
+    for _use, family, given, _fk, _gk, full_family in rec["names"]:
+        seen = find_name(reading, full_family or family, given) if given else None
+        if seen is not None and seen.family == normalize.compact(full_family or family) and seen.given == given:
+            return True
+    return False
+
+
 def _name(out: dict, found: dict, rec: dict, reading: HeaderReading, weights: dict) -> None:
     best: tuple[float, dict, object] | None = None
     for _use, family, given, family_key, given_key, full_family in rec["names"]:

@@ -274,3 +274,30 @@ def test_on_a_tick_box_form_the_sex_is_the_box_ticked(matcher: Matcher) -> None:
     assert match.outcome is MatchOutcome.REVIEW and any("sex" in r for r in match.reasons)
     for unticked in ("[ ] Male   [ ] Female", "Male / Female"):  # says nothing either way
         assert read_header(_ocr(unticked), today=TODAY).sex is None
+
+
+def test_a_guarantors_block_below_the_patients_is_read_by_neither_reader(matcher: Matcher) -> None:
+    # the patient's labels are ones no reader knows; the guarantor's (a relative in the index) are
+    # the plainest there are: before, name + birth date + phone filed this face sheet to JANE
+    face_sheet = ("PATIENT INFORMATION\nPaciente / Patient -> DOE, JOHNNY Q.\nF. nacimiento / DOB -> 19790505\n\n"
+                  "RESPONSIBLE PARTY / GUARANTOR\nName: DOE, JANE\nRelationship to patient: Mother\n"
+                  "Birth date: 01/02/1980\nPhone: (555) 123-4567")
+    ids, match = _identify(matcher, face_sheet)
+    assert match.outcome is not MatchOutcome.AUTO_FILE
+    assert (ids.given_name, ids.birth_date, ids.phone) == (None, None, None)  # nothing of the guarantor's
+    # the patient's own heading (or a line labelled as the patient's) ends the block
+    _, match = _identify(matcher, "Emergency contact\nSMITH, ROBERT 555-563-0111\nPATIENT\nName: OKAFOR, WILLIAM\n"
+                                  "DOB: 09/23/1948")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+    _, match = _identify(matcher, "ORDERING PROVIDER\nDr. Ines Marchetti\nPt Full Name: OKAFOR, WILLIAM\n09/23/1948")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+
+
+def test_two_patients_of_the_index_named_in_full_on_one_page_go_to_review(matcher: Matcher) -> None:
+    # no heading says who the second person is: both whole names and birth dates are on the page
+    _, match = _identify(matcher, "OKAFOR, WILLIAM  09/23/1948  10000006\nDOE, JANE  01/02/1980")
+    assert match.outcome is MatchOutcome.REVIEW
+    assert any("another patient's full name and birth date" in r for r in match.reasons)
+    # a name alone (a clinician who shares a patient's name) is not a second person
+    _, match = _identify(matcher, "OKAFOR, WILLIAM  09/23/1948  10000006\nseen with JANE DOE")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
