@@ -222,7 +222,10 @@ def someone_else(lines: list[_Line]) -> set[int]:
             elif _PATIENT_FIRST.match(label_view(line.text)) or words and (
                     set(words) <= _PATIENT_WORDS | _PATIENT_HEADING_FILLER or _BODY_HEADING.search(line.text)):
                 opened = None  # the patient's own heading or label ("Pt Full Name: ..."), or the body's
-        if words and set(words) & _PARTY_WORDS and set(words) <= _PARTY_WORDS | _HEADING_FILLER:
+        if (words and set(words) & _PARTY_WORDS and set(words) <= _PARTY_WORDS | _HEADING_FILLER
+                and (not set(words) & _PATIENT_WORDS or "than" in words)):
+            # "Subscriber Pt", "Patient/Insured" alone on a line are the patient's labels; "RESPONSIBLE
+            # PARTY (IF OTHER THAN PATIENT)" is not
             opened = (line.page, i)
         if opened is not None:
             inside.add(i)

@@ -145,11 +145,13 @@ DATE_PATTERNS = (
     re.compile(rf"(?P<y>{_D}{{4}})[-/.](?P<m>{_D}{{1,2}})[-/.](?P<d>{_D}{{1,2}})(?!\d)"),
     MONTH_FIRST,
     # January 2, 1980 / Jan 2 1980 / Jan. 02, 1980
-    re.compile(rf"(?i)(?<![A-Z]){_MONTH_RE}\s*(?P<d>{_D}{{1,2}})(?:st|nd|rd|th)?,?\s*(?P<y>{_D}{{4}})(?!\d)"),
+    re.compile(rf"(?i)(?<![A-Z]){_MONTH_RE}[\s\-]*(?P<d>{_D}{{1,2}})(?:st|nd|rd|th)?,?[\s\-]*(?P<y>{_D}{{4}})(?!\d)"),
     # 2 January 1980 / 02-Jan-1980 / 2nd Jan 1980
     re.compile(rf"(?i)(?<!\d)(?P<d>{_D}{{1,2}})(?:st|nd|rd|th)?[\s\-]*{_MONTH_RE}[\s\-,]*(?P<y>{_D}{{4}}|{_D}{{2}})(?!\d)"),
     # 01021980 (eight digits, month first)
     re.compile(r"(?<!\d)(?P<m>[01]\d)(?P<d>[0-3]\d)(?P<y>(?:19|20)\d\d)(?!\d)"),
+    # 19800102 (eight digits, year first: device printouts, HL7-style exports)
+    re.compile(r"(?<!\d)(?P<y>(?:18|19|20)\d\d)(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)"),
 )
 
 

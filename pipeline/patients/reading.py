@@ -87,6 +87,10 @@ _OTHER_PERSON = re.compile(
     r"signed|surgeon|radiologist|pathologist|consultant|practice|sincerely|dear|cc|guarantor|"
     r"insured|subscriber|policy\s*holder|mother|father|parent|guardian|spouse|emergency|"
     r"next\s+of\s+kin|responsible|contact\s+person|relationship|interpreter|witness)\b")
+#: a label that names the patient as the insured too ("Patient/Insured", "Subscriber Pt"): not
+#: someone else
+_PATIENT_INSURED = re.compile(r"(?i)\b(?:patient|pt|paciente)\W{0,3}(?:insured|subscriber|policy\s*holder)\b|"
+                              r"\b(?:insured|subscriber|policy\s*holder)\W{0,3}(?:patient|pt)\b")
 #: a column of a line: words apart by single spaces (`extract.lines_of` marks a wide gap with two)
 _COLUMN = re.compile(r"\S+(?: \S+)*")
 #: a date just after one of these words is the date of something else than a birth
@@ -98,7 +102,9 @@ _STOP = frozenset("""PATIENT NAME NAMES DOB DATE BIRTH BORN MRN MR MED REC RECOR
     PHONE TEL ADDRESS ACCOUNT ACCT VISIT FIN ID UNIT HOSP HOSPITAL CHART PAGE OF AND THE FOR RE TO
     FROM CLINIC MEDICAL CENTER HEALTH GENERAL REPORT NOTE SUMMARY MALE FEMALE AGE YR YRS YEARS OLD
     ST AVE RD DR LN BLVD CT PL WAY APT STE SUITE STREET AVENUE ROAD DRIVE LANE
-    LAST FIRST GIVEN FAMILY SURNAME FORENAME FORENAMES MIDDLE LEGAL""".split())
+    LAST FIRST GIVEN FAMILY SURNAME FORENAME FORENAMES MIDDLE LEGAL
+    PACIENTE NOMBRE NOMBRES APELLIDO APELLIDOS FECHA NACIMIENTO NAC SEXO DOMICILIO DIRECCION TELEFONO
+    EXPEDIENTE CUENTA EDAD""".split())  # the Spanish of US bilingual forms' labels
 
 
 @lru_cache(maxsize=65536)
@@ -154,7 +160,8 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
             key = (value, transposed, page, start)
             dates[key] = Seen(normalize.date_digits(value), text[start:end], page, _box(spans, start, end),
                               index, transposed)
-            taken.append((start, end))
+            if not text[start:end].isdigit():  # eight bare digits may as well be an MRN: both readings
+                taken.append((start, end))
         for match in _PHONE.finditer(text) if digits else ():
             phones.append(Seen(normalize.phone(match.group(0)), match.group(0), page,
                                _box(spans, *match.span()), index))
@@ -169,7 +176,8 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
                 if len(value) == 5:
                     postcodes.append(numbers.pop())
         # about someone else: the column (text between wide gaps) naming a clinician, a guarantor...
-        elsewhere = [c.span() for c in _COLUMN.finditer(text) if _OTHER_PERSON.search(c.group(0))]
+        elsewhere = [c.span() for c in _COLUMN.finditer(text)
+                     if _OTHER_PERSON.search(_PATIENT_INSURED.sub(" ", c.group(0)))]
         for match in _WORD.finditer(text):
             someone_else = any(start <= match.start() < end for start, end in elsewhere)
             raw = match.group(0)

@@ -301,3 +301,17 @@ def test_two_patients_of_the_index_named_in_full_on_one_page_go_to_review(matche
     # a name alone (a clinician who shares a patient's name) is not a second person
     _, match = _identify(matcher, "OKAFOR, WILLIAM  09/23/1948  10000006\nseen with JANE DOE")
     assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+
+
+def test_labels_naming_the_patient_as_the_insured_and_spanish_labels_do_not_hide_the_name(matcher: Matcher) -> None:
+    for header in ("Patient/Insured -> OKAFOR, WILLIAM   Admitted -> 11/05/2026\nPt DOB -> 09/23/1948",
+                   "Subscriber Pt\nOKAFOR, WILLIAM\nBirth date (pt) 09/23/1948",
+                   "Apellido(s) / Last name OKAFOR  Nombre(s) / First name WILLIAM\nF. nacimiento / DOB 19480923"):
+        _, match = _identify(matcher, f"Lakeview\n{header}")
+        assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006", (header, match.reasons)
+
+
+def test_an_eight_digit_year_first_date_is_read_and_still_tried_as_an_mrn() -> None:
+    reading = read_header(_ocr("DOE JANE 19800102\nChart 19750615"), today=TODAY)
+    assert {s.value for s in reading.dates} >= {"19800102", "19750615"}
+    assert {s.value for s in reading.numbers} >= {"19800102", "19750615"}
