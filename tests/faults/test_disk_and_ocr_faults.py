@@ -50,6 +50,12 @@ def test_a_full_work_disk_leaves_the_scans_undone_and_intact_then_a_rerun_files_
     assert full.returncode == 12, full.stderr
     assert set(results(full.stdout).values()) == {"undone"}, full.stdout
     assert "ENOSPC" in full.stdout  # the reason names the fault, not the scan
+    # a backfill of the same folder: its item undone, the run stopped, exit 12 (before: 0) naming --resume
+    backfill = home.run("backfill", "--json", str(tmp_path / "scans"))
+    assert backfill.returncode == 12, backfill.stderr
+    summary = json.loads(backfill.stdout.splitlines()[-1])
+    assert (summary["status"], summary["undone"]) == ("stopped", 1)
+    assert "1 of 1 files left undone" in backfill.stderr and f"--resume {summary['run']}" in backfill.stderr
     assert {p.name: sha256(p) for p in scans} == before
     assert not list((home.path / "quarantine").iterdir())
 
@@ -57,27 +63,11 @@ def test_a_full_work_disk_leaves_the_scans_undone_and_intact_then_a_rerun_files_
     again = home.run("process", "--json", *map(str, scans))
     assert again.returncode == 0, again.stderr
     assert list(results(again.stdout).values()) == ["filed"]
+    resumed = home.run("backfill", "--resume", summary["run"], "--json")  # finds it filed: nothing twice
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout.splitlines()[-1])["status"] == "finished"
     assert_each_filed_once(home, before)
     assert [p.name for p in home.work.iterdir()] == []  # no scratch left behind
-
-
-def test_a_full_work_disk_leaves_a_backfills_scan_undone_exit_12_then_resume_files_it(
-        home: Home, full_work_folder: Path, tmp_path: Path) -> None:
-    archive = tmp_path / "archive"
-    before = {p.name: sha256(p) for p in copy_scans(archive)}
-    full = home.run("backfill", "--json", str(archive))
-    assert full.returncode == 12, full.stderr  # before: 0, the run merely "stopped"
-    summary = json.loads(full.stdout.splitlines()[-1])
-    assert (summary["status"], summary["undone"]) == ("stopped", 1)
-    assert "1 of 1 files left undone" in full.stderr and f"--resume {summary['run']}" in full.stderr
-    assert {p.name: sha256(p) for p in archive.iterdir()} == before
-    assert not list((home.path / "quarantine").iterdir())
-
-    full_work_folder.unlink()
-    again = home.run("backfill", "--resume", summary["run"], "--json")
-    assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout.splitlines()[-1])["status"] == "finished"
-    assert_each_filed_once(home, before)
 
 
 def _descendants(root: int) -> dict[int, str]:
