@@ -3,7 +3,8 @@ as a server that is down or restarting looks to a client). The task, not the wor
 the fault out: it goes back to the queue with a jittered, doubling countdown. A fault that clears
 in time ends with the scan filed once; one that outlasts the retries ends `undone` (exit 12), the
 scan untouched where it was and nothing quarantined, and the same command files it once the
-database is back. One worker serves both tests (its start-up is most of a test's time)."""
+database is back. An input defect is rejected at the first try, never retried. One worker serves the
+module (its start-up is most of a test's time)."""
 
 from __future__ import annotations
 
@@ -125,3 +126,16 @@ def test_a_database_gone_for_longer_than_the_retries_leaves_the_scan_undone_and_
     assert results(out) == {scan.name: "filed"}
     celery_home.filed[scan.name] = digest
     assert_each_filed_once(celery_home.home, celery_home.filed, database_url=celery_home.database_url)
+
+
+def test_an_input_defect_is_rejected_by_the_first_try_and_never_retried(celery_home: CeleryHome,
+                                                                         tmp_path: Path) -> None:
+    # last in the module: it leaves a quarantined input, which the checks above would count
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ngarbage")
+    before = celery_home.retries()
+    submitter = celery_home.process(broken)
+    out, err = submitter.communicate(timeout=240)
+    assert submitter.returncode == 0, err
+    assert results(out) == {broken.name: "rejected"}
+    assert celery_home.retries() == before  # the file's own defect: not a passing fault
