@@ -42,9 +42,15 @@ def throwaway_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """The server's maintenance database, for a test that renames or drops its own database."""
+    return POSTGRES_ADMIN_URL
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL
-
 from .conftest import FAST_RETRIES, Home, assert_each_filed_once, copy_scans, import_patients, results, sha256, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,6 +31,7 @@ RETRY_LINE = "met a passing fault; retry"
 class CeleryHome:
     home: Home
     database_url: str
+    admin_url: str
     log: Path
     filed: dict[str, str] = field(default_factory=dict)  # every scan filed in this home so far: name -> sha256
 
@@ -46,7 +45,7 @@ class CeleryHome:
     def database_gone(self) -> Iterator[None]:
         """The worker's database renamed away (its sessions ended first), renamed back on leaving."""
         name = self.database_url.rsplit("/", 1)[1]
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
                 def rename(old: str, new: str) -> bool:
@@ -72,18 +71,19 @@ class CeleryHome:
 
 
 @pytest.fixture(scope="module")
-def celery_home(tmp_path_factory, module_postgres_url: str) -> Iterator[CeleryHome]:
+def celery_home(tmp_path_factory, module_postgres_url: str, postgres_admin_url: str,
+                redis_url: str) -> Iterator[CeleryHome]:
     folder = tmp_path_factory.mktemp("celery-faults")
     import_patients(module_postgres_url)
     home = Home(folder / "home", {**FAST_RETRIES, "PIPELINE_DATABASE_URL": module_postgres_url,
-                                  "PIPELINE_CELERY_BROKER_URL": REDIS_URL,
+                                  "PIPELINE_CELERY_BROKER_URL": redis_url,
                                   "PIPELINE_CELERY_QUEUE": f"faults-{uuid.uuid4().hex[:10]}",
                                   "PIPELINE_CELERY_FAULT_RETRIES": str(RETRIES), "PIPELINE_WORKERS": "1"})
     home.path.mkdir()
     log = folder / "worker.log"
     worker = home.start("worker", "--concurrency", "1", stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        yield CeleryHome(home, module_postgres_url, log)
+        yield CeleryHome(home, module_postgres_url, postgres_admin_url, log)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
