@@ -62,8 +62,8 @@ def configure(settings: Settings) -> Celery:
 
 def transport_options(settings: Settings) -> dict[str, float]:
     """Redis: a task unacknowledged for `celery_visibility_timeout` (its worker died) goes back to the
-    queue at the next scan of a running worker's; kombu scans only every 10th time it could (every
-    100 s), so a task of a dead worker waited up to that long more. Every time: every 10 s."""
+    queue when a running worker scans for such tasks. kombu's timer fires every 10 s but scans only
+    every 10th time (`unacked_restore_throttle`), so the task waited up to 100 s more; now every time."""
     return {"visibility_timeout": settings.celery_visibility_timeout, "unacked_restore_throttle": 1}
 
 
