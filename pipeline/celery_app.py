@@ -14,10 +14,12 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, Task
 
-from pipeline.errors import StorageError
-from pipeline.records import BatchResult
+from pipeline.faults import RetryPolicy, passing_fault
+from pipeline.ingest.batchfile import whole_file
+from pipeline.ingest.names import name_tag
+from pipeline.records import BatchResult, Outcome
 from pipeline.services.backfill import BACKFILL_TASK
 from pipeline.settings import Settings, load_settings
 
@@ -34,6 +36,9 @@ _state_lock = threading.Lock()
 PROCESS_TASK = "pipeline.process_file"
 #: how long `submit_and_wait` waits for one file's result before giving up on the run
 RESULT_TIMEOUT_SECONDS = 3600
+#: the longest wait before a task hit by a passing fault runs again (also at most half the visibility
+#: timeout: Redis hands a task whose countdown outlasts it to a second worker)
+CELERY_MAX_RETRY_DELAY = 300.0
 
 
 def configure(settings: Settings) -> Celery:
@@ -45,7 +50,7 @@ def configure(settings: Settings) -> Celery:
         accept_content=["json"],
         task_acks_late=True,  # a worker that dies mid-document leaves the task for another
         # ... once the broker gives it back: Redis does after this long without an acknowledgement
-        broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},
+        broker_transport_options=transport_options(settings),
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.celery_queue,
@@ -55,31 +60,86 @@ def configure(settings: Settings) -> Celery:
     return app
 
 
+def transport_options(settings: Settings) -> dict[str, float]:
+    """Redis: a task unacknowledged for `celery_visibility_timeout` (its worker died) goes back to the
+    queue when a running worker scans for such tasks. kombu's timer fires every 10 s but scans only
+    every 10th time (`unacked_restore_throttle`), so the task waited up to 100 s more; now every time."""
+    return {"visibility_timeout": settings.celery_visibility_timeout, "unacked_restore_throttle": 1}
+
+
+def _settings() -> Settings:
+    with _state_lock:
+        if "settings" not in _state:
+            _state["settings"] = load_settings()
+        return _state["settings"]  # type: ignore[return-value]
+
+
 def _pipeline():
+    """The worker's pipeline, opened on its first task. It tries each file once: the task, not the
+    pipeline, waits out a passing fault (`_until_done`), so the worker thread is free meanwhile."""
     from pipeline.orchestrator import Pipeline
 
+    settings = _settings()
     with _state_lock:
         if "pipeline" not in _state:
-            settings = _state.get("settings") or load_settings()
-            _state["pipeline"] = Pipeline.open(settings).ready()  # type: ignore[arg-type]
+            pipeline = Pipeline.open(settings).ready()
+            pipeline.retry_policy = RetryPolicy(attempts=1)
+            _state["pipeline"] = pipeline
         return _state["pipeline"]
 
 
-@app.task(name=PROCESS_TASK)
-def process_file(path: str) -> dict:
-    """One file of `pipeline process` (`Pipeline.process_file`: a batch split into its documents,
-    passing faults retried, then undone); the result is the file's `BatchResult` JSON."""
-    return _pipeline().process_file(Path(path)).to_json()  # type: ignore[attr-defined]
+@app.task(name=PROCESS_TASK, bind=True)
+def process_file(self: Task, path: str) -> dict:
+    """One file of `pipeline process` (`Pipeline.process_file`: a batch split into its documents);
+    a passing fault is retried by the task (`_until_done`); the result is the file's `BatchResult` JSON."""
+    return _until_done(self, Path(path)).to_json()
 
 
-@app.task(name=BACKFILL_TASK, acks_late=True, reject_on_worker_lost=True, autoretry_for=(StorageError,),
-          retry_backoff=True, retry_backoff_max=300, max_retries=8)
-def backfill_file(path: str) -> dict:
+@app.task(name=BACKFILL_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+def backfill_file(self: Task, path: str) -> dict:
     """One input file of a backfill run: a batch split into its documents, or one document. A
     worker killed mid-task leaves it unacknowledged, so another worker takes it (`acks_late`,
-    `reject_on_worker_lost`); a passing fault (StorageError: locked database, full disk,
-    unreachable store) is retried with backoff; parts filed before are found, not filed twice."""
-    return _pipeline().process_batch(Path(path)).to_json()  # type: ignore[attr-defined]
+    `reject_on_worker_lost`); a passing fault is retried by the task (`_until_done`); parts filed
+    before are found, not filed twice."""
+    return _until_done(self, Path(path)).to_json()
+
+
+def _until_done(task: Task, path: Path) -> BatchResult:
+    """One attempt at the file. A passing fault (`faults.passing_fault`: locked or unreachable
+    database, full disk, unreachable store, a dead OCR worker), whether raised or returned as an
+    `undone` result, sends the task back to the queue after a jittered, doubling wait (any worker may
+    take it), up to `celery_fault_retries` times; after the last the undone result is returned: the
+    file is untouched where it was, and the submitter reports it undone (exit 12). Input defects are
+    outcomes of the first attempt (rejected), never retried; any other error fails the task."""
+    from pipeline.orchestrator import undone_result
+
+    try:
+        batch = _pipeline().process_file(path)
+        reason = next((r.reasons[0] for r in batch.results if r.status is Outcome.UNDONE), None)
+    except Exception as exc:
+        reason = passing_fault(exc)
+        if reason is None:
+            raise
+        batch = whole_file(undone_result(path, reason))
+    if reason is None:
+        return batch
+    settings = _settings()
+    tries = task.request.retries
+    if tries >= settings.celery_fault_retries:
+        log.warning("task %s: input %s still undone after %d retries; left where it was", task.request.id,
+                    name_tag(path), tries)
+        return batch
+    wait = celery_retry_policy(settings).jittered_delay_after(tries + 1)
+    log.warning("task %s: input %s met a passing fault; retry %d of %d in %.1f s", task.request.id,
+                name_tag(path), tries + 1, settings.celery_fault_retries, wait)
+    raise task.retry(countdown=wait, max_retries=settings.celery_fault_retries)
+
+
+def celery_retry_policy(settings: Settings) -> RetryPolicy:
+    """The waits between a task's tries: from `fault_retry_delay`, doubling, at most 5 minutes and
+    half the visibility timeout (a countdown held past it would hand the task to a second worker)."""
+    return RetryPolicy(attempts=settings.celery_fault_retries + 1, first_delay=settings.fault_retry_delay,
+                       max_delay=min(CELERY_MAX_RETRY_DELAY, settings.celery_visibility_timeout / 2))
 
 
 def submit_and_wait(paths: Iterable[Path], settings: Settings) -> Iterator[BatchResult]:

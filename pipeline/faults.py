@@ -3,6 +3,7 @@
     passing_fault(exc) -> str | None     a short reason when `exc` (or what caused it) is a passing
                                          fault; None when it is not one
     RetryPolicy(attempts, first_delay, factor, max_delay).delays()   the waits between attempts
+    RetryPolicy(...).jittered_delay_after(failures)   one wait, spread at random over its upper half
     retry(work, policy, sleep=time.sleep) -> result of `work()`      with backoff on passing faults
 
 Only the input's own defects reject it (`errors.InputError` -> `rejected`, kept in quarantine).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -92,6 +94,12 @@ class RetryPolicy:
     def delay_after(self, failures: int) -> float:
         """The wait after `failures` failures in a row (for a loop that never gives up, e.g. `watch`)."""
         return min(self.first_delay * self.factor ** max(failures - 1, 0), self.max_delay)
+
+    def jittered_delay_after(self, failures: int, rng: random.Random | None = None) -> float:
+        """`delay_after(failures)` drawn at random from its upper half, so documents hit by one fault
+        (a Celery queue's worth of tasks) do not all come back at the same moment."""
+        delay = self.delay_after(failures)
+        return delay / 2 + (rng or random).uniform(0.0, delay / 2)
 
 
 def retry(work: Callable[[], T], policy: RetryPolicy, *, sleep: Callable[[float], object] = time.sleep,

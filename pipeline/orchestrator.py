@@ -244,8 +244,7 @@ class Pipeline:
             if reason is None:
                 raise
             log.warning("undone: input %s: %s; left where it was", tag, reason)
-            return undone(ProcessResult(str(path), None, Outcome.UNDONE,
-                                        reasons=(f"not processed: {reason}; left where it was, to be processed again",)))
+            return undone(undone_result(path, reason))
 
     def _process_once(self, path: Path) -> ProcessResult:
         """One attempt; a passing fault is raised (for `process` to retry), everything else is an outcome."""
@@ -466,6 +465,12 @@ class Pipeline:
             for future in futures:
                 yield future.result()
 
+
+
+def undone_result(path: Path, reason: str) -> ProcessResult:
+    """The outcome of a file a passing fault kept from being processed: nothing moved, nothing recorded."""
+    return ProcessResult(str(path), None, Outcome.UNDONE,
+                         reasons=(f"not processed: {reason}; left where it was, to be processed again",))
 
 
 def _load_classifier(settings: Settings) -> Classifier:

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     celery_queue: str = "pipeline"
     celery_visibility_timeout: float = 3600.0  # a document taken by a worker that died is handed on after this
+    # a task hit by a passing fault is sent back to the queue this many times (waits from
+    # `fault_retry_delay`, doubling, jittered; at most 5 minutes and half the visibility timeout), then
+    # returned to the submitter undone
+    celery_fault_retries: int = 10
 
     # --- OCR -----------------------------------------------------------------------------------
     ocr_mode: OcrMode = OcrMode.AUTO
@@ -151,7 +155,8 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown patch code(s) {', '.join(unknown)}: use 1, 2, 3, 4, 6 or T")
         return ",".join(codes)
 
-    @field_validator("fault_retries", "fault_retry_delay", "database_busy_timeout", "celery_visibility_timeout")
+    @field_validator("fault_retries", "fault_retry_delay", "database_busy_timeout", "celery_visibility_timeout",
+                     "celery_fault_retries")
     @classmethod
     def _not_negative(cls, value: float) -> float:
         if value < 0:

@@ -19,6 +19,16 @@ REDIS_URL = os.environ.get("PIPELINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    yield from throwaway_database()
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database shared by one module's tests (a worker serving them all)."""
+    yield from throwaway_database()
+
+
+def throwaway_database() -> Iterator[str]:
     name = f"pipeline_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -32,9 +42,15 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """The server's maintenance database, for a test that renames or drops its own database."""
+    return POSTGRES_ADMIN_URL
 
 
 @pytest.fixture(scope="session")

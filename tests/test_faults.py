@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import random
 import sqlite3
 from pathlib import Path
 
@@ -49,6 +50,15 @@ def test_the_backoff_doubles_up_to_its_cap() -> None:
     assert list(policy.delays()) == [1.0, 2.0, 4.0, 8.0, 10.0]
     assert [policy.delay_after(n) for n in (1, 2, 3, 9)] == [1.0, 2.0, 4.0, 10.0]
     assert list(RetryPolicy(attempts=1).delays()) == []
+
+
+def test_a_jittered_wait_lies_in_the_upper_half_of_the_backoff_and_is_spread() -> None:
+    policy = RetryPolicy(first_delay=1.0, max_delay=10.0)
+    rng = random.Random(13)
+    for failures, delay in ((1, 1.0), (3, 4.0), (9, 10.0)):
+        waits = [policy.jittered_delay_after(failures, rng) for _ in range(200)]
+        assert all(delay / 2 <= w <= delay for w in waits)
+        assert max(waits) - min(waits) > delay / 4  # tasks failed together come back apart
 
 
 def test_retry_tries_again_on_passing_faults_only() -> None:

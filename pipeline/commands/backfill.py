@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.errors import EXIT_INTERRUPTED, EXIT_OK
+from pipeline.errors import EXIT_INTERRUPTED, EXIT_OK, PassingFaultError
 from pipeline.records import Outcome, RunStatus
 from pipeline.settings import Settings, WorkerMode
 
@@ -83,7 +83,14 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signal.SIGINT, previous)
     paths = backfill.write_report(manifest, run_id, args.report or settings.home / "reports")
     _print_summary(summary, paths, args.json)
-    return EXIT_INTERRUPTED if stop.is_set() and summary.status is not RunStatus.FINISHED else EXIT_OK
+    if stop.is_set() and summary.status is not RunStatus.FINISHED:
+        return EXIT_INTERRUPTED
+    if summary.undone:
+        raise PassingFaultError(
+            f"{len(summary.undone)} of {summary.progress.files_total} files left undone where they were "
+            "(a passing fault outlasted the retries; the report names them, with the fault)",
+            hint=f"once the fault is cleared: pipeline backfill --resume {summary.run_id}")
+    return EXIT_OK
 
 
 def _on_interrupt(stop: threading.Event) -> Callable[..., None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -49,6 +50,12 @@ def test_a_full_work_disk_leaves_the_scans_undone_and_intact_then_a_rerun_files_
     assert full.returncode == 12, full.stderr
     assert set(results(full.stdout).values()) == {"undone"}, full.stdout
     assert "ENOSPC" in full.stdout  # the reason names the fault, not the scan
+    # a backfill of the same folder: its item undone, the run stopped, exit 12 (before: 0) naming --resume
+    backfill = home.run("backfill", "--json", str(tmp_path / "scans"))
+    assert backfill.returncode == 12, backfill.stderr
+    summary = json.loads(backfill.stdout.splitlines()[-1])
+    assert (summary["status"], summary["undone"]) == ("stopped", 1)
+    assert "1 of 1 files left undone" in backfill.stderr and f"--resume {summary['run']}" in backfill.stderr
     assert {p.name: sha256(p) for p in scans} == before
     assert not list((home.path / "quarantine").iterdir())
 
@@ -56,6 +63,9 @@ def test_a_full_work_disk_leaves_the_scans_undone_and_intact_then_a_rerun_files_
     again = home.run("process", "--json", *map(str, scans))
     assert again.returncode == 0, again.stderr
     assert list(results(again.stdout).values()) == ["filed"]
+    resumed = home.run("backfill", "--resume", summary["run"], "--json")  # finds it filed: nothing twice
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout.splitlines()[-1])["status"] == "finished"
     assert_each_filed_once(home, before)
     assert [p.name for p in home.work.iterdir()] == []  # no scratch left behind
 
