@@ -101,10 +101,14 @@ class RssSampler(threading.Thread):
 
 def _tree_rss_mb(pid: int) -> float:
     total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
+    pids, seen = [pid], 0
+    while seen < len(pids):  # children, and theirs (a backfill command's OCR workers)
+        children = Path(f"/proc/{pids[seen]}/task/{pids[seen]}/children")
+        try:
+            pids += [int(p) for p in children.read_text().split()]
+        except OSError:
+            pass
+        seen += 1
     for each in pids:
         try:
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
@@ -182,7 +186,7 @@ def check_splits(home: Path, run_id: str, truths: dict[Path, object]) -> tuple[i
 
 
 def kill_and_resume(root: Path, patients_csv: Path, home: Path, kills: int, workers: int, seed: int,
-                    lone: int, parts: int) -> dict[str, int]:
+                    lone: int, parts: int, spread: float = 60.0) -> dict:
     env = {**os.environ, **ENV, "PIPELINE_WORKERS": str(workers)}
     base = [sys.executable, "-m", "pipeline.cli", "--home", str(home)]
     subprocess.run([*base, "patients", "import", str(patients_csv)], env=env, check=True, capture_output=True)
@@ -199,7 +203,7 @@ def kill_and_resume(root: Path, patients_csv: Path, home: Path, kills: int, work
             run_id = named[0].split()[2] if named else None
             time.sleep(0.2)
         try:
-            proc.wait(timeout=rng.uniform(5.0, 60.0))
+            proc.wait(timeout=rng.uniform(5.0, spread))
             break
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -213,9 +217,36 @@ def kill_and_resume(root: Path, patients_csv: Path, home: Path, kills: int, work
     by_sha = Counter(r.sha256 for r in rows)
     by_part = Counter((r.batch_sha256, r.batch_part) for r in rows if r.batch_sha256)
     whole = sum(1 for r in rows if r.batch_sha256 is None)
-    return {"kills": done, "documents": len(rows), "expected": lone + parts,
+    return {"kills": done, "documents": len(rows), "expected": lone + parts, "run_id": run_id,
             "doubled": sum(n - 1 for n in by_sha.values()) + sum(n - 1 for n in by_part.values()),
             "lost": max(0, lone - whole) + max(0, parts - len(by_part))}
+
+
+def kills_only(args, work: Path, root: Path, patients_csv: Path, truths, lone: int, parts: int, files: int,
+               pages: int) -> None:
+    """The kill -9 + resume run alone (the issue's 1,000 documents in one pass), with its splits and
+    the memory of the backfill command and its OCR workers through it."""
+    sampler = RssSampler()
+    sampler.start()
+    started = time.perf_counter()
+    counts = kill_and_resume(root, patients_csv, work / "kill-home", args.kills, args.workers, args.seed,
+                             lone, parts, args.kill_spread)
+    elapsed = time.perf_counter() - started
+    sampler.stop.set()
+    right, expected, wrong = check_splits(work / "kill-home", counts["run_id"], truths)
+    rss = sampler.samples
+    print(f"## Backfill killed and resumed, {args.documents} documents ({lone} lone files, {parts} in {len(truths)} "
+          f"batch files; {files} files, {pages} pages), {args.workers} workers\n")
+    print("| measure | value |\n|---|---|")
+    print(f"| kill -9 (process group) then --resume | {counts['kills']} kills: {counts['documents']} documents of "
+          f"{counts['expected']}, {counts['lost']} lost, {counts['doubled']} doubled |")
+    print(f"| wall time, all starts together | {elapsed:.0f} s ({pages / elapsed:.2f} pages/s) |")
+    print(f"| batch parts split right | {right} / {expected} ({100 * right / max(expected, 1):.1f} %) |")
+    print(f"| batch parts filed to a wrong patient | {wrong} |")
+    if rss:
+        quarter = [rss[min(len(rss) - 1, round(q * (len(rss) - 1)))] for q in (0.1, 0.25, 0.5, 0.75, 1.0)]
+        print(f"| resident memory at 10/25/50/75/100 % of the run (MB: this script, the command, its OCR workers) | "
+              f"{' / '.join(f'{m:.0f}' for m in quarter)} (peak {max(rss):.0f}) |")
 
 
 def main() -> None:
@@ -224,6 +255,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kills", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kill-spread", type=float, default=60.0,
+                        help="each kill comes 5 s to this many seconds after the (re)start (spread them over a long run)")
+    parser.add_argument("--kills-only", action="store_true",
+                        help="no timed process/backfill passes: only the kill -9 + resume run, its splits and memory")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
@@ -233,6 +268,9 @@ def main() -> None:
         files = [p for p in sorted(root.rglob("*")) if p.is_file()]
         parts = sum(len(t.documents) for t in truths.values())
         pages = sum(n for _, n in backfill.plan_inputs([root]))
+        if args.kills_only:
+            kills_only(args, work, root, patients_csv, truths, lone, parts, len(files), pages)
+            return
         process_s = timed_process(work / "process-home", files, patients_csv, args.workers)
         backfill_s, run_id, rss = timed_backfill(work / "backfill-home", root, patients_csv, args.workers)
         right, expected, wrong = check_splits(work / "backfill-home", run_id, truths)
