@@ -150,7 +150,7 @@ class Matcher:
         in_candidates = sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored) / total
         decided = self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates,
                                name_elsewhere=name_elsewhere, label_elsewhere=label_elsewhere,
-                               two_people=two_people, another_name=scored[0][2]["another_name"],
+                               two_people=two_people, initial_only=scored[0][2]["initial"], another_name=scored[0][2]["another_name"],
                                garbled_given=scored[0][2]["garbled_given"])
         return decided, scored[0][2]["found"]
 
@@ -324,6 +324,9 @@ class Matcher:
         best("address", [{"address": line, "postcode": pc} for line, pc in rec["addresses"]])
         best("phone", [{"phone": p} for p in rec["phones"]])
         another = levels["name"] == 3 and _another_real_name(doc, rec["names"], tf)
+        # "S. MARTINEZ": an initial stands for the given name; a sibling born the same day at the same
+        # address (a twin absent from the index) reads the same
+        initial = levels["name"] == 3 and len(doc.get("given") or "") == 1
         garbled = levels["name"] == 4 and _garbled_given(doc, rec["names"], tf)
         total = sum(weights[name][lv] for name, lv in levels.items())
         if levels["name"] in (1, 2):  # exact (or exactly swapped): a common name counts less
@@ -332,14 +335,14 @@ class Matcher:
         verdicts = {name: cmp.LEVELS[name][lv].verdict for name, lv in levels.items()}
         in_full = reading is not None and printed_in_full(rec, reading)
         return total, verdicts, {**rec, "levels": levels, "found": found, "another_name": another,
-                                 "garbled_given": garbled, "in_full": in_full}
+                                 "garbled_given": garbled, "in_full": in_full, "initial": initial}
 
     # ------------------------------------------------------------------------------ decision
 
     def _decide(self, candidates: tuple[Candidate, ...], weights: list[float], mrn_elsewhere: bool,
                 in_candidates: float, *, another_name: bool = False, garbled_given: bool = False,
                 name_elsewhere: bool = False, label_elsewhere: bool = False,
-                two_people: bool = False) -> PatientMatch:
+                two_people: bool = False, initial_only: bool = False) -> PatientMatch:
         best = candidates[0]
         runner = candidates[1] if len(candidates) > 1 else None
         t = self.thresholds
@@ -382,6 +385,9 @@ class Matcher:
         if name_elsewhere:
             reasons.append("the name as printed is exactly another patient's, who is not ruled out by the "
                            "birth date: confirm the patient")
+        if initial_only and not mrn_ok:
+            reasons.append("only an initial of the given name is printed, and no MRN: a sibling born the same "
+                           "day would read the same; confirm the patient")
         if two_people:
             reasons.append("the page also shows another patient's full name and birth date (a guarantor, a "
                            "parent, a sibling?): confirm whose document it is")

@@ -68,9 +68,18 @@ def test_a_garbled_label_no_longer_hides_a_plain_name(matcher: Matcher) -> None:
 
 def test_names_in_any_order_split_across_lines_and_ocr_slips(matcher: Matcher) -> None:
     for header in ("JANE\nD0E\n01/02/1980", "Okafor Wi11iam\n09/23/1948", "BILL OKAFOR 9/23/1948",
-                   "W. OKAFOR  23-SEP-1948"):
+                   "W. OKAFOR  23-SEP-1948  10000006"):
         _, match = _identify(matcher, f"Lakeview\n{header}")
         assert match.outcome is MatchOutcome.AUTO_FILE, (header, match.reasons)
+
+
+def test_an_initial_for_the_given_name_files_only_beside_the_mrn(matcher: Matcher) -> None:
+    # "S. MARTINEZ", born the day and at the address of STEPHANIE MARTINEZ: her twin SAMUEL, absent
+    # from the index, prints the same; and the "(s)" of a label ("Apellido(s)") is no initial at all
+    _, match = _identify(matcher, "Lakeview\nW. OKAFOR  23-SEP-1948\n5 Cedar Ct, Ashland OH 44805")
+    assert match.outcome is MatchOutcome.REVIEW and any("only an initial" in r for r in match.reasons)
+    reading = read_header(_ocr("Apellido(s) / Last name OKAFOR  Forename(s) WILLIAM"), today=TODAY)
+    assert "S" not in {w.value for w in reading.words}
 
 
 def test_evidence_carries_the_page_and_box_of_unlabelled_words(matcher: Matcher) -> None:
