@@ -13,18 +13,22 @@ The grammar (each document draws one value of each):
                  table_form | wristband | prose | requisition | stacked  (UNSEEN_2)
                  underline_form | mail_window | device_print | card_copy | checkbox_form  (UNSEEN_3)
                  guarantor_form | right_aligned | value_first | bilingual_form | encounter_block  (UNSEEN_4)
+                 pharmacy_label | immunization_record | transfer_sheet | consent_prose | ruled_table  (UNSEEN_5)
     vocabulary   clinic | hospital (TUNED);  registry | terse (HELD_OUT);  form | clinical (UNSEEN);
-                 lab | ward (UNSEEN_2);  intake | device (UNSEEN_3);  bilingual | billing (UNSEEN_4)
+                 lab | ward (UNSEEN_2);  intake | device (UNSEEN_3);  bilingual | billing (UNSEEN_4);
+                 pharmacy | pediatric (UNSEEN_5)
     separator    colon | tab | none (TUNED);  dots | dash | colon (HELD_OUT);
                  spaced colon | brackets | none (UNSEEN);  equals | wide colon | none (UNSEEN_2);
-                 underscores | slash | none (UNSEEN_3);  double colon | arrow | none (UNSEEN_4)
+                 underscores | slash | none (UNSEEN_3);  double colon | arrow | none (UNSEEN_4);
+                 pipe | semicolon | none (UNSEEN_5)
     order        name first, then the rest shuffled; or birth date / number first (HELD_OUT, UNSEEN)
     capitals     upper | title (both parts)
     name form    "FAMILY, GIVEN" | "GIVEN FAMILY" | "FAMILY GIVEN" (no comma: HELD_OUT, UNSEEN);
-                 with a middle initial "FAMILY, GIVEN M." | "GIVEN M FAMILY" (UNSEEN_4)
+                 with a middle initial "FAMILY, GIVEN M." | "GIVEN M FAMILY" (UNSEEN_4);
+                 "FAMILY JR, GIVEN" | "Mrs. Given Family" (UNSEEN_5)
     birth date   month first or written out; UNSEEN_4 also "03/14/62", "14 Mar 1962", "19620314", "03.14.1962"
     font         sans (TUNED) | serif (HELD_OUT) | condensed (UNSEEN) | serif condensed (UNSEEN_2) |
-                 sans oblique (UNSEEN_3) | serif italic (UNSEEN_4);
+                 sans oblique (UNSEEN_3) | serif italic (UNSEEN_4) | condensed oblique (UNSEEN_5);
                  leader-dot and column
                  layouts print in mono
 
@@ -34,8 +38,9 @@ wrong digit, missing fields, an account number beside the MRN, an MRN that belon
 patient, an old address or phone. The held-out part was never used to tune the matcher until its
 failures were read in issue 11; from then on it counts as tuning data, and UNSEEN, written after
 that and before any reader change, was reported once; UNSEEN_2, written after UNSEEN's report was
-read, was reported once too; so was UNSEEN_3, written after UNSEEN_2's fixes; UNSEEN_4, written
-after UNSEEN_3's fixes, is the part reported as never seen: see docs/matching.md.
+read, was reported once too; so were UNSEEN_3, written after UNSEEN_2's fixes, and UNSEEN_4,
+written after UNSEEN_3's; UNSEEN_5, written after UNSEEN_4's fixes, is the part reported as never
+seen: see docs/matching.md.
 """
 
 from __future__ import annotations
@@ -90,7 +95,17 @@ UNSEEN_4 = Part("unseen-4", ("guarantor_form", "right_aligned", "value_first", "
                 ("bilingual", "billing"), ("double_colon", "arrow", "none"),
                 ("family_comma_middle", "given_middle_family", "family_comma"), ("serif-italic",), 0.3,
                 ("%m/%d/%y", "%d %b %Y", "%Y%m%d", "%b. %d, %Y", "%m.%d.%Y"))
-PARTS = {p.name: p for p in (TUNED, HELD_OUT, UNSEEN, UNSEEN_2, UNSEEN_3, UNSEEN_4)}
+#: written after UNSEEN_4's report was read and its fixes made (session 5), before any further reader
+#: change: a pharmacy label's dense line beside the prescriber, an immunisation record with the
+#: child's and the parent's fields side by side, another hospital's transfer sheet with its own
+#: record number, a consent in prose with a witness and an interpreter, a table with the labels
+#: right-aligned against a rule; names with a suffix or a courtesy title; condensed oblique
+UNSEEN_5 = Part("unseen-5", ("pharmacy_label", "immunization_record", "transfer_sheet", "consent_prose",
+                             "ruled_table"),
+                ("pharmacy", "pediatric"), ("pipe", "semicolon", "none"),
+                ("family_suffix_comma", "title_given_family", "family_comma"), ("condensed-oblique",), 0.3,
+                ("%m-%d-%y", "%A, %B %d, %Y", "%m/%d/%Y"))
+PARTS = {p.name: p for p in (TUNED, HELD_OUT, UNSEEN, UNSEEN_2, UNSEEN_3, UNSEEN_4, UNSEEN_5)}
 
 #: label words by vocabulary and field; the held-out ones are words the labelled reader never saw
 VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -136,13 +151,20 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
                 "mrn": ("Facility MRN", "Local ID"), "account": ("Statement #", "Claim ID"),
                 "sex": ("Pt Sex",), "phone": ("Home #",), "address": ("Billing address",),
                 "family": ("Pt last",), "given": ("Pt first",)},
+    "pharmacy": {"name": ("PATIENT", "For"), "dob": ("B-DATE", "Pt birthdate"), "mrn": ("Hosp MRN", "Profile #"),
+                 "account": ("Rx #", "Fill ID"), "sex": ("G",), "phone": ("Pt phone",), "address": ("Deliver to",),
+                 "family": ("Surname of patient",), "given": ("Given name of patient",)},
+    "pediatric": {"name": ("Child's name", "Name of child"), "dob": ("Child's DOB", "Date of birth of child"),
+                  "mrn": ("Clinic record #", "Peds chart"), "account": ("VFC #", "Registry ID"),
+                  "sex": ("Boy/Girl",), "phone": ("Home phone",), "address": ("Home street",),
+                  "family": ("Child's last name",), "given": ("Child's first name",)},
     "device": {"name": ("PT", "NAME/ID"), "dob": ("BIRTH", "DOB/AGE"), "mrn": ("PID", "PAT-ID"),
                "account": ("ENC", "ORDER"), "sex": ("GNDR",), "phone": ("CONTACT PH",),
                "address": ("ADDR1",), "family": ("LNAME",), "given": ("FNAME",)},
 }
 _SEPARATORS = {"colon": ": ", "tab": "    ", "none": " ", "dash": " - ", "spaced_colon": " : ",
                "equals": " = ", "colon_wide": ":      ", "underscore": ": __", "slash": " / ",
-               "double_colon": ":: ", "arrow": " -> "}
+               "double_colon": ":: ", "arrow": " -> ", "pipe": " | ", "semicolon": "; "}
 _BODY_TYPES = ("consult_note", "progress_note", "laboratory_report", "imaging_report", "referral",
                "discharge_summary", "letter", "operative_note")
 _NICKNAMES = {"WILLIAM": "BILL", "ROBERT": "BOB", "RICHARD": "RICK", "ELIZABETH": "LIZ",
@@ -299,6 +321,12 @@ def _name(printed: PrintedHeader, form: str, rng: random.Random) -> str:
         return f"{family}, {given}"
     if form == "family_first":
         return f"{family} {given}"
+    if form == "family_suffix_comma":  # a generational suffix now and then, as registration keys it
+        suffix = rng.choice(("JR", "SR", "II", "III", "")) if rng.random() < 0.5 else ""
+        return f"{family} {suffix}, {given}" if suffix else f"{family}, {given}"
+    if form == "title_given_family":
+        titles = {"M": ("Mr.",), "F": ("Mrs.", "Ms.")}.get(printed.sex, ("Mx.",))
+        return f"{rng.choice(titles)} {given} {family}"
     if form in ("family_comma_middle", "given_middle_family"):  # a middle initial, with or without its dot
         initial = rng.choice("ABCDEFGHJKLMNPRSTW") + rng.choice((".", ""))
         return f"{family}, {given} {initial}" if form == "family_comma_middle" else f"{given} {initial} {family}"
@@ -634,12 +662,76 @@ def _encounter_block(labelled, fields, vocabulary, separator, rng, printed):
     return ["ENCOUNTER SUMMARY", *rows], []
 
 
+# UNSEEN_5's families
+
+
+def _pharmacy_label(labelled, fields, vocabulary, separator, rng, printed):
+    """A pharmacy label stuck on the page: one dense line with the prescriber's name on it, then the
+    drug, directions and the store's phone."""
+    values = dict(fields)
+    labels = {k: lb for lb, _, k in labelled}
+    prescriber = rng.choice(("DR. H. OYELARAN", "DR K MORALES", "J. PETROV MD"))
+    first = "  ".join(x for x in (
+        f"Rx# {rng.randrange(10**6, 10**7)}", values["name"],
+        f"{labels['dob']}{_SEPARATORS[separator]}{values['dob']}" if values.get("dob") else "",
+        prescriber) if x)
+    second = "  ".join(x for x in (
+        f"{labels['mrn']}{_SEPARATORS[separator]}{values['mrn']}" if values.get("mrn") else "",
+        f"Filled {rng.choice(('11/28/2026', '11/30/2026'))}", f"Qty {rng.choice((30, 60, 90))}") if x)
+    return [f"> {first}", f"> {second}", "> METFORMIN 500 MG TAB  Take 1 tablet by mouth twice daily",
+            "> Harbor Pharmacy (555) 010-4477  Refills: 2"], []
+
+
+def _immunization_record(labelled, fields, vocabulary, separator, rng, printed):
+    """A child's immunisation record: the child's fields on the left, a parent's or guardian's on
+    the right of each row (another person with a name, birth date and phone)."""
+    parent_given = rng.choice(("MARIA", "DAVID", "KEISHA", "ROBERT", "LINH", "AISHA"))
+    parent_dob = date(rng.randrange(1960, 2000), rng.randrange(1, 13), rng.randrange(1, 29))
+    left = [_pair(lb, v, separator) for lb, v, k in labelled if k in ("name", "dob", "mrn", "sex", "account")]
+    right = [f"Parent/guardian{_SEPARATORS[separator]}{parent_given.title()} {printed.family.title()}",
+             f"Parent DOB{_SEPARATORS[separator]}{parent_dob:%m/%d/%Y}",
+             f"Relationship{_SEPARATORS[separator]}{rng.choice(('Mother', 'Father', 'Guardian'))}"]
+    rows = [f"{left[i] if i < len(left) else '':<42}  {right[i] if i < len(right) else ''}".rstrip()
+            for i in range(max(len(left), len(right)))]
+    return ["IMMUNIZATION RECORD", *rows], []
+
+
+def _transfer_sheet(labelled, fields, vocabulary, separator, rng, printed):
+    """Another hospital's transfer sheet: its own record number (letters and digits) and encounter,
+    the sending physician, then the patient's identifiers as that hospital printed them."""
+    theirs = f"{rng.choice('ACEGK')}{rng.randrange(10**6, 10**7)}"
+    return ["INTERFACILITY TRANSFER",
+            f"Sending facility: St. Brendan Regional   Their MRN: {theirs}",
+            f"Sending physician: {rng.choice(('Dr. Amara Nwosu', 'Dr. Felix Haugen', 'Dr. Rosa Ibarra'))}",
+            *[_pair(lb, v, separator) for lb, v, k in labelled if k != "account"]], []
+
+
+def _consent_prose(labelled, fields, vocabulary, separator, rng, printed):
+    """A consent form: the patient named in a sentence with the birth date, then the signatures of
+    the patient, a witness and an interpreter, each with a date."""
+    values = dict(fields)
+    born = f" (date of birth {values['dob']})" if values.get("dob") else ""
+    number = f", record {values['mrn']}," if values.get("mrn") else ""
+    return ["CONSENT FOR TREATMENT", "",
+            f"I, {values['name']}{born}{number} consent to the procedure explained to me today.", "",
+            "Signature of patient ______________   Date 11/30/2026",
+            f"Witness: {rng.choice(('Helen Park RN', 'Omar Said', 'Grace Lindqvist'))}   Date 11/30/2026",
+            f"Interpreter: {rng.choice(('Lucia Fernandez', 'Minh Tran'))} (Spanish)   ID 4471"], []
+
+
+def _ruled_table(labelled, fields, vocabulary, separator, rng, printed):
+    """A two-column table whose labels are right-aligned against the rule, values after it."""
+    return [f"{lb:>22} | {v}" for lb, v, _ in labelled], []
+
+
 _UNSEEN_LAYOUTS = {"underline_form": _underline_form, "mail_window": _mail_window, "device_print": _device_print,
                    "card_copy": _card_copy, "checkbox_form": _checkbox_form, "split_name": _split_name, "banner": _banner, "side_by_side": _side_by_side,
                    "fax_cover": _fax_cover, "footer": _footer, "table_form": _table_form,
                    "wristband": _wristband, "prose": _prose, "requisition": _requisition, "stacked": _stacked,
                    "right_aligned": _right_aligned, "value_first": _value_first, "bilingual_form": _bilingual_form,
-                   "encounter_block": _encounter_block}
+                   "encounter_block": _encounter_block, "pharmacy_label": _pharmacy_label,
+                   "immunization_record": _immunization_record, "transfer_sheet": _transfer_sheet,
+                   "consent_prose": _consent_prose, "ruled_table": _ruled_table}
 
 
 _NO_RELATIVE = {"family_name": "PARKER", "given_name": "DANA", "birth_date": "1960-02-29", "phone": "5555550100"}

@@ -58,6 +58,8 @@ FONT_FILES = {
     "sans-oblique-bold": "DejaVuSans-BoldOblique.ttf",
     "serif-italic": "DejaVuSerif-Italic.ttf",
     "serif-italic-bold": "DejaVuSerif-BoldItalic.ttf",
+    "condensed-oblique": "DejaVuSansCondensed-Oblique.ttf",
+    "condensed-oblique-bold": "DejaVuSansCondensed-BoldOblique.ttf",
 }
 FONT_PACKAGE = "fonts-dejavu-core fonts-dejavu-extra"  # the condensed faces are in -extra
 PAGE_WIDTH_IN = 8.5
@@ -143,7 +145,7 @@ def render_pages(
     degrade: Degradation = CLEAN,
     font: str = "sans",
 ) -> list[Image.Image]:
-    """Render page strings as scanned sheets. `font` is "sans", "serif", "condensed", "serif-condensed", "sans-oblique" or "serif-italic" for body text.
+    """Render page strings as scanned sheets. `font` is "sans", "serif", "condensed", "serif-condensed", "sans-oblique", "serif-italic" or "condensed-oblique" for body text.
 
     Deterministic for given arguments. Each image's `info["text"]` is its ground truth.
     """
@@ -297,7 +299,7 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _load_fonts(style: str, dpi: int) -> _Fonts:
-    styles = ("sans", "serif", "condensed", "serif-condensed", "sans-oblique", "serif-italic")
+    styles = ("sans", "serif", "condensed", "serif-condensed", "sans-oblique", "serif-italic", "condensed-oblique")
     if style not in styles:
         raise ValueError(f"font must be one of {styles}, got {style!r}")
     px = round(BODY_POINTS * dpi / 72)

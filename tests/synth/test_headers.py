@@ -17,7 +17,7 @@ PERSON = {"mrn": "12345678", "family_name": "OKAFOR", "given_name": "WILLIAM", "
 
 
 @pytest.mark.parametrize("held", [headers.HELD_OUT, headers.UNSEEN, headers.UNSEEN_2, headers.UNSEEN_3,
-                                  headers.UNSEEN_4])
+                                  headers.UNSEEN_4, headers.UNSEEN_5])
 def test_a_held_out_part_shares_no_family_vocabulary_or_font_with_the_parts_before_it(held: headers.Part) -> None:
     before = list(headers.PARTS.values())[:list(headers.PARTS.values()).index(held)]
     tuned = headers.Part("the parts before it", sum((p.families for p in before), ()),
