@@ -52,6 +52,9 @@ _LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 _STRONG_LABELS = {"birth_date", "mrn", "sex", "phone", "account", "accession"}
+#: a word before an MRN label that makes it another facility's record number
+_FOREIGN = re.compile(r"(?i)\b(?:their|outside|external|sending|referring|transferring|other|foreign|"
+                      r"visiting|previous\s+facility|facility's)\W*$")
 _MRN_TOKEN = re.compile(r"[A-Za-z0-9|][A-Za-z0-9|\-]{3,23}")
 _SEX_RE = re.compile(r"(?i)^\s*(male|female|m|f|unknown|u)\b")
 _ZIP_RE = re.compile(r"\b(\d{5})(?:-\d{4})?\s*$")
@@ -275,6 +278,10 @@ def _labels(text: str) -> list[tuple[str, int, int, str]]:
         if (re.search(r"[A-Za-z0-9]", before) and not re.search(r"(\s\s|[|,;]\s*|\t)$", before)
                 and not (strong and before.endswith(" "))):
             continue
+        if field == "mrn" and _FOREIGN.search(view[max(0, start - 24):start]):
+            # "Their MRN:", "Outside MRN", "Sending facility MRN": another hospital's number, never
+            # compared with ours as an MRN (the unlabelled reader still tries it against the index)
+            field = "foreign_mrn"
         hits.append((field, start, match.end(), text[start:match.end()].strip()))
     result = []
     for i, (field, _, value_start, label) in enumerate(hits):

@@ -91,6 +91,12 @@ _OTHER_PERSON = re.compile(
 #: someone else
 _PATIENT_INSURED = re.compile(r"(?i)\b(?:patient|pt|paciente)\W{0,3}(?:insured|subscriber|policy\s*holder)\b|"
                               r"\b(?:insured|subscriber|policy\s*holder)\W{0,3}(?:patient|pt)\b")
+#: a clinician's title: only the name beside it is someone else's, not its whole column
+_TITLE = re.compile(r"(?i)dr|md|m\.d|pa-c|np|rn|phd")
+_PREFIX_TITLE = re.compile(r"(?i)dr")
+#: up to three name words after "Dr." / before "MD", stopping at a date, a number or a field separator
+_NAME_RUN_AFTER = re.compile(r"\.?(?:[\s,]+[A-Za-z][A-Za-z'.\-]*){1,3}")
+_NAME_RUN_BEFORE = re.compile(r"(?:[A-Za-z][A-Za-z'.\-]*[\s,]+){1,3}$")
 #: a column of a line: words apart by single spaces (`extract.lines_of` marks a wide gap with two)
 _COLUMN = re.compile(r"\S+(?: \S+)*")
 #: a date just after one of these words is the date of something else than a birth
@@ -104,7 +110,9 @@ _STOP = frozenset("""PATIENT NAME NAMES DOB DATE BIRTH BORN MRN MR MED REC RECOR
     ST AVE RD DR LN BLVD CT PL WAY APT STE SUITE STREET AVENUE ROAD DRIVE LANE
     LAST FIRST GIVEN FAMILY SURNAME FORENAME FORENAMES MIDDLE LEGAL
     PACIENTE NOMBRE NOMBRES APELLIDO APELLIDOS FECHA NACIMIENTO NAC SEXO DOMICILIO DIRECCION TELEFONO
-    EXPEDIENTE CUENTA EDAD""".split())  # the Spanish of US bilingual forms' labels
+    EXPEDIENTE CUENTA EDAD
+    JR SR II III IV ILL MR MRS MS MX MISS""".split())  # the Spanish of US bilingual forms' labels;
+# generational suffixes ("HICKS III, RAYMOND", OCR's "Ill") and courtesy titles are not name words
 
 
 @lru_cache(maxsize=65536)
@@ -176,8 +184,7 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
                 if len(value) == 5:
                     postcodes.append(numbers.pop())
         # about someone else: the column (text between wide gaps) naming a clinician, a guarantor...
-        elsewhere = [c.span() for c in _COLUMN.finditer(text)
-                     if _OTHER_PERSON.search(_PATIENT_INSURED.sub(" ", c.group(0)))]
+        elsewhere = _about_someone_else(text)
         for match in _WORD.finditer(text):
             someone_else = any(start <= match.start() < end for start, end in elsewhere)
             raw = match.group(0)
@@ -206,6 +213,32 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
                                    source="barcode", label=barcode.format))
     return HeaderReading(tuple(dates.values()), tuple(numbers), tuple(phones), tuple(postcodes),
                          tuple(words), tuple(lines), sex)
+
+
+def _about_someone_else(text: str) -> list[tuple[int, int]]:
+    """Spans of the line whose names are someone else's: the whole column (text between wide
+    gaps) that names a guarantor, a parent, an attending or referring clinician...; where the
+    column's only mark is a clinician's title ("J. PETROV MD" on a pharmacy label's one dense
+    line, "Dr. Ines Marchetti"), just the name beside the title, up to a date, a number or a
+    field separator."""
+    spans: list[tuple[int, int]] = []
+    for column in _COLUMN.finditer(text):
+        words = _PATIENT_INSURED.sub(lambda m: " " * len(m.group(0)), column.group(0))
+        marks = list(_OTHER_PERSON.finditer(words))
+        if not marks:
+            continue
+        if any(not _TITLE.fullmatch(m.group(0)) for m in marks):
+            spans.append(column.span())
+            continue
+        for mark in marks:
+            start, end = column.start() + mark.start(), column.start() + mark.end()
+            if _PREFIX_TITLE.fullmatch(mark.group(0)):
+                after = _NAME_RUN_AFTER.match(text, end)
+                spans.append((start, after.end() if after else end))
+            else:
+                before = _NAME_RUN_BEFORE.search(text, column.start(), start)
+                spans.append((before.start() if before else start, end))
+    return spans
 
 
 def _sex_on_line(text: str) -> re.Match | None:

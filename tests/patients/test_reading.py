@@ -324,3 +324,24 @@ def test_an_eight_digit_year_first_date_is_read_and_still_tried_as_an_mrn() -> N
     reading = read_header(_ocr("DOE JANE 19800102\nChart 19750615"), today=TODAY)
     assert {s.value for s in reading.dates} >= {"19800102", "19750615"}
     assert {s.value for s in reading.numbers} >= {"19800102", "19750615"}
+
+
+def test_a_clinicians_title_hides_only_the_name_beside_it(matcher: Matcher) -> None:
+    # a pharmacy label's one dense line: the patient, the birth date, then the prescriber
+    label = "Rx# 4236217 OKAFOR, WILLIAM Pt birthdate; 09/23/1948 J. PETROV MD"
+    _, match = _identify(matcher, f"Harbor Pharmacy\n{label}")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
+    # the clinician's own name is still no patient's: JANE DOE, MD is not JANE DOE the patient
+    _, match = _identify(matcher, "Rx# 4236217 Jane Doe, MD 01/02/1980")
+    assert match.outcome is not MatchOutcome.AUTO_FILE
+    _, match = _identify(matcher, "Seen 01/02/1980 by Dr. Jane Doe")
+    assert match.outcome is not MatchOutcome.AUTO_FILE
+
+
+def test_another_hospitals_record_number_is_not_our_mrn(matcher: Matcher) -> None:
+    sheet = ("INTERFACILITY TRANSFER\nSending facility: St. Brendan Regional   Their MRN: C5685013\n"
+             "Name: OKAFOR III, WILLIAM\nDOB: 09/23/1948\nMRN: 10000006")
+    ids, match = _identify(matcher, sheet)
+    assert ids.mrn == "10000006" and match.outcome is MatchOutcome.AUTO_FILE
+    _, match = _identify(matcher, "Outside MRN 55555555\nOKAFOR, WILLIAM Jr\n09/23/1948")
+    assert match.outcome is MatchOutcome.AUTO_FILE and match.patient.mrn == "10000006"
