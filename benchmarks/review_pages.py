@@ -11,6 +11,11 @@ dependencies, access logging, templates), after one warm-up request each.
 
     .venv/bin/python benchmarks/review_pages.py                            # both databases, full size
     .venv/bin/python benchmarks/review_pages.py --filed 100000 --backend sqlite
+    .venv/bin/python benchmarks/review_pages.py --keep /tmp/review-bench   # measure again later, no reload
+
+With `--keep DIR` the homes, the SQLite file and the PostgreSQL database stay (in DIR, and a database
+named in DIR/BACKEND.json; drop it by hand when done), and a later run with the same DIR measures them
+again without loading: the code measured is the code that runs, migrated to its newest revision.
 
 Prints a Markdown section. PostgreSQL: a throwaway database next to $PIPELINE_TEST_DATABASE_URL.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import os
@@ -63,7 +69,7 @@ def run(*argv: str) -> None:
 
 def sample_item(scratch: Path) -> dict:
     """One sample scan processed for real (OCR once): its review item and document as JSON."""
-    home = scratch / "sample-home"
+    home = Path(tempfile.mkdtemp(prefix="sample-home-", dir=scratch))  # a kept scratch may hold an older one
     run("--home", str(home), "patients", "import", str(ROOT / "samples" / "patients.csv"))
     run("--home", str(home), "process", str(SAMPLE))
     manifest, store = open_home(load_settings(home))
@@ -135,7 +141,9 @@ def measure(home: Path, item_ids: list[int], page_items: list[int], runs: int, s
     rng = random.Random(seed)
     pages.CACHE.clear()  # page images of another backend's run are not first views
     manifest = open_home(load_settings(home)).manifest
-    users.add_user(Accounts(manifest.engine, clock=manifest.clock), "bench", Role.CLERK, BENCH_PASSWORD)
+    accounts = Accounts(manifest.engine, clock=manifest.clock)
+    if accounts.user("bench") is None:  # a kept home has it from the first run
+        users.add_user(accounts, "bench", Role.CLERK, BENCH_PASSWORD)
     app = create_app(load_settings(home), ReviewConfig(secret=load_secret(home), allowed_hosts=("testserver",)))
     out: dict[str, dict[str, float]] = {}
     with TestClient(app) as client:
@@ -203,6 +211,34 @@ def build(backend: str, url: str, scratch: Path, sample: dict, args: argparse.Na
     return home, item_ids[args.page_views:], page_items
 
 
+def kept_or_built(backend: str, scratch: Path, sample, args: argparse.Namespace) -> tuple[Path, list, list, object]:
+    """The home to measure and what removes it after: one a `--keep` run left in `scratch`, else
+    built now from `sample()` (and, with `--keep`, recorded there and left in place)."""
+    record = scratch / f"{backend}.json"
+    if args.keep and record.exists():
+        kept = json.loads(record.read_text())
+        os.environ["PIPELINE_DATABASE_URL"] = kept["url"]
+        print(f"{backend}: measuring the home kept in {scratch}", file=sys.stderr, flush=True)
+        return Path(kept["home"]), kept["item_ids"], kept["page_items"], lambda: None
+    if backend == "sqlite":
+        url, drop = f"sqlite:///{scratch / 'bench.db'}", lambda: None
+    else:
+        url, drop = store_manifest.throwaway_postgresql(keep=bool(args.keep))
+    try:
+        home, item_ids, page_items = build(backend, url, scratch, sample(), args)
+    except BaseException:
+        drop()
+        raise
+    if args.keep:
+        record.write_text(json.dumps({"url": url, "home": str(home), "item_ids": item_ids, "page_items": page_items}))
+        return home, item_ids, page_items, lambda: None
+
+    def cleanup() -> None:
+        shutil.rmtree(home / "objects", ignore_errors=True)
+        drop()
+    return home, item_ids, page_items, cleanup
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--filed", type=int, default=1_000_000)
@@ -211,26 +247,29 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--page-views", type=int, default=10, help="300-dpi pages rendered (first views)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="keep the loaded homes in this folder; measure them again if there")
     args = parser.parse_args()
     store_manifest.PATIENTS = max(args.filed // 10, 1)
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="bench-review-") as tmp:
+    results, loads = {}, {}
+    with (contextlib.nullcontext(str(args.keep)) if args.keep else
+          tempfile.TemporaryDirectory(prefix="bench-review-")) as tmp:
         scratch = Path(tmp)
-        sample = sample_item(scratch)
+        scratch.mkdir(parents=True, exist_ok=True)
+        sample = functools.cache(lambda: sample_item(scratch))
         for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
-            if backend == "sqlite":
-                url, cleanup = f"sqlite:///{scratch / 'bench.db'}", lambda: None
-            else:
-                url, cleanup = store_manifest.throwaway_postgresql()
+            home, item_ids, page_items, cleanup = kept_or_built(backend, scratch, sample, args)
             try:
-                home, item_ids, page_items = build(backend, url, scratch, sample, args)
+                loads[backend] = [os.getloadavg()]
                 results[backend] = measure(home, item_ids, page_items, args.runs, args.seed)
-                shutil.rmtree(home / "objects", ignore_errors=True)
+                loads[backend].append(os.getloadavg())
             finally:
                 cleanup()
     print(f"## Review pages at scale ({args.open:,} items waiting, {args.filed:,} documents filed)\n")
     print(f"`python benchmarks/review_pages.py --filed {args.filed} --open {args.open} --backend {args.backend}`; "
-          f"{args.runs} requests each after one warm-up, in-process (TestClient), p50 / p95 in ms.\n")
+          f"{args.runs} requests each after one warm-up, in-process (TestClient), p50 / p95 in ms. Load average "
+          "(1 / 5 / 15 min) as each database's requests began and ended: " + "; ".join(
+              f"{b} " + " -> ".join(" / ".join(f"{v:.1f}" for v in load) for load in pair) for b, pair in loads.items())
+          + ".\n")
     print("| request | " + " | ".join(f"{b} p50 | {b} p95" for b in results) + " |")
     print("|---|" + "---:|---:|" * len(results))
     for name in next(iter(results.values())):

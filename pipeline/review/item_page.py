@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 
 from pipeline.errors import InputError, NotFoundError, StorageError
 from pipeline.records import ReviewKind, ReviewResolution, ReviewStatus
@@ -22,9 +23,6 @@ from pipeline.services import review
 from pipeline.store.rows import ReviewItem
 
 log = logging.getLogger(__name__)
-
-#: open items read to find an item's previous and next (oldest first, as the queue page)
-NEIGHBOUR_LIMIT = 2000
 
 #: the identifiers of "What the paper says", in order, as the clerk reads them
 FIELD_LABELS = {"family_name": "Family name", "given_name": "Given name", "birth_date": "Birth date", "mrn": "MRN",
@@ -63,13 +61,15 @@ def item_page(request: Request, ctx: ReviewContext, user: str, item: ReviewItem,
     """The item page; showing it is logged with `access` as the reason."""
     manifest = ctx.manifest
     doc = manifest.get(item.document_id)
-    manifest.record_access(user, "viewed", document_id=item.document_id, reason=f"review item {item.id}: {access}")
+    # the entry is committed before the page is sent; its copy to the store's journal follows the response
+    manifest.record_access(user, "viewed", document_id=item.document_id, reason=f"review item {item.id}: {access}",
+                           journal_now=False)
     form = extra.pop("form", {})
     closed = review.is_closed_unfiled(item, doc)
     type_only = item.kind is ReviewKind.TYPE
     if type_only and doc.patient_id is not None:
         extra.setdefault("filed_to", chooser.choice_for(manifest.engine, doc.patient_id, item.identifiers))
-    previous_id, next_id = review.neighbours(manifest, item.id, limit=NEIGHBOUR_LIMIT)
+    previous_id, next_id = review.neighbours(manifest, item.id)
     if closed:
         extra.setdefault("closed_reason", manifest.review_note(item.id))
     candidates = chooser.candidate_choices(manifest.engine, item.candidates, item.identifiers)
@@ -82,7 +82,7 @@ def item_page(request: Request, ctx: ReviewContext, user: str, item: ReviewItem,
     except (StorageError, InputError) as exc:  # the page image will say what is wrong; the item is still shown
         log.warning("review item %d: identifiers not located on the page images (%s)", item.id, type(exc).__name__)
         marks = highlights.Highlights()
-    return render(
+    response = render(
         request, "item.html", status, item=item, doc=doc, types=list(ctx.types),
         doc_type=form.get("doc_type") or item.predicted_doc_type or doc.doc_type or "",
         chosen_mrn=chosen, note=form.get("note", ""), form=form,
@@ -92,6 +92,8 @@ def item_page(request: Request, ctx: ReviewContext, user: str, item: ReviewItem,
         candidates=candidates,
         resolved=item.status != ReviewStatus.OPEN, resolved_message=resolved_message(item), closed=closed,
         type_only=type_only, previous_id=previous_id, next_id=next_id, **extra)
+    response.background = BackgroundTask(ctx.journal_copier)
+    return response
 
 
 def resolved_message(item: ReviewItem) -> str:

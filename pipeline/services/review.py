@@ -142,13 +142,10 @@ def list_open(manifest: Manifest, *, limit: int, kind: ReviewKind | None = None)
     return manifest.open_review_items(limit=limit, kind=kind)
 
 
-def neighbours(manifest: Manifest, item_id: int, *, limit: int) -> tuple[int | None, int | None]:
+def neighbours(manifest: Manifest, item_id: int) -> tuple[int | None, int | None]:
     """The open items before and after this one in the queue's order (oldest first), for moving
     from item to item; None at either end."""
-    ids = [item.id for item in manifest.open_review_items(limit=limit)]
-    before = [i for i in ids if i < item_id]
-    after = [i for i in ids if i > item_id]
-    return (before[-1] if before else None, after[0] if after else None)
+    return manifest.open_review_neighbours(item_id)
 
 
 def open_revisions(manifest: Manifest) -> list[tuple[int, int, ReviewKind]]:

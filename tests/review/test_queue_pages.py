@@ -37,18 +37,21 @@ def test_the_queue_pages_through_every_open_item(clerk, items, monkeypatch):
     assert shown(clerk.get("/queue?page=-3").text) == shown(first.text)
 
 
-def queue_views(manifest) -> list[int]:
-    return [e["id"] for e in manifest.access_log() if (e["reason"] or "").startswith("review queue:")]
+def views(manifest, reason: str) -> list[int]:
+    return [e["id"] for e in manifest.access_log() if (e["reason"] or "").startswith(reason)]
 
 
 def journaled_access_ids(store) -> set[int]:
     return {line["access"]["id"] for line in journal.replay(store) if line["kind"] == "access"}
 
 
-def test_a_queue_view_is_logged_before_the_page_and_journaled_after_it(clerk, home, manifest, caplog):
+@pytest.mark.parametrize("page", ["queue", "item"])
+def test_a_view_is_logged_before_the_page_and_journaled_after_it(page, clerk, home, items, manifest, caplog):
+    item = min(items.values())
+    path, reason = ("/queue", "review queue:") if page == "queue" else (f"/items/{item}", f"review item {item}:")
     store = open_home(load_settings(home)).store
-    assert clerk.get("/queue").status_code == 200
-    [first] = queue_views(manifest)
+    assert clerk.get(path).status_code == 200
+    [first] = views(manifest, reason)
     assert manifest.pending_journal_events() == 0 and first in journaled_access_ids(store)
 
     # the store cannot take the journal copy: the view is still in the access log, its event waits
@@ -56,14 +59,14 @@ def test_a_queue_view_is_logged_before_the_page_and_journaled_after_it(clerk, ho
     folder.rename(folder.with_name("journal-away"))
     folder.write_text("not a folder")
     with caplog.at_level(logging.WARNING, logger="pipeline.store.outbox"):
-        assert clerk.get("/queue").status_code == 200
-    [_, second] = queue_views(manifest)
+        assert clerk.get(path).status_code == 200
+    [_, second] = views(manifest, reason)
     assert manifest.pending_journal_events() == 1
     assert "journal not copied to the store yet" in caplog.text
     folder.unlink()
     folder.with_name("journal-away").rename(folder)
-    assert clerk.get("/queue").status_code == 200  # the next view copies what waited
-    [_, _, third] = queue_views(manifest)
+    assert clerk.get(path).status_code == 200  # the next view copies what waited
+    [_, _, third] = views(manifest, reason)
     assert manifest.pending_journal_events() == 0
     assert {first, second, third} <= journaled_access_ids(store)
 
