@@ -222,6 +222,16 @@ def kill_and_resume(root: Path, patients_csv: Path, home: Path, kills: int, work
             "lost": max(0, lone - whole) + max(0, parts - len(by_part))}
 
 
+def print_splits_and_memory(right: int, expected: int, wrong: int, rss: list[float], whose: str) -> None:
+    """The report's rows for the splits and the resident memory sampled through the run."""
+    print(f"| batch parts split right | {right} / {expected} ({100 * right / max(expected, 1):.1f} %) |")
+    print(f"| batch parts filed to a wrong patient | {wrong} |")
+    if rss:
+        quarter = [rss[min(len(rss) - 1, round(q * (len(rss) - 1)))] for q in (0.1, 0.25, 0.5, 0.75, 1.0)]
+        print(f"| resident memory at 10/25/50/75/100 % of the run (MB, {whose}) | "
+              f"{' / '.join(f'{m:.0f}' for m in quarter)} (peak {max(rss):.0f}) |")
+
+
 def kills_only(args, work: Path, root: Path, patients_csv: Path, truths, lone: int, parts: int, files: int,
                pages: int) -> None:
     """The kill -9 + resume run alone (the issue's 1,000 documents in one pass), with its splits and
@@ -234,19 +244,13 @@ def kills_only(args, work: Path, root: Path, patients_csv: Path, truths, lone: i
     elapsed = time.perf_counter() - started
     sampler.stop.set()
     right, expected, wrong = check_splits(work / "kill-home", counts["run_id"], truths)
-    rss = sampler.samples
     print(f"## Backfill killed and resumed, {args.documents} documents ({lone} lone files, {parts} in {len(truths)} "
           f"batch files; {files} files, {pages} pages), {args.workers} workers\n")
     print("| measure | value |\n|---|---|")
     print(f"| kill -9 (process group) then --resume | {counts['kills']} kills: {counts['documents']} documents of "
           f"{counts['expected']}, {counts['lost']} lost, {counts['doubled']} doubled |")
     print(f"| wall time, all starts together | {elapsed:.0f} s ({pages / elapsed:.2f} pages/s) |")
-    print(f"| batch parts split right | {right} / {expected} ({100 * right / max(expected, 1):.1f} %) |")
-    print(f"| batch parts filed to a wrong patient | {wrong} |")
-    if rss:
-        quarter = [rss[min(len(rss) - 1, round(q * (len(rss) - 1)))] for q in (0.1, 0.25, 0.5, 0.75, 1.0)]
-        print(f"| resident memory at 10/25/50/75/100 % of the run (MB: this script, the command, its OCR workers) | "
-              f"{' / '.join(f'{m:.0f}' for m in quarter)} (peak {max(rss):.0f}) |")
+    print_splits_and_memory(right, expected, wrong, sampler.samples, "this script, the command, its OCR workers")
 
 
 def main() -> None:
@@ -283,12 +287,7 @@ def main() -> None:
         print(f"| of which marking pages + cutting parts (thread time / workers) | "
               f"{sum(SPLIT_SECONDS) / args.workers:.1f} s ({100 * sum(SPLIT_SECONDS) / args.workers / process_s:.1f} %"
               " of the process time) |")
-        print(f"| batch parts split right | {right} / {expected} ({100 * right / max(expected, 1):.1f} %) |")
-        print(f"| batch parts filed to a wrong patient | {wrong} |")
-        if rss:
-            quarter = [rss[min(len(rss) - 1, round(q * (len(rss) - 1)))] for q in (0.1, 0.25, 0.5, 0.75, 1.0)]
-            print(f"| resident memory at 10/25/50/75/100 % of the run (MB, with OCR workers) | "
-                  f"{' / '.join(f'{m:.0f}' for m in quarter)} (peak {max(rss):.0f}) |")
+        print_splits_and_memory(right, expected, wrong, rss, "with OCR workers")
         if args.kills:
             counts = kill_and_resume(root, patients_csv, work / "kill-home", args.kills, args.workers, args.seed,
                                      lone, parts)

@@ -146,7 +146,7 @@ class Matcher:
             rec["levels"]["name"] in (1, 2) and rec["levels"]["birth_date"] != 4 for _, _, rec in scored[1:])
         # a guarantor's, a parent's or a sibling's name and birth date printed outside any block the
         # readers know to be about someone else: two people of the index on one page
-        two_people = any(rec["in_full"] for _, _, rec in scored[1:])
+        two_people = reading is not None and any(printed_in_full(rec, reading) for _, _, rec in scored[1:])
         in_candidates = sum(2.0 ** min(w, 1000.0) * prior for w, _, _ in scored) / total
         decided = self._decide(candidates, [w for w, _, _ in scored], mrn_elsewhere, in_candidates,
                                name_elsewhere=name_elsewhere, label_elsewhere=label_elsewhere,
@@ -333,9 +333,8 @@ class Matcher:
             total += tf.adjustment(doc["family"], doc["given"]) if levels["name"] == 1 else \
                 tf.adjustment(doc["given"], doc["family"])
         verdicts = {name: cmp.LEVELS[name][lv].verdict for name, lv in levels.items()}
-        in_full = reading is not None and printed_in_full(rec, reading)
         return total, verdicts, {**rec, "levels": levels, "found": found, "another_name": another,
-                                 "garbled_given": garbled, "in_full": in_full, "initial": initial}
+                                 "garbled_given": garbled, "initial": initial}
 
     # ------------------------------------------------------------------------------ decision
 

@@ -192,8 +192,8 @@ def read_header(ocr: OcrResult, *, today: date | None = None) -> HeaderReading:
                 continue
             if any(s <= match.start() < e for s, e in taken):
                 continue  # the month of "May 25 1959" is not a given name
-            if len(raw) == 1 and text[max(0, match.start() - 2):match.start()][:1].isalpha() \
-                    and text[match.start() - 1:match.start()] == "(":
+            before = text[max(0, match.start() - 2):match.start()]
+            if len(raw) == 1 and len(before) == 2 and before[0].isalpha() and before[1] == "(":
                 continue  # the plural of a label, "Apellido(s)", "Forename(s)", is not an initial
             value = _word_value(raw)
             if not value or value in _STOP or someone_else:
